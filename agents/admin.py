@@ -1,0 +1,48 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from agents.models import Agent, AgentVersion, PhoneNumber
+
+
+class AgentVersionInline(admin.TabularInline):
+    model = AgentVersion
+    fields = ("number", "notes", "published_at", "created_at")
+    readonly_fields = ("number", "notes", "published_at", "created_at")
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ("name", "created_at", "updated_at")
+    search_fields = ("name", "description")
+    inlines = [AgentVersionInline]
+
+
+@admin.register(AgentVersion)
+class AgentVersionAdmin(admin.ModelAdmin):
+    list_display = ("agent", "number", "published_at", "notes", "created_at")
+    list_filter = ("agent",)
+    search_fields = ("agent__name", "notes")
+    readonly_fields = ("published_at", "created_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: AgentVersion | None = None) -> Any:
+        # A published version is shown, never edited: calls point at it.
+        if obj is not None and obj.is_published:
+            return ("agent", "number", "config", "notes", "published_at", "created_at")
+        return self.readonly_fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: AgentVersion | None = None) -> bool:
+        return obj is None or not obj.is_published
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(admin.ModelAdmin):
+    list_display = ("e164", "agent", "label")
+    search_fields = ("e164", "label", "agent__name")

@@ -1,0 +1,41 @@
+"""Writes for agents and their versions (keyword-only, atomic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from agents.models import Agent, AgentVersion
+
+
+class VersionAlreadyPublished(Exception):
+    """Publishing twice would rewrite history that calls point at."""
+
+
+@transaction.atomic
+def agent_version_create_draft(*, agent: Agent, config: dict[str, Any], notes: str = "") -> AgentVersion:
+    """A new draft numbered after the agent's highest version."""
+    # Lock the agent row so two drafts created at once never share a number.
+    Agent.objects.select_for_update().get(pk=agent.pk)
+    highest = agent.versions.aggregate(highest=Max("number"))["highest"] or 0
+    version = AgentVersion(agent=agent, number=highest + 1, config=config, notes=notes)
+    version.full_clean()
+    version.save()
+    return version
+
+
+@transaction.atomic
+def agent_version_publish(*, version: AgentVersion) -> AgentVersion:
+    locked = AgentVersion.objects.select_for_update().get(pk=version.pk)
+    if locked.is_published:
+        raise VersionAlreadyPublished(f"{locked} was already published at {locked.published_at:%Y-%m-%d %H:%M} UTC")
+    locked.full_clean()
+    locked.published_at = timezone.now()
+    # Saved through the queryset: the instance is still a draft in memory, and
+    # this is the one write allowed to turn a draft into a published version.
+    AgentVersion.objects.filter(pk=locked.pk, published_at__isnull=True).update(published_at=locked.published_at)
+    version.refresh_from_db()
+    return version

@@ -1,0 +1,92 @@
+"""REST API for leads and calls (read)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from calls.models import Call, CallTurn, Lead
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "phone",
+            "first_name",
+            "last_name",
+            "timezone",
+            "custom_fields",
+            "consent",
+            "consent_at",
+            "do_not_call",
+            "status",
+            "campaign",
+            "attempts",
+            "next_attempt_at",
+            "last_outcome",
+            "created_at",
+        ]
+
+
+class CallTurnSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CallTurn
+        fields = ["index", "speaker", "text", "heard_text", "interrupted", "started_at", "ended_at", "timings", "data"]
+
+
+class CallSerializer(serializers.ModelSerializer):
+    turns = CallTurnSerializer(many=True, read_only=True)
+    agent = serializers.IntegerField(source="agent_version.agent_id", read_only=True)
+    agent_version_number = serializers.IntegerField(source="agent_version.number", read_only=True)
+
+    class Meta:
+        model = Call
+        fields = [
+            "id",
+            "direction",
+            "status",
+            "twilio_call_sid",
+            "agent",
+            "agent_version",
+            "agent_version_number",
+            "lead",
+            "campaign",
+            "variant",
+            "attempt_number",
+            "from_number",
+            "to_number",
+            "disposition",
+            "answered_by",
+            "variables",
+            "failure_reason",
+            "created_at",
+            "started_at",
+            "answered_at",
+            "ended_at",
+            "duration_seconds",
+            "turns",
+        ]
+
+
+class LeadViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Lead.objects.order_by("id")
+    serializer_class = LeadSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[OpenApiParameter("twilio_call_sid", str, description="Find the call with this Twilio CallSid.")]
+    )
+)
+class CallViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = CallSerializer
+
+    def get_queryset(self) -> QuerySet[Call]:
+        queryset = Call.objects.select_related("agent_version").prefetch_related("turns").order_by("-created_at")
+        sid = self.request.query_params.get("twilio_call_sid")
+        if sid:
+            queryset = queryset.filter(twilio_call_sid=sid)
+        return queryset

@@ -1,0 +1,106 @@
+"""Writes for calls, turns and events (keyword-only, atomic)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from calls.broadcast import broadcast_call_changed
+from calls.models import Call, CallEvent, CallTurn
+
+
+@transaction.atomic
+def call_set_status(
+    *, call_id: uuid.UUID, status: str, at: datetime | None = None, reason: str = ""
+) -> tuple[Call, bool]:
+    """Move a call forward to `status`; a backwards move is ignored.
+
+    Returns the call and whether anything changed. Callbacks arrive late, twice
+    and out of order, so an older status is not an error, only a no-op.
+    """
+    call = Call.objects.select_for_update().get(pk=call_id)
+    if call.status == status or not Call.can_move(call.status, status):
+        return call, False
+    now = at or timezone.now()
+    call.status = status
+    fields = ["status"]
+    if status == Call.Status.IN_PROGRESS and call.answered_at is None:
+        call.answered_at = now
+        fields.append("answered_at")
+    if call.started_at is None and status in (Call.Status.INITIATED, Call.Status.RINGING, Call.Status.IN_PROGRESS):
+        call.started_at = now
+        fields.append("started_at")
+    if status in Call.FINAL_STATUSES:
+        call.ended_at = max(now, call.created_at)
+        fields.append("ended_at")
+        if call.answered_at is not None:
+            call.duration_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
+            fields.append("duration_seconds")
+    if reason:
+        call.failure_reason = reason[:300]
+        fields.append("failure_reason")
+    call.save(update_fields=fields)
+    transaction.on_commit(lambda: broadcast_call_changed(call.pk))
+    return call, True
+
+
+@transaction.atomic
+def call_add_turn(
+    *,
+    call_id: uuid.UUID,
+    speaker: str,
+    text: str,
+    heard_text: str = "",
+    interrupted: bool = False,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+    timings: dict[str, Any] | None = None,
+    data: dict[str, Any] | None = None,
+) -> CallTurn:
+    # The call row lock serialises turn numbering within a call.
+    Call.objects.select_for_update().only("pk").get(pk=call_id)
+    highest = CallTurn.objects.filter(call_id=call_id).aggregate(highest=Max("index"))["highest"]
+    turn = CallTurn.objects.create(
+        call_id=call_id,
+        index=0 if highest is None else highest + 1,
+        speaker=speaker,
+        text=text,
+        heard_text=heard_text,
+        interrupted=interrupted,
+        started_at=started_at,
+        ended_at=ended_at,
+        timings=timings or {},
+        data=data or {},
+    )
+    transaction.on_commit(lambda: broadcast_call_changed(call_id))
+    return turn
+
+
+def call_event_record(
+    *,
+    idempotency_key: str,
+    kind: str,
+    payload: dict[str, Any],
+    call: Call | None = None,
+    call_sid: str = "",
+    sequence_number: int | None = None,
+) -> tuple[CallEvent, bool]:
+    """Store an event once. Returns (event, created); a duplicate returns the first copy."""
+    try:
+        with transaction.atomic():
+            event = CallEvent.objects.create(
+                idempotency_key=idempotency_key[:200],
+                kind=kind,
+                payload=payload,
+                call=call,
+                call_sid=call_sid,
+                sequence_number=sequence_number,
+            )
+            return event, True
+    except IntegrityError:
+        return CallEvent.objects.get(idempotency_key=idempotency_key[:200]), False

@@ -1,0 +1,35 @@
+"""ASGI entry point: `daphne voiceops.asgi:application`.
+
+HTTP goes to Django. WebSockets split in two: the Twilio media socket is
+authenticated by its per-call token (Twilio sends no browser Origin), while
+console sockets need a same-origin browser and a logged-in session.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceops.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from calls.routing import console_websocket_urlpatterns, twilio_websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": URLRouter(
+            [
+                *twilio_websocket_urlpatterns,
+                path(
+                    "ws/console/",
+                    AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(console_websocket_urlpatterns))),
+                ),
+            ]
+        ),
+    }
+)

@@ -1,0 +1,96 @@
+"""Structured JSON logs with a request or call id bound in context.
+
+Phone numbers are personal data: every log line passes through a processor
+that masks anything that looks like one, whatever field it sits in.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from django.http import HttpRequest, HttpResponse
+
+# E.164-ish runs of digits (with optional +, spaces, dashes, dots, brackets)
+# long enough to be a phone number; keeps the last two digits for support.
+_PHONE_RE = re.compile(r"\+?\(?\d[\d\s().-]{7,}\d")
+
+
+def mask_phone_numbers(text: str) -> str:
+    def _mask(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        if len(digits) < 8:
+            return match.group(0)
+        prefix = "+" if match.group(0).startswith("+") else ""
+        return f"{prefix}{'*' * (len(digits) - 2)}{digits[-2:]}"
+
+    return _PHONE_RE.sub(_mask, text)
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_phone_numbers(value)
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(v) for v in value]
+    return value
+
+
+def _mask_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return {key: _mask_value(value) for key, value in event_dict.items()}
+
+
+def configure_logging(level: str = "INFO") -> None:
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _mask_processor,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Daphne and Twisted log every connection at INFO; keep them at WARNING.
+    for noisy in ("daphne", "twisted", "django.channels.server"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class RequestContextMiddleware:
+    """Binds a request id (from X-Request-ID or a new one) for every log line."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id[:64])
+        try:
+            response = self.get_response(request)
+        finally:
+            structlog.contextvars.clear_contextvars()
+        response["X-Request-ID"] = request_id[:64]
+        return response

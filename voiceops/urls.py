@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from agents.api import AgentViewSet
+from calls.api import CallViewSet, LeadViewSet
+
+router = DefaultRouter()
+router.register("agents", AgentViewSet, basename="agent")
+router.register("leads", LeadViewSet, basename="lead")
+router.register("calls", CallViewSet, basename="call")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include(router.urls)),
+    path("twilio/", include("calls.twilio_urls")),
+    path("", include("calls.urls")),
+]
