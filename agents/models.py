@@ -74,7 +74,13 @@ class AgentVersion(models.Model):
         try:
             validate_config(self.config)
         except ValidationError as exc:
-            raise ValidationError({"config": exc.messages}) from None
+            raise ValidationError(
+                {
+                    "config": [
+                        f"{path}: {message}" for path, messages in exc.message_dict.items() for message in messages
+                    ]
+                }
+            ) from None
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if getattr(self, "_published_in_db", False):

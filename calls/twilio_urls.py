@@ -1,5 +1,10 @@
-"""Twilio webhooks, mounted under /twilio/. Filled in by the call engine and dialer issues."""
+"""Twilio webhooks, mounted under /twilio/."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from calls import twilio_status, twilio_voice
+
+urlpatterns = [
+    path("voice/", twilio_voice.voice_webhook, name="twilio-voice"),
+    path("status/", twilio_status.status_webhook, name="twilio-status"),
+]
