@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("twilio/", include("calls.twilio_urls")),
+    path("agents/", include("agents.urls")),
     path("", include("calls.urls")),
 ]

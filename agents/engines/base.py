@@ -1,0 +1,31 @@
+"""What the call engine needs from speech engines, whatever backend runs them.
+
+Engines are synchronous and thread-safe; the call engine runs them in worker
+threads so the event loop carrying media frames never waits on a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Audio = npt.NDArray[np.float32]  # mono, float32 in [-1, 1]
+
+
+class SpeechToText(Protocol):
+    sample_rate: int  # what transcribe() expects (16000 for Whisper)
+
+    def transcribe(self, audio: Audio) -> str:
+        """The text of one utterance (empty when nothing was said)."""
+        ...
+
+
+class TextToSpeech(Protocol):
+    sample_rate: int  # of the chunks synthesize() yields
+
+    def synthesize(self, text: str) -> Iterator[Audio]:
+        """Audio for `text`, in chunks as soon as each exists (streaming where the model can)."""
+        ...
