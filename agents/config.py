@@ -8,6 +8,7 @@ LLM tools are checked by their own modules (agents.flow, agents.tools).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.core.exceptions import ValidationError
 BRAIN_KINDS = ("flow", "llm", "scripted")
 FIRST_SPEAKERS = ("agent", "caller")
 TTS_BACKENDS = ("piper", "coqui")
+_DISPOSITION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see"]
 
 
@@ -81,6 +83,7 @@ class AgentConfig:
     script: list[str] = field(default_factory=list)  # the scripted test brain's lines
     success_dispositions: list[str] = field(default_factory=lambda: ["booked"])
     transfer_number: str = ""
+    calendar: str = ""  # the name of the agents.Calendar that book_appointment uses
 
 
 class _Errors:
@@ -230,6 +233,13 @@ def _parse(raw: Any) -> tuple[AgentConfig, _Errors]:
     for index, endpoint in enumerate(llm.endpoints):
         if not endpoint.startswith(("http://", "https://")):
             errors.add(f"llm.endpoints[{index}]", "must be an http(s) URL")
+    # Imported here: the tool and flow modules import models, and this schema
+    # must stay importable before Django's app registry is ready.
+    from agents.tools import TOOL_NAMES
+
+    for index, tool in enumerate(llm.tools):
+        if tool not in TOOL_NAMES:
+            errors.add(f"llm.tools[{index}]", f"unknown tool {tool!r}; known: {', '.join(TOOL_NAMES)}")
 
     config = AgentConfig(
         brain=_get(raw, "brain", "brain", str, "flow", errors, choices=BRAIN_KINDS),
@@ -246,7 +256,23 @@ def _parse(raw: Any) -> tuple[AgentConfig, _Errors]:
         script=_string_list(raw, "script", "script", [], errors),
         success_dispositions=_string_list(raw, "success_dispositions", "success_dispositions", ["booked"], errors),
         transfer_number=_get(raw, "transfer_number", "transfer_number", str, "", errors),
+        calendar=_get(raw, "calendar", "calendar", str, "", errors),
     )
+    if config.transfer_number:
+        from voiceops.validators import validate_e164
+
+        try:
+            validate_e164(config.transfer_number)
+        except ValidationError as exc:
+            errors.add("transfer_number", exc.messages[0])
+    for index, disposition in enumerate(config.success_dispositions):
+        if not _DISPOSITION.match(disposition):
+            errors.add(f"success_dispositions[{index}]", "must be a snake_case word such as booked")
+    if config.flow:
+        from agents.flow import validate_flow
+
+        for path, message in validate_flow(config.flow, tools=TOOL_NAMES):
+            errors.add(f"flow.{path}" if path else "flow", message)
     return config, errors
 
 
