@@ -44,6 +44,16 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["campaign", "status", "next_attempt_at"], name="lead_dialer_idx"),
             models.Index(fields=["timezone"], name="lead_timezone_idx"),
+            # The dialer tick's claim query walks this partial index in due
+            # order and stops after one batch; leads that can never be dialed
+            # again (completed, exhausted, do-not-call) are not in it at all.
+            models.Index(
+                models.F("campaign"),
+                models.F("next_attempt_at").asc(nulls_first=True),
+                models.F("id"),
+                name="lead_dialable_idx",
+                condition=Q(status__in=["new", "retry", "callback"], do_not_call=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(phone__startswith="+"), name="lead_phone_e164"),
@@ -197,12 +207,26 @@ class Call(models.Model):
     answered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    # Set (and committed) right before the dialer asks the carrier for the
+    # call: a retried task that finds it set never dials a second time.
+    dial_started_at = models.DateTimeField(null=True, blank=True)
+    # Whether this attempt's outcome has been applied to its lead (retry, final
+    # state, callback). Settled once, by the status callback or the tick.
+    outcome_applied = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=32, blank=True, help_text="The dialer's reading of the attempt.")
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status"], name="call_status_idx"),
             models.Index(fields=["campaign", "status"], name="call_campaign_status_idx"),
+            # Pacing counts a campaign's calls placed in the last minute.
+            models.Index(fields=["campaign", "created_at"], name="call_campaign_created_idx"),
+            models.Index(
+                fields=["ended_at"],
+                name="call_outcome_pending_idx",
+                condition=Q(outcome_applied=False, campaign__isnull=False),
+            ),
         ]
         constraints = [
             # The dialer's idempotency: one call per attempt of a lead in a campaign.
@@ -294,3 +318,41 @@ class CallEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.call_sid}"
+
+
+class LeadImport(models.Model):
+    """One CSV import: its progress and every row it refused, with the line and the reason."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    filename = models.CharField(max_length=255)
+    content = models.TextField(help_text="The uploaded CSV, kept until the import has run.")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="lead_imports"
+    )
+    default_region = models.CharField(max_length=2, default="US")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    merged_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    # [{"line": 7, "reason": "..."}, ...]; capped so a garbage file cannot bloat the row.
+    errors = models.JSONField(default=list, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total_rows else min(100, int(100 * self.processed_rows / self.total_rows))

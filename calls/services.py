@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from calls.broadcast import broadcast_call_changed
-from calls.models import Call, CallEvent, CallTurn
+from calls.models import Call, CallEvent, CallTurn, Campaign
 
 
 @transaction.atomic
@@ -104,3 +104,36 @@ def call_event_record(
             return event, True
     except IntegrityError:
         return CallEvent.objects.get(idempotency_key=idempotency_key[:200]), False
+
+
+# --- campaigns (outbound dialer) ------------------------------------------------------------
+
+
+class CampaignTransitionError(Exception):
+    """A campaign control that does not apply to the campaign's current status."""
+
+
+_CAMPAIGN_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    # action: (allowed from, to)
+    "start": ((Campaign.Status.DRAFT,), Campaign.Status.RUNNING),
+    "pause": ((Campaign.Status.RUNNING,), Campaign.Status.PAUSED),
+    "resume": ((Campaign.Status.PAUSED,), Campaign.Status.RUNNING),
+    "stop": ((Campaign.Status.DRAFT, Campaign.Status.RUNNING, Campaign.Status.PAUSED), Campaign.Status.STOPPED),
+}
+
+
+@transaction.atomic
+def campaign_control(*, campaign_id: int, action: str, reason: str = "") -> Campaign:
+    """Start, pause, resume or stop a campaign. Calls in flight finish; no new ones start."""
+    if action not in _CAMPAIGN_TRANSITIONS:
+        raise CampaignTransitionError(f"unknown action {action!r}; use {', '.join(_CAMPAIGN_TRANSITIONS)}")
+    allowed, target = _CAMPAIGN_TRANSITIONS[action]
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.status not in allowed:
+        raise CampaignTransitionError(f"cannot {action} a campaign that is {campaign.status}")
+    campaign.status = target
+    # A resume clears the circuit breaker's note; the breaker only counts
+    # attempts made after this change (Campaign.updated_at).
+    campaign.status_reason = reason[:300]
+    campaign.save(update_fields=["status", "status_reason", "updated_at"])
+    return campaign

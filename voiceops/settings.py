@@ -141,8 +141,33 @@ LLM_MODEL = env_str("LLM_MODEL")
 LLM_API_KEY = env_str("LLM_API_KEY", "none")
 LLM_FIRST_TOKEN_TIMEOUT_MS = env_int("LLM_FIRST_TOKEN_TIMEOUT_MS", 1500, minimum=50)
 
+# Live call engine. Models run in these worker threads, never on the event loop.
+STT_CPU_THREADS = env_int("STT_CPU_THREADS", 0, minimum=0)  # 0: min(4, cores)
+ENGINE_THREADS = env_int("ENGINE_THREADS", 2, minimum=1)  # concurrent STT (and, apart, TTS) jobs per process
+# After this much silence the engine starts STT and the brain speculatively,
+# before the agent's end-of-turn silence has completed.
+SPECULATIVE_PAUSE_MS = env_int("SPECULATIVE_PAUSE_MS", 200, minimum=50)
+MEDIA_LEAD_MS = env_int("MEDIA_LEAD_MS", 80, minimum=20)  # reply audio kept queued at Twilio
+MEDIA_STREAM_TOKEN_MAX_AGE_S = env_int("MEDIA_STREAM_TOKEN_MAX_AGE_S", 120, minimum=5)
+
 # Dialer guard rails (issue: outbound campaigns).
 DIALER_GLOBAL_MAX_CONCURRENT = env_int("DIALER_GLOBAL_MAX_CONCURRENT", 50, minimum=1)
+DIALER_TICK_SECONDS = env_int("DIALER_TICK_SECONDS", 5, minimum=1)
+DIALER_BATCH_SIZE = env_int("DIALER_BATCH_SIZE", 100, minimum=1, maximum=5000)
+DIALER_BREAKER_WINDOW = env_int("DIALER_BREAKER_WINDOW", 10, minimum=2)
+DIALER_BREAKER_PERCENT = env_int("DIALER_BREAKER_PERCENT", 80, minimum=1, maximum=100)
+DIALER_BREAKER_RATIO = DIALER_BREAKER_PERCENT / 100
+DIALER_DISPOSITION_GRACE_SECONDS = env_int("DIALER_DISPOSITION_GRACE_SECONDS", 10, minimum=0)
+DIALER_STALE_DIAL_SECONDS = env_int("DIALER_STALE_DIAL_SECONDS", 300, minimum=30)
+LEAD_IMPORT_INLINE_ROWS = env_int("LEAD_IMPORT_INLINE_ROWS", 500, minimum=0)
+# Without a Twilio account the built-in simulated carrier (calls/carrier.py,
+# mounted at /carrier/) answers the dialer's calls with simulator personas.
+SIMULATED_CARRIER = env_bool("SIMULATED_CARRIER", not env_str("TWILIO_ACCOUNT_SID"))
+if SIMULATED_CARRIER and not env_str("TWILIO_API_BASE_URL"):
+    TWILIO_API_BASE_URL = PUBLIC_BASE_URL + "/carrier"
+CELERY_BEAT_SCHEDULE = {
+    "dialer-tick": {"task": "calls.dialer_tick", "schedule": float(DIALER_TICK_SECONDS)},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
     path("twilio/", include("calls.twilio_urls")),
+    # The simulated carrier (Twilio's REST protocol); 404 unless SIMULATED_CARRIER.
+    path("carrier/", include("calls.carrier")),
     path("agents/", include("agents.urls")),
     path("", include("calls.urls")),
 ]

@@ -1,0 +1,39 @@
+"""Helpers for the dialer's tests: signed Twilio-shaped callbacks through the real view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from twilio.request_validator import RequestValidator
+
+from calls.models import Call
+
+
+def post_status(client: Client, call: Call | None, params: dict[str, str], *, token: str | None = None) -> Any:
+    """POST a callback to /twilio/status/?call=<id>, signed like Twilio signs it."""
+    path = "/twilio/status/" + (f"?call={call.pk}" if call is not None else "")
+    url = settings.PUBLIC_BASE_URL + path
+    signature = RequestValidator(token or settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+def status_params(call: Call, status: str, sequence: int, **extra: str) -> dict[str, str]:
+    return {
+        "AccountSid": settings.TWILIO_ACCOUNT_SID,
+        "CallSid": call.twilio_call_sid or "",
+        "CallStatus": status,
+        "SequenceNumber": str(sequence),
+        "To": call.to_number,
+        "From": call.from_number,
+        **extra,
+    }
+
+
+@pytest.fixture
+def no_carrier(settings: Any) -> None:
+    """Point the Twilio client at a closed port: a test that did not ask for a carrier never reaches one."""
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
+    settings.PUBLIC_BASE_URL = "http://testserver"
