@@ -287,7 +287,7 @@ async def _simulate(call: CarrierCall) -> Any:
         call_sid=call.sid,
         direction="outbound-api",
         answer_url=call.url,
-        auth_token=settings.TWILIO_AUTH_TOKEN or "unset",
+        auth_token=settings.TWILIO_AUTH_TOKEN or None,
     )
 
 
