@@ -1,0 +1,302 @@
+"""Lead import from CSV: E.164 numbers, a timezone per lead, custom columns, merged duplicates.
+
+Every bad row is reported with its line and the reason; the good rows are kept.
+Rows are written in chunks (one SELECT, one bulk INSERT, one bulk UPDATE each),
+and progress is saved after every chunk, so a large file runs as a Celery task
+the console can watch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+import structlog
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from phonenumbers import timezone as phone_timezone
+
+from calls.models import Campaign, Lead, LeadImport
+from voiceops.validators import validate_timezone
+
+log = structlog.get_logger(__name__)
+
+PHONE_COLUMNS = ("phone", "phone_number", "number", "mobile", "telephone")
+TIMEZONE_COLUMNS = ("timezone", "time_zone", "tz")
+KNOWN = {"first_name": ("first_name", "firstname", "first"), "last_name": ("last_name", "lastname", "last")}
+CONSENT_COLUMNS = ("consent",)
+TRUE_WORDS = {"1", "true", "yes", "y", "on"}
+FALSE_WORDS = {"0", "false", "no", "n", "off", ""}
+CHUNK = 500
+MAX_STORED_ERRORS = 1000
+
+
+class ImportRejected(Exception):
+    """The whole file is unusable (not CSV, no phone column): nothing was imported."""
+
+
+@dataclass
+class ParsedRow:
+    line: int
+    phone: str
+    first_name: str = ""
+    last_name: str = ""
+    timezone: str = ""
+    consent: bool | None = None
+    custom_fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RowError:
+    line: int
+    reason: str
+
+
+def _pick(header: list[str], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        if name in header:
+            return name
+    return None
+
+
+def _normalise_phone(raw: str, region: str) -> tuple[str, phonenumbers.PhoneNumber]:
+    text = raw.strip()
+    if not text:
+        raise ValidationError("phone is empty")
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(f"{text!r} is not a phone number ({exc})") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValidationError(f"{text!r} is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), parsed
+
+
+def _infer_timezone(parsed: phonenumbers.PhoneNumber) -> str:
+    zones = [z for z in phone_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown"]
+    if len(zones) != 1:
+        found = ", ".join(zones) or "none"
+        raise ValidationError(f"timezone cannot be inferred from the number (candidates: {found}); add a timezone")
+    return zones[0]
+
+
+def parse_rows(text: str, *, default_region: str = "US") -> Iterator[ParsedRow | RowError]:
+    """Yield each data row parsed, or its error. Raises ImportRejected for an unusable file."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    if not reader.fieldnames:
+        raise ImportRejected("the file is empty: expected a header row with a phone column")
+    header = [(name or "").strip().lower() for name in reader.fieldnames]
+    reader.fieldnames = header
+    phone_col = _pick(header, PHONE_COLUMNS)
+    if phone_col is None:
+        raise ImportRejected(f"no phone column (looked for {', '.join(PHONE_COLUMNS)}); header was {header}")
+    tz_col = _pick(header, TIMEZONE_COLUMNS)
+    consent_col = _pick(header, CONSENT_COLUMNS)
+    named = {key: _pick(header, names) for key, names in KNOWN.items()}
+    reserved = {phone_col, tz_col, consent_col, *named.values()}
+    custom_cols = [name for name in header if name and name not in reserved]
+    line = 1
+    for record in reader:
+        line = reader.line_num
+        if None in record:  # more cells than header columns
+            yield RowError(line, f"{len(header) + len(record[None])} cells for {len(header)} columns")
+            continue
+        values = {k: (v or "").strip() for k, v in record.items()}
+        if not any(values.values()):
+            continue  # blank line
+        try:
+            phone, parsed = _normalise_phone(values[phone_col], default_region)
+            zone = values.get(tz_col or "", "") if tz_col else ""
+            if zone:
+                validate_timezone(zone)
+            else:
+                zone = _infer_timezone(parsed)
+            consent: bool | None = None
+            if consent_col:
+                word = values[consent_col].lower()
+                if word in TRUE_WORDS:
+                    consent = True
+                elif word in FALSE_WORDS:
+                    consent = False if word else None
+                else:
+                    raise ValidationError(f"consent must be yes/no (or true/false, 1/0), got {values[consent_col]!r}")
+            first = values.get(named["first_name"] or "", "")
+            last = values.get(named["last_name"] or "", "")
+            if len(first) > 80 or len(last) > 80:
+                raise ValidationError("a name is longer than 80 characters")
+        except ValidationError as exc:
+            yield RowError(line, "; ".join(exc.messages))
+            continue
+        yield ParsedRow(
+            line=line,
+            phone=phone,
+            first_name=first,
+            last_name=last,
+            timezone=zone,
+            consent=consent,
+            custom_fields={col: values[col] for col in custom_cols if values.get(col)},
+        )
+
+
+def _merge(into: ParsedRow, row: ParsedRow) -> None:
+    """A later row of the same number fills in and overrides what it states."""
+    into.first_name = row.first_name or into.first_name
+    into.last_name = row.last_name or into.last_name
+    into.timezone = row.timezone or into.timezone
+    into.consent = row.consent if row.consent is not None else into.consent
+    into.custom_fields.update(row.custom_fields)
+
+
+@dataclass
+class ChunkResult:
+    created: int = 0
+    merged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+@transaction.atomic
+def _write_chunk(rows: list[ParsedRow], campaign: Campaign | None) -> ChunkResult:
+    result = ChunkResult()
+    by_phone: dict[str, ParsedRow] = {}
+    for row in rows:
+        if row.phone in by_phone:
+            _merge(by_phone[row.phone], row)
+            result.merged += 1
+        else:
+            by_phone[row.phone] = row
+    now = timezone.now()
+    existing = {lead.phone: lead for lead in Lead.objects.select_for_update().filter(phone__in=list(by_phone))}
+    to_create: list[Lead] = []
+    to_update: list[Lead] = []
+    for phone, row in by_phone.items():
+        lead = existing.get(phone)
+        if lead is None:
+            to_create.append(
+                Lead(
+                    phone=phone,
+                    first_name=row.first_name,
+                    last_name=row.last_name,
+                    timezone=row.timezone,
+                    custom_fields=row.custom_fields,
+                    consent=bool(row.consent),
+                    consent_at=now if row.consent else None,
+                    campaign=campaign,
+                )
+            )
+            continue
+        if campaign is not None and lead.campaign_id not in (None, campaign.pk) and lead.status == Lead.Status.DIALING:
+            result.errors.append(RowError(row.line, f"{phone} is being dialed by another campaign right now"))
+            continue
+        lead.first_name = row.first_name or lead.first_name
+        lead.last_name = row.last_name or lead.last_name
+        lead.timezone = row.timezone or lead.timezone
+        lead.custom_fields = {**(lead.custom_fields or {}), **row.custom_fields}
+        if row.consent is not None and row.consent != lead.consent:
+            lead.consent = row.consent
+            lead.consent_at = now if row.consent else None
+        if campaign is not None:
+            lead.campaign = campaign
+        lead.updated_at = now
+        to_update.append(lead)
+        result.merged += 1
+    Lead.objects.bulk_create(to_create, batch_size=CHUNK)
+    fields = ["first_name", "last_name", "timezone", "custom_fields", "consent", "consent_at", "campaign", "updated_at"]
+    Lead.objects.bulk_update(to_update, fields, batch_size=CHUNK)
+    result.created = len(to_create)
+    return result
+
+
+def lead_import_create(
+    *, filename: str, content: bytes | str, campaign: Campaign | None = None, default_region: str = "US"
+) -> LeadImport:
+    """Record an upload and run it: inline when small, as a Celery task when large."""
+    if isinstance(content, bytes):
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ImportRejected(f"the file is not UTF-8 text (byte {exc.start}): save it as CSV UTF-8") from None
+    if "\x00" in content:
+        raise ImportRejected("the file contains NUL bytes: it is not a CSV text file")
+    region = default_region.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ImportRejected(f"unknown default region {default_region!r} (ISO 3166 code such as US, GB)")
+    job = LeadImport.objects.create(
+        filename=filename[:255],
+        content=content,
+        campaign=campaign,
+        default_region=region,
+        total_rows=max(0, content.count("\n") + (0 if content.endswith("\n") else 1) - 1),
+    )
+    if job.total_rows <= settings.LEAD_IMPORT_INLINE_ROWS:
+        lead_import_run(import_id=job.pk)
+        job.refresh_from_db()
+    else:
+        from calls.tasks import import_leads_task
+
+        transaction.on_commit(lambda: import_leads_task.delay(job.pk))
+    return job
+
+
+def lead_import_run(*, import_id: int) -> LeadImport:
+    job = LeadImport.objects.select_related("campaign").get(pk=import_id)
+    if job.status in (LeadImport.Status.DONE, LeadImport.Status.FAILED):
+        return job  # a redelivered task: the import already ran
+    job.status = LeadImport.Status.RUNNING
+    job.save(update_fields=["status"])
+    bound = log.bind(import_id=job.pk)
+    errors: list[dict[str, Any]] = []
+    counts = {"created": 0, "merged": 0, "errors": 0, "processed": 0}
+
+    def flush(chunk: list[ParsedRow]) -> None:
+        result = _write_chunk(chunk, job.campaign)
+        counts["created"] += result.created
+        counts["merged"] += result.merged
+        for err in result.errors:
+            counts["errors"] += 1
+            if len(errors) < MAX_STORED_ERRORS:
+                errors.append({"line": err.line, "reason": err.reason})
+        LeadImport.objects.filter(pk=job.pk).update(
+            processed_rows=counts["processed"],
+            created_count=counts["created"],
+            merged_count=counts["merged"],
+            error_count=counts["errors"],
+            errors=errors,
+        )
+
+    try:
+        chunk: list[ParsedRow] = []
+        for item in parse_rows(job.content, default_region=job.default_region):
+            counts["processed"] += 1
+            if isinstance(item, RowError):
+                counts["errors"] += 1
+                if len(errors) < MAX_STORED_ERRORS:
+                    errors.append({"line": item.line, "reason": item.reason})
+                continue
+            chunk.append(item)
+            if len(chunk) >= CHUNK:
+                flush(chunk)
+                chunk = []
+        flush(chunk)
+    except (ImportRejected, csv.Error) as exc:
+        job.status = LeadImport.Status.FAILED
+        job.failure_reason = str(exc)[:300]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "failure_reason", "finished_at"])
+        bound.warning("lead_import_failed", reason=job.failure_reason)
+        return job
+    LeadImport.objects.filter(pk=job.pk).update(
+        status=LeadImport.Status.DONE,
+        total_rows=counts["processed"],
+        processed_rows=counts["processed"],
+        content="",  # the rows live in Lead now; the errors keep their lines
+        finished_at=timezone.now(),
+    )
+    bound.info("lead_import_done", **counts)
+    job.refresh_from_db()
+    return job
