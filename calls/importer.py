@@ -300,3 +300,57 @@ def lead_import_run(*, import_id: int) -> LeadImport:
     bound.info("lead_import_done", **counts)
     job.refresh_from_db()
     return job
+
+
+def parse_items(items: list[Any], *, default_region: str = "US") -> Iterator[ParsedRow | RowError]:
+    """The API's bulk create: JSON objects instead of CSV rows; `line` is the item's index."""
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            yield RowError(index, "each lead must be an object")
+            continue
+        custom = item.get("custom_fields") or {}
+        if not isinstance(custom, dict):
+            yield RowError(index, "custom_fields must be an object")
+            continue
+        consent = item.get("consent")
+        if consent is not None and not isinstance(consent, bool):
+            yield RowError(index, "consent must be true or false")
+            continue
+        try:
+            phone, parsed = _normalise_phone(str(item.get("phone") or ""), default_region)
+            zone = str(item.get("timezone") or "")
+            if zone:
+                validate_timezone(zone)
+            else:
+                zone = _infer_timezone(parsed)
+            first, last = str(item.get("first_name") or ""), str(item.get("last_name") or "")
+            if len(first) > 80 or len(last) > 80:
+                raise ValidationError("a name is longer than 80 characters")
+        except ValidationError as exc:
+            yield RowError(index, "; ".join(exc.messages))
+            continue
+        yield ParsedRow(
+            line=index,
+            phone=phone,
+            first_name=first,
+            last_name=last,
+            timezone=zone,
+            consent=consent,
+            custom_fields={str(k): v for k, v in custom.items()},
+        )
+
+
+def leads_bulk_upsert(
+    *, items: list[Any], campaign: Campaign | None, default_region: str = "US"
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """Create or merge leads from JSON; returns (created, merged, errors by index). Good items are kept."""
+    rows: list[ParsedRow] = []
+    errors: list[dict[str, Any]] = []
+    for item in parse_items(items, default_region=default_region):
+        if isinstance(item, RowError):
+            errors.append({"index": item.line, "reason": item.reason})
+        else:
+            rows.append(item)
+    result = _write_chunk(rows, campaign)
+    errors.extend({"index": e.line, "reason": e.reason} for e in result.errors)
+    return result.created, result.merged, sorted(errors, key=lambda e: e["index"])

@@ -207,6 +207,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Machine access to agents, leads, campaigns and calls.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "status" field; name their enums apart.
+    "ENUM_NAME_OVERRIDES": {
+        "CallStatusEnum": "calls.models.Call.Status",
+        "LeadStatusEnum": "calls.models.Lead.Status",
+        "CampaignStatusEnum": "calls.models.Campaign.Status",
+    },
 }
 
 # Production safety: secure cookies and HSTS whenever the public origin is https.

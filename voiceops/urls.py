@@ -5,12 +5,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from agents.api import AgentViewSet
-from calls.api import CallViewSet, LeadViewSet
+from calls.api import CallViewSet, CampaignViewSet, LeadViewSet
 
 router = DefaultRouter()
 router.register("agents", AgentViewSet, basename="agent")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("calls", CallViewSet, basename="call")
+router.register("campaigns", CampaignViewSet, basename="campaign")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
