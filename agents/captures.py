@@ -134,7 +134,7 @@ def _find_time(text: str) -> tuple[time | None, str | None]:
             minute = minutes
         return time(hour, minute), None
     patterns = [
-        r"\b(\d{1,2}):(\d{2})\s*(am|pm)?\b",
+        r"\b(\d{1,2})[:.](\d{2})\s*(am|pm)?\b",
         r"\b(\d{1,2}) (\d{2})\s*(am|pm)\b",
         r"\b(\d{1,2})\s*(am|pm)\b",
         r"\b(?:at|around|about|by|after) (\d{1,2}) (\d{2})\b()",

@@ -45,11 +45,11 @@ _CONTRACTIONS = {
 
 
 def normalize(text: str) -> str:
-    """Lower case, expanded contractions, no punctuation except the colon in clock times."""
+    """Lower case, expanded contractions, no punctuation except in "2:30" and "3.5"."""
     lowered = text.lower().replace("\u2019", "'")
     lowered = re.sub(r"\b([ap])\.\s?m\.?", r"\1m", lowered)  # "p.m." -> "pm"
     words = []
-    for raw_word in re.findall(r"[a-z0-9']+(?::[0-9]+)?", lowered):
+    for raw_word in re.findall(r"[a-z0-9']+(?:[:.][0-9]+)?", lowered):
         word = raw_word.strip("'")
         words.append(_CONTRACTIONS.get(word, word))
     return " ".join(w for w in words if w)
@@ -75,11 +75,23 @@ def phrase_score(text_tokens: list[str], phrase: str) -> float:
     best = 0.0
     size = len(phrase_tokens)
     squeezed_phrase = phrase.replace(" ", "")
+    # A short word at either end of a phrase anchors it and must be heard as
+    # is: otherwise "one thanks" would pass for "no thanks".
+    anchors = {token for token in (phrase_tokens[0], phrase_tokens[-1]) if len(token) <= 3}
+    head = phrase_tokens[0] if len(phrase_tokens[0]) <= 3 else ""
+    tail = phrase_tokens[-1] if len(phrase_tokens[-1]) <= 3 else ""
     for width in {max(1, size - 1), size, size + 1}:
         for start in range(0, max(1, len(text_tokens) - width + 1)):
             window = text_tokens[start : start + width]
             candidate = " ".join(window)
-            score = max(fuzz.ratio(candidate, phrase), fuzz.ratio(candidate.replace(" ", ""), squeezed_phrase))
+            squeezed = candidate.replace(" ", "")
+            score = 0.0
+            if anchors.issubset(window):
+                score = fuzz.ratio(candidate, phrase)
+            # Merged words ("ihate it", "colme back"): compare without spaces,
+            # the anchors now as the ends of the squeezed text.
+            if squeezed.startswith(head) and squeezed.endswith(tail):
+                score = max(score, fuzz.ratio(squeezed, squeezed_phrase))
             if score > best:
                 best = score
                 if best == 100.0:

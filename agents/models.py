@@ -81,6 +81,10 @@ class AgentVersion(models.Model):
                     ]
                 }
             ) from None
+        # The schema is pure; references to other rows are checked here, with the database.
+        calendar = self.config.get("calendar") if isinstance(self.config, dict) else None
+        if calendar and not Calendar.objects.filter(name=calendar).exists():
+            raise ValidationError({"config": [f"calendar: no calendar named {calendar!r}"]})
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if getattr(self, "_published_in_db", False):

@@ -30,7 +30,7 @@ def test_tool_specs_refuse_unknown_names():
 
 async def test_unknown_tool_and_bad_arguments_return_errors_not_exceptions(ctx):
     assert "unknown tool" in (await run_tool("fly", {}, ctx)).result["error"]
-    assert "JSON object" in (await run_tool("end_call", ["x"], ctx)).result["error"]  # type: ignore[arg-type]
+    assert "JSON object" in (await run_tool("end_call", ["x"], ctx)).result["error"]
     assert "digits may only" in (await run_tool("send_dtmf", {"digits": "12a"}, ctx)).result["error"]
     assert "missing argument 'start'" in (await run_tool("book_appointment", {}, ctx)).result["error"]
     assert "could not understand" in (await run_tool("book_appointment", {"start": "whenever"}, ctx)).result["error"]

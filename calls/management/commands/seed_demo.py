@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from agents.demo import DEMO_AGENT_NAME, demo_agent_config
-from agents.models import Agent, AgentVersion, PhoneNumber
+from agents.demo import DEMO_AGENT_NAME, DEMO_CALENDAR_NAME, DEMO_CALENDAR_TIMEZONE, demo_agent_config
+from agents.models import Agent, AgentVersion, Calendar, PhoneNumber
 from agents.services import agent_version_create_draft, agent_version_publish
 from calls.models import Campaign, Lead
 from experiments.models import Experiment, Variant
@@ -41,6 +41,11 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
         token, _ = Token.objects.get_or_create(user=user)
 
+        # The clinic's calendar (weekdays 9-12 and 13-17, New York) comes first:
+        # Ava's configuration refers to it by name.
+        Calendar.objects.get_or_create(
+            name=DEMO_CALENDAR_NAME, defaults={"timezone": DEMO_CALENDAR_TIMEZONE, "slot_minutes": 30}
+        )
         agent, _ = Agent.objects.get_or_create(
             name=DEMO_AGENT_NAME, defaults={"description": "Books dental check-ups; runs offline as a flow agent."}
         )
