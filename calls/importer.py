@@ -223,6 +223,12 @@ def lead_import_create(
             raise ImportRejected(f"the file is not UTF-8 text (byte {exc.start}): save it as CSV UTF-8") from None
     if "\x00" in content:
         raise ImportRejected("the file contains NUL bytes: it is not a CSV text file")
+    first_line = content.lstrip("\ufeff").split("\n", 1)[0]
+    header = [name.strip().lower() for name in next(csv.reader([first_line]), [])]
+    if not any(header):
+        raise ImportRejected("the file is empty: expected a header row with a phone column")
+    if _pick(header, PHONE_COLUMNS) is None:
+        raise ImportRejected(f"no phone column (looked for {', '.join(PHONE_COLUMNS)}); header was {header}")
     region = default_region.upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ImportRejected(f"unknown default region {default_region!r} (ISO 3166 code such as US, GB)")
