@@ -288,6 +288,7 @@ async def _simulate(call: CarrierCall) -> Any:
         direction="outbound-api",
         answer_url=call.url,
         auth_token=settings.TWILIO_AUTH_TOKEN or None,
+        transcribe=False,  # the carrier needs the call played, not the words read back
     )
 
 
