@@ -68,6 +68,11 @@ class AgentVersion(models.Model):
         instance._published_in_db = instance.published_at is not None
         return instance
 
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        # A draft just published elsewhere is frozen in this instance too.
+        self._published_in_db = self.published_at is not None
+
     def clean(self) -> None:
         from agents.config import validate_config
 

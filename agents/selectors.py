@@ -1,0 +1,63 @@
+"""Reads for agents, versions and calendars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from agents.models import Agent, AgentVersion
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """One difference between two configurations, at a dotted path ("turn_taking.barge_in_min_ms")."""
+
+    path: str
+    old: Any
+    new: Any
+
+    @property
+    def kind(self) -> str:
+        if self.old is _MISSING:
+            return "added"
+        if self.new is _MISSING:
+            return "removed"
+        return "changed"
+
+    @property
+    def old_value(self) -> Any:
+        return None if self.old is _MISSING else self.old
+
+    @property
+    def new_value(self) -> Any:
+        return None if self.new is _MISSING else self.new
+
+
+def config_diff(old: Any, new: Any, path: str = "") -> list[ConfigChange]:
+    """Every leaf that differs between two JSON configurations, objects walked key by key."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes: list[ConfigChange] = []
+        for key in sorted(set(old) | set(new), key=str):
+            child = f"{path}.{key}" if path else str(key)
+            changes.extend(config_diff(old.get(key, _MISSING), new.get(key, _MISSING), child))
+        return changes
+    if old is _MISSING or new is _MISSING or old != new or type(old) is not type(new):
+        return [ConfigChange(path=path or "config", old=old, new=new)]
+    return []
+
+
+def agent_version_diff(*, old: AgentVersion, new: AgentVersion) -> list[ConfigChange]:
+    """What changed from one version of an agent to another (any two, either order)."""
+    return config_diff(old.config, new.config)
+
+
+def agents_with_versions() -> QuerySet[Agent]:
+    return Agent.objects.annotate(version_count=Count("versions")).order_by("name")
+
+
+def agent_versions(*, agent: Agent) -> QuerySet[AgentVersion]:
+    return agent.versions.order_by("-number")
