@@ -320,7 +320,9 @@ def settle_pending_outcomes(*, now: datetime) -> int:
 
 
 def _callback_time(call: Call, lead: Lead, window: Window, now: datetime) -> datetime | None:
-    raw = (call.variables or {}).get("callback_at")
+    # The agents' schedule_callback tool writes it to the call's variables and
+    # to the lead's custom fields; either will do.
+    raw = (call.variables or {}).get("callback_at") or (lead.custom_fields or {}).get("callback_at")
     wanted = parse_datetime(raw) if isinstance(raw, str) else None
     if wanted is not None and timezone.is_naive(wanted):
         # A wall-clock time the lead said ("tomorrow at 3"): their local time.
