@@ -57,7 +57,8 @@ def test_small_campaign_against_the_simulated_carrier(carrier_server, transactio
     settings.TWILIO_AUTH_TOKEN = carrier_server.auth_token
     settings.DIALER_DISPOSITION_GRACE_SECONDS = 3
     call_command("seed_demo", stdout=io.StringIO())  # the demo agent (Ava's flow) and its calendar
-    version = AgentVersion.objects.filter(agent__name=DEMO_AGENT_NAME, published_at__isnull=False).order_by("pk").first()
+    published = AgentVersion.objects.filter(agent__name=DEMO_AGENT_NAME, published_at__isnull=False)
+    version = published.order_by("pk").first()
     assert version is not None
     campaign = Campaign.objects.create(
         name="E2E recall",
