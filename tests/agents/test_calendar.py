@@ -38,7 +38,8 @@ def test_a_calendar_with_a_bad_week_is_refused_on_save():
 
 
 def test_slots_follow_the_business_week_across_a_dst_change():
-    calendar = Calendar(name="x", timezone="America/New_York", slot_minutes=60, availability={"7": [["01:00", "05:00"]]})
+    week = {"7": [["01:00", "05:00"]]}
+    calendar = Calendar(name="x", timezone="America/New_York", slot_minutes=60, availability=week)
     # Sunday 9 March 2025: 2 AM does not exist in New York.
     starts = list(
         slot_starts(
