@@ -27,3 +27,8 @@ def twilio_create_call(**params: Any) -> str:
     """Start an outbound call; returns its CallSid. `params` are the client's keyword arguments."""
     call = twilio_client().api.v2010.accounts(settings.TWILIO_ACCOUNT_SID).calls.create(**params)
     return str(call.sid)
+
+
+def twilio_update_twiml(call_sid: str, twiml: str) -> None:
+    """Replace what a live call is doing with new TwiML (transfer with <Dial>, DTMF with <Play digits>)."""
+    twilio_client().api.v2010.accounts(settings.TWILIO_ACCOUNT_SID).calls(call_sid).update(twiml=twiml)

@@ -1,0 +1,48 @@
+"""Writes the live call engine makes on a call row (keyword-only, atomic).
+
+Turns and statuses go through calls.services; these cover the media socket's
+own fields.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+
+from calls.broadcast import broadcast_call_changed
+from calls.models import Call
+from calls.services import call_set_status
+
+
+@transaction.atomic
+def call_stream_start(*, call_id: uuid.UUID, stream_sid: str, call_sid: str = "") -> Call:
+    """The media socket started: remember its stream and mark the call in progress."""
+    call = Call.objects.select_for_update().get(pk=call_id)
+    fields = []
+    if call.stream_sid != stream_sid:
+        call.stream_sid = stream_sid[:64]
+        fields.append("stream_sid")
+    if call_sid and not call.twilio_call_sid:
+        call.twilio_call_sid = call_sid
+        fields.append("twilio_call_sid")
+    if fields:
+        call.save(update_fields=fields)
+    call, _ = call_set_status(call_id=call_id, status=Call.Status.IN_PROGRESS)
+    return call
+
+
+@transaction.atomic
+def call_store_outcome(*, call_id: uuid.UUID, disposition: str = "", recording: str = "") -> None:
+    """What the engine learned by the end of the call: the brain's disposition, the recording's path."""
+    call = Call.objects.select_for_update().get(pk=call_id)
+    fields = []
+    if disposition and call.disposition != disposition:
+        call.disposition = disposition[:40]
+        fields.append("disposition")
+    if recording and call.recording != recording:
+        call.recording = recording[:300]
+        fields.append("recording")
+    if fields:
+        call.save(update_fields=fields)
+        transaction.on_commit(lambda: broadcast_call_changed(call_id))

@@ -1,0 +1,115 @@
+"""Paced sending: 20 ms frames a little ahead of real time, a mark after each chunk.
+
+Twilio plays what it is sent, in order, and buffers whatever arrives early.
+Sending a whole reply at once would make `clear` (barge-in) the only way to
+stop it and would leave the server with no idea what was heard; sending
+exactly in real time would turn every scheduling hiccup into a gap. The pacer
+keeps about `lead_ms` of audio queued at Twilio: after an initial burst of
+lead_ms it sends one frame per 20 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+FRAME_MS = 20.0
+
+
+class FramePacer:
+    def __init__(
+        self,
+        *,
+        send_frame: Callable[[bytes], Awaitable[None]],
+        send_mark: Callable[[str], Awaitable[None]],
+        lead_ms: float = 80.0,
+        on_frame_sent: Callable[[bytes, float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._send_frame = send_frame
+        self._send_mark = send_mark
+        self._on_frame_sent = on_frame_sent
+        self.lead_s = lead_ms / 1000.0
+        self._clock = clock
+        self._queue: deque[tuple[str, bytes | str]] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.playback_end = 0.0  # when the caller will have heard everything sent so far
+        self.frames_sent = 0
+        self.send_times: list[float] = []  # for the benchmark's gap statistics
+        self.keep_send_times = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="frame-pacer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def push_frames(self, frames: list[bytes]) -> None:
+        self._queue.extend(("frame", f) for f in frames)
+        self._kick()
+
+    def push_mark(self, name: str) -> None:
+        self._queue.append(("mark", name))
+        self._kick()
+
+    def _kick(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    @property
+    def queued_frames(self) -> int:
+        return sum(1 for kind, _ in self._queue if kind == "frame")
+
+    def audible(self) -> bool:
+        """Whether the caller is (probably) hearing agent audio now or soon."""
+        return bool(self._queue) or self._clock() < self.playback_end
+
+    def clear(self) -> list[str]:
+        """Drop everything not yet sent; returns the marks that will never be sent."""
+        dropped = [str(item) for kind, item in self._queue if kind == "mark"]
+        self._queue.clear()
+        self.playback_end = min(self.playback_end, self._clock())
+        self._idle.set()
+        return dropped
+
+    async def drained(self) -> None:
+        """Wait until everything queued has been sent (not necessarily played)."""
+        await self._idle.wait()
+
+    async def _run(self) -> None:
+        while True:
+            if not self._queue:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            kind, item = self._queue[0]
+            if kind == "mark":
+                self._queue.popleft()
+                await self._send_mark(str(item))
+                continue
+            now = self._clock()
+            ahead = self.playback_end - now
+            if ahead > self.lead_s:
+                await asyncio.sleep(ahead - self.lead_s)
+                continue
+            if not self._queue or self._queue[0][1] is not item:
+                continue  # cleared while asleep
+            self._queue.popleft()
+            assert isinstance(item, bytes)
+            await self._send_frame(item)
+            self.playback_end = max(self.playback_end, now) + FRAME_MS / 1000.0
+            self.frames_sent += 1
+            if self.keep_send_times:
+                self.send_times.append(now)
+            if self._on_frame_sent is not None:
+                self._on_frame_sent(item, now)

@@ -1,0 +1,84 @@
+"""Stereo call recordings: caller on the left, agent on the right, time-aligned at 8 kHz.
+
+Twilio sends caller audio continuously, so the caller channel is the call's
+clock: sample n of the left channel is n/8000 s after the first media frame.
+Agent frames are placed where the caller heard them (the pacer knows when each
+frame starts playing); audio wiped by a barge-in `clear` is wiped here too.
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from calls.pipeline.frames import Samples
+from calls.pipeline.mulaw import mulaw_decode
+
+RATE = 8000
+
+
+class StereoRecorder:
+    def __init__(self) -> None:
+        self._caller = np.zeros(RATE * 10, dtype=np.int16)
+        self._agent = np.zeros(RATE * 10, dtype=np.int16)
+        self._caller_len = 0
+        self._agent_len = 0
+        self._t0: float | None = None
+
+    def _index(self, at: float) -> int:
+        if self._t0 is None:
+            return 0
+        return max(0, round((at - self._t0) * RATE))
+
+    @staticmethod
+    def _grow(buffer: npt.NDArray[np.int16], needed: int) -> npt.NDArray[np.int16]:
+        if needed <= len(buffer):
+            return buffer
+        bigger = np.zeros(max(needed, len(buffer) * 2), dtype=np.int16)
+        bigger[: len(buffer)] = buffer
+        return bigger
+
+    def add_caller(self, samples: Samples, at: float) -> None:
+        """Caller audio (8 kHz float); `at` is the monotonic time it arrived."""
+        if self._t0 is None:
+            self._t0 = at
+        pcm = np.clip(samples * 32767, -32768, 32767).astype(np.int16)
+        end = self._caller_len + len(pcm)
+        self._caller = self._grow(self._caller, end)
+        self._caller[self._caller_len : end] = pcm
+        self._caller_len = end
+
+    def add_agent(self, frame: bytes, plays_at: float) -> None:
+        """One 20 ms mu-law frame the caller starts hearing at monotonic time `plays_at`."""
+        pcm = np.clip(mulaw_decode(frame) * 32767, -32768, 32767).astype(np.int16)
+        start = max(self._index(plays_at), 0)
+        end = start + len(pcm)
+        self._agent = self._grow(self._agent, end)
+        self._agent[start:end] = pcm
+        self._agent_len = max(self._agent_len, end)
+
+    def cut_agent(self, at: float) -> None:
+        """Erase agent audio after `at` (a barge-in cleared it before it was played)."""
+        start = self._index(at)
+        if start < self._agent_len:
+            self._agent[start : self._agent_len] = 0
+            self._agent_len = start
+
+    def write(self, path: Path) -> float:
+        """Write the WAV; returns its duration in seconds."""
+        length = max(self._caller_len, self._agent_len)
+        stereo = np.zeros((length, 2), dtype=np.int16)
+        stereo[: self._caller_len, 0] = self._caller[: self._caller_len]
+        stereo[: self._agent_len, 1] = self._agent[: self._agent_len]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        with wave.open(str(tmp), "wb") as out:
+            out.setnchannels(2)
+            out.setsampwidth(2)
+            out.setframerate(RATE)
+            out.writeframes(stereo.tobytes())
+        tmp.replace(path)
+        return length / RATE
