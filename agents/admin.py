@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from agents.models import Agent, AgentVersion, PhoneNumber
+from agents.models import Agent, AgentVersion, Appointment, Calendar, PhoneNumber
 
 
 class AgentVersionInline(admin.TabularInline):
@@ -46,3 +46,17 @@ class AgentVersionAdmin(admin.ModelAdmin):
 class PhoneNumberAdmin(admin.ModelAdmin):
     list_display = ("e164", "agent", "label")
     search_fields = ("e164", "label", "agent__name")
+
+
+@admin.register(Calendar)
+class CalendarAdmin(admin.ModelAdmin):
+    list_display = ("name", "timezone", "slot_minutes", "min_notice_minutes", "horizon_days")
+    search_fields = ("name",)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    list_display = ("calendar", "start", "end", "status", "lead", "call_id")
+    list_filter = ("calendar", "status")
+    raw_id_fields = ("lead",)
+    readonly_fields = ("call_id", "created_at")

@@ -91,7 +91,9 @@ def version_edit(request: HttpRequest, version_id: int) -> HttpResponse:
 @require_POST
 def version_new_draft(request: HttpRequest, agent_id: int) -> HttpResponse:
     agent = get_object_or_404(Agent, pk=agent_id)
-    source = agent.versions.filter(pk=request.POST.get("from")).first() or agent.versions.order_by("-number").first()
+    source_id = request.POST.get("from", "")
+    chosen = agent.versions.filter(pk=int(source_id)).first() if source_id.isdigit() else None
+    source = chosen or agent.versions.order_by("-number").first()
     draft = agent_version_create_draft(
         agent=agent,
         config=source.config if source else {"brain": "flow", "greeting": "Hello {{first_name}}."},
