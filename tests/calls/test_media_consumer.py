@@ -52,7 +52,8 @@ async def open_stream(call, stream_sid="MZ" + "a" * 32, token=None):
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_json_to({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-    await communicator.send_json_to(start_message(call.twilio_call_sid, stream_sid, token or stream_token_make(call.pk)))
+    token = token or stream_token_make(call.pk)
+    await communicator.send_json_to(start_message(call.twilio_call_sid, stream_sid, token))
     return communicator
 
 
