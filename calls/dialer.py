@@ -150,8 +150,7 @@ def dialer_tick(*, now: datetime | None = None, dispatch: bool = True) -> TickRe
             leads = list(
                 claimable_leads(campaign, now=now, zones=zones).select_for_update(skip_locked=True, of=("self",))[:room]
             )
-            for lead in leads:
-                created.append(_attempt_create(campaign=campaign, lead=lead, now=now))
+            created.extend(_attempts_create(campaign=campaign, leads=leads, now=now))
             global_room -= len(leads)
             if leads:
                 log.info("dialer_claimed", campaign_id=campaign.pk, claimed=len(leads), room=room)
@@ -168,24 +167,32 @@ def _enqueue_dials(call_ids: list[uuid.UUID]) -> None:
         place_call.delay(str(call_id))
 
 
-def _attempt_create(*, campaign: Campaign, lead: Lead, now: datetime) -> uuid.UUID:
-    version_id, variant_id = _agent_version_for(campaign, lead.pk)
-    lead.attempts += 1
-    lead.status = Lead.Status.DIALING
-    lead.save(update_fields=["attempts", "status", "updated_at"])
-    call = Call.objects.create(
-        direction=Call.Direction.OUTBOUND,
-        status=Call.Status.QUEUED,
-        agent_version_id=version_id,
-        variant_id=variant_id,
-        lead=lead,
-        campaign=campaign,
-        attempt_number=lead.attempts,
-        from_number=campaign.caller_id,
-        to_number=lead.phone,
-        variables=lead.template_variables(),
+def _attempts_create(*, campaign: Campaign, leads: list[Lead], now: datetime) -> list[uuid.UUID]:
+    """Mark the claimed leads dialing and create one queued Call per lead: two statements per batch."""
+    if not leads:
+        return []
+    Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
+        status=Lead.Status.DIALING, attempts=F("attempts") + 1, updated_at=now
     )
-    return call.pk
+    calls = []
+    for lead in leads:
+        version_id, variant_id = _agent_version_for(campaign, lead.pk)
+        calls.append(
+            Call(
+                direction=Call.Direction.OUTBOUND,
+                status=Call.Status.QUEUED,
+                agent_version_id=version_id,
+                variant_id=variant_id,
+                lead=lead,
+                campaign=campaign,
+                attempt_number=lead.attempts + 1,
+                from_number=campaign.caller_id,
+                to_number=lead.phone,
+                variables=lead.template_variables(),
+            )
+        )
+    Call.objects.bulk_create(calls)
+    return [call.pk for call in calls]
 
 
 def campaign_finished(campaign: Campaign, *, window: Window, now: datetime) -> bool:
