@@ -69,7 +69,9 @@ class SentenceChunker:
 
     FIRST_CLAUSE_MIN_WORDS = 4
     MAX_CHARS = 220
-    _ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "jr", "sr", "prof", "no"})
+    _ABBREVIATIONS = frozenset(
+        {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "jr", "sr", "prof", "no", "a.m", "p.m"}
+    )
 
     def __init__(self) -> None:
         self._buffer = ""
