@@ -198,11 +198,9 @@ class LLMBrain:
                         else:
                             finished = event
             except LLMError as exc:
-                logger.error("llm_unavailable", error=str(exc))
-                for piece in chunker.flush():
-                    yield Speech(piece)
-                if not spoken_any:
-                    yield Speech(UNAVAILABLE_MESSAGE)
+                # An unfinished sentence is dropped rather than spoken cut off.
+                logger.error("llm_unavailable", error=str(exc), spoken_before=spoken_any)
+                yield Speech(UNAVAILABLE_MESSAGE)
                 yield Hangup(UNAVAILABLE_DISPOSITION)
                 return
             for piece in chunker.flush():

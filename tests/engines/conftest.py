@@ -70,6 +70,10 @@ class LlamaServer:
                 "2048",
                 "--n_threads",
                 "2",
+                # The GGUF carries no chat template; without this the server
+                # falls back to Llama 2's turn markers, which Gemma never saw.
+                "--chat_format",
+                "gemma",
             ],
             stdout=log_file,
             stderr=subprocess.STDOUT,

@@ -185,6 +185,12 @@ async def test_every_endpoint_down_apologises_and_hangs_up(dead_url, silent_url)
     assert any(entry["event"] == "llm_unavailable" and entry["log_level"] == "error" for entry in logs)
 
 
+async def test_every_endpoint_failing_mid_reply_drops_the_fragment_and_apologises(scripted_llm, dead_url):
+    scripted_llm.replies.append([sse_text("Hello Dana. I can")])
+    outputs = await collect(brain_for(scripted_llm.base_url, dead_url).reply(context(), "When?"))
+    assert outputs == [Speech("Hello Dana."), Speech(UNAVAILABLE_MESSAGE), Hangup(UNAVAILABLE_DISPOSITION)]
+
+
 async def test_client_without_endpoints_is_a_clear_error():
     with pytest.raises(LLMError, match="LLM_BASE_URLS"):
         LLMClient(endpoints=[], model="m")
