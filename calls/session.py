@@ -390,8 +390,15 @@ class CallSession:
     async def _produce(self, job: ReplyJob, *, greeting: bool) -> None:
         loop = asyncio.get_running_loop()
         if job.audio is not None:
+            queued_at = time.monotonic()
             job.caller_text = await loop.run_in_executor(STT_POOL, self.stt.transcribe, job.audio)
             job.stamp("stt_done")
+            self.log.debug(
+                "stt_finished",
+                started_ms=round((queued_at - job.speech_end_at) * 1000),
+                took_ms=round((time.monotonic() - queued_at) * 1000),
+                audio_s=round(len(job.audio) / MODEL_RATE, 2),
+            )
         if not getattr(self.brain, "speculative_safe", False) or job.fixed_outputs is not None:
             await job.committed.wait()
         caller_text = job.caller_text
