@@ -24,8 +24,22 @@ def call_set_status(
     and out of order, so an older status is not an error, only a no-op.
     """
     call = Call.objects.select_for_update().get(pk=call_id)
-    if call.status == status or not Call.can_move(call.status, status):
+    fields = call_status_advance(call=call, status=status, at=at, reason=reason)
+    if not fields:
         return call, False
+    call.save(update_fields=fields)
+    transaction.on_commit(lambda: broadcast_call_changed(call.pk))
+    return call, True
+
+
+def call_status_advance(*, call: Call, status: str, at: datetime | None = None, reason: str = "") -> list[str]:
+    """Apply a forward move to a call the caller holds locked; returns the fields to save (none: no move).
+
+    The caller saves and broadcasts; this lets the status webhook write a
+    callback's status and its other fields in one UPDATE.
+    """
+    if call.status == status or not Call.can_move(call.status, status):
+        return []
     now = at or timezone.now()
     call.status = status
     fields = ["status"]
@@ -44,9 +58,7 @@ def call_set_status(
     if reason:
         call.failure_reason = reason[:300]
         fields.append("failure_reason")
-    call.save(update_fields=fields)
-    transaction.on_commit(lambda: broadcast_call_changed(call.pk))
-    return call, True
+    return fields
 
 
 @transaction.atomic

@@ -91,7 +91,16 @@ TEMPLATES = [
 
 # Storage: SQLite unless DATABASE_URL names PostgreSQL.
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Under ASGI every request's sync code runs on a fresh thread, so
+        # per-thread persistent connections (CONN_MAX_AGE) pile up until
+        # PostgreSQL refuses clients; a process-wide pool reuses them instead.
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env_int("DB_POOL_MAX_SIZE", 10, minimum=1),
+            "timeout": 10,
+        }
 else:
     DATABASES = {
         "default": {

@@ -1,0 +1,289 @@
+#!/usr/bin/env python
+"""Benchmark: POST /twilio/status/ on a real daphne server, duplicates included.
+
+    .venv/bin/python scripts/bench_status_webhook.py [--rate 500] [--seconds 15] [--servers 1] [--connections 32]
+
+Uses the benchmark database voiceops_bench_dialer (created by this script or
+bench_dialer.py; never the app or test database) and Redis db 13 for the
+channel layer. It creates outbound calls, starts `daphne voiceops.asgi:application`
+(`--servers N` starts N processes on N ports, as behind a load balancer), then
+sends signed Twilio status callbacks open-loop at `--rate` per second:
+initiated, ringing, in-progress, completed for every call, plus 25% exact
+duplicates sent again a moment later. Latency is measured from each request's
+scheduled send time, so queueing in the client counts against the server.
+At the end it checks every call is completed and every distinct callback was
+stored exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "voiceops_bench_dialer"
+ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+PUBLIC = "http://127.0.0.1:8999"  # the origin Twilio would sign against (shared by all servers)
+TOKEN = "bench-twilio-auth-token"  # noqa: S105  (a throwaway server's token, benchmark only)
+ACCOUNT = "AC" + "b" * 32
+SEQUENCE = ["initiated", "ringing", "in-progress", "completed"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ensure_database() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def setup_django() -> None:
+    ensure_database()
+    os.environ.update(
+        DATABASE_URL=DB_URL,
+        REDIS_URL=REDIS_URL,
+        SECRET_KEY="bench-only",  # noqa: S106  (benchmark database only)
+        DJANGO_SETTINGS_MODULE="voiceops.settings",
+        LOG_LEVEL="WARNING",
+        VOICEOPS_VAR_DIR=str(ROOT / "var" / "bench"),
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def make_calls(count: int) -> list[tuple[str, str, str]]:
+    from django.utils import timezone
+
+    from agents.models import Agent, AgentVersion
+    from calls.models import Call
+
+    agent, _ = Agent.objects.get_or_create(name="Bench agent")
+    version = AgentVersion.objects.filter(agent=agent).first() or AgentVersion.objects.create(
+        agent=agent, number=1, config={"brain": "flow", "greeting": "Hi."}, published_at=timezone.now()
+    )
+    Call.objects.filter(from_number="+15005550099").delete()
+    calls = [
+        Call(
+            direction=Call.Direction.OUTBOUND,
+            agent_version=version,
+            twilio_call_sid="CA" + uuid.uuid4().hex,
+            from_number="+15005550099",
+            to_number=f"+1212555{n % 10000:04d}",
+        )
+        for n in range(count)
+    ]
+    Call.objects.bulk_create(calls, batch_size=1000)
+    return [(str(c.pk), str(c.twilio_call_sid), c.to_number) for c in calls]
+
+
+def build_requests(calls: list[tuple[str, str, str]], duplicate_share: float) -> list[bytes]:
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(TOKEN)
+    rng = random.Random(7)
+    ordered: list[bytes] = []
+    for seq, status in enumerate(SEQUENCE):
+        for call_id, sid, to in calls:
+            params = {
+                "AccountSid": ACCOUNT,
+                "CallSid": sid,
+                "CallStatus": status,
+                "SequenceNumber": str(seq),
+                "To": to,
+                "From": "+15005550099",
+                "Direction": "outbound-api",
+                "ApiVersion": "2010-04-01",
+            }
+            if status == "completed":
+                params["CallDuration"] = "17"
+            path = f"/twilio/status/?call={call_id}"
+            body = urlencode(params).encode()
+            signature = validator.compute_signature(PUBLIC + path, params)
+            ordered.append(
+                (
+                    f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Content-Type: application/x-www-form-urlencoded\r\n"
+                    f"X-Twilio-Signature: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode()
+                + body
+            )
+    out: list[bytes] = []
+    pending: list[tuple[int, bytes]] = []
+    for index, request in enumerate(ordered):
+        out.append(request)
+        if rng.random() < duplicate_share:
+            pending.append((index + rng.randint(1, 40), request))
+        due = [p for p in pending if p[0] <= index]
+        for item in due:
+            out.append(item[1])
+            pending.remove(item)
+    out.extend(r for _, r in pending)
+    return out
+
+
+class Connection:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def send(self, request: bytes) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        if length:
+            await self.reader.readexactly(length)
+        if b"connection: close" in head.lower():
+            self.writer.close()
+            self.writer = None
+        return status
+
+
+async def load(
+    ports: list[int], requests: list[bytes], rate: float, connections: int
+) -> tuple[list[float], dict[int, int]]:
+    pools: list[asyncio.Queue[Connection]] = []
+    for port in ports:
+        queue: asyncio.Queue[Connection] = asyncio.Queue()
+        for _ in range(max(1, connections // len(ports))):
+            queue.put_nowait(Connection(port))
+        pools.append(queue)
+    latencies: list[float] = []
+    codes: dict[int, int] = {}
+    start = time.perf_counter() + 0.2
+
+    async def one(index: int, request: bytes) -> None:
+        scheduled = start + index / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pool = pools[index % len(pools)]
+        connection = await pool.get()
+        try:
+            code = await connection.send(request)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            connection.writer = None
+            code = 599
+        finally:
+            pool.put_nowait(connection)
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+        codes[code] = codes.get(code, 0) + 1
+
+    await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+    return latencies, codes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=500.0, help="callbacks per second, offered open-loop")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--servers", type=int, default=1, help="daphne processes (ports), as behind a balancer")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duplicates", type=float, default=0.25)
+    args = parser.parse_args()
+
+    setup_django()
+    total = int(args.rate * args.seconds)
+    calls = make_calls(max(1, int(total / (len(SEQUENCE) * (1 + args.duplicates)))))
+    requests = build_requests(calls, args.duplicates)[:total]
+    distinct = len(set(requests))
+    ports = [free_port() for _ in range(args.servers)]
+    env = {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "REDIS_URL": REDIS_URL,
+        "PUBLIC_BASE_URL": PUBLIC,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    log_dir = ROOT / "var" / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    servers = []
+    for port in ports:
+        log = (log_dir / f"daphne-{port}.log").open("wb")
+        servers.append(
+            subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "voiceops.asgi:application"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    try:
+        for port in ports:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"daphne did not start on {port}; see {log_dir}") from None
+                    time.sleep(0.2)
+        # Warm-up: one request per server (imports, DB connections), not measured.
+        warm = b"GET /twilio/status/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"  # 405, but Django is loaded
+        asyncio.run(load(ports, [warm] * (4 * len(ports)), 50, len(ports)))
+        began = time.perf_counter()
+        latencies, codes = asyncio.run(load(ports, requests, args.rate, args.connections))
+        elapsed = time.perf_counter() - began
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+
+    from calls.models import Call, CallEvent
+
+    sids = [sid for _, sid, _ in calls]
+    stored = CallEvent.objects.filter(call_sid__in=sids).count()
+    completed = Call.objects.filter(twilio_call_sid__in=sids, status="completed").count()
+    latencies.sort()
+    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    print(
+        f"{len(requests)} callbacks ({len(requests) - distinct} duplicates) for {len(calls)} calls, "
+        f"offered at {args.rate:.0f}/s to {args.servers} daphne process(es), {args.connections} connections"
+    )
+    print(f"achieved {len(requests) / elapsed:.0f} callbacks/s; responses {dict(sorted(codes.items()))}")
+    print(
+        f"latency from scheduled send: p50 {statistics.median(latencies):.1f} ms, p90 {p(0.90):.1f} ms, "
+        f"p99 {p(0.99):.1f} ms, max {latencies[-1]:.1f} ms"
+    )
+    print(f"stored events {stored} (distinct callbacks sent {distinct}); calls completed {completed} of {len(calls)}")
+    print("note: 2 shared cores: the load generator, daphne and PostgreSQL share them; figures are noisy")
+
+
+if __name__ == "__main__":
+    main()
