@@ -355,7 +355,9 @@ def _merge_tool_call(parts: dict[int, _ToolCallParts], delta: dict[str, Any]) ->
     if delta.get("id"):
         current.id = delta["id"]
     function = delta.get("function") or {}
-    if function.get("name"):
-        current.name += function["name"]
+    name = function.get("name")
+    if name and name != current.name:
+        # Sent once by OpenAI and vLLM; some servers repeat it in every delta.
+        current.name += name
     if function.get("arguments"):
         current.arguments += function["arguments"]
