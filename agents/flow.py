@@ -223,6 +223,9 @@ class FlowBrain(Brain):
         self.misses = 0
         self.finished = False
         self.started = False
+        # The call's last action, repeated if the caller speaks over the goodbye
+        # (the engine cancels a stream on barge-in, so a Hangup may be cut off).
+        self.final_action: BrainOutput | None = None
         self._llm: Brain | None = None
 
     # Brain interface
@@ -240,6 +243,8 @@ class FlowBrain(Brain):
 
     async def reply(self, ctx: CallContext, caller_text: str) -> AsyncIterator[BrainOutput]:
         if self.finished:
+            if self.final_action is not None:
+                yield self.final_action
             return
         if not self.started:
             # The caller spoke first: answer with the greeting and the flow's opening.
@@ -247,7 +252,15 @@ class FlowBrain(Brain):
                 yield output
             return
         if self.waiting_at is None:
-            return
+            # The caller cut the greeting off before the flow's first question
+            # (an answering machine does): hear them against that question.
+            self.waiting_at = self._first_question()
+            if self.waiting_at is None:
+                return
+            if self._global_or_branch(self.nodes[self.waiting_at], caller_text) is None:
+                async for output in self._run(ctx, self.flow["start"]):
+                    yield output
+                return
         node_id = self.waiting_at
         node = self.nodes[node_id]
         log = logger.bind(call_id=ctx.call_id, node=node_id)
@@ -303,18 +316,21 @@ class FlowBrain(Brain):
                     yield Speech(sentence)
                 node_id = node["next"]
             elif kind in WAITING_TYPES:
+                # Waiting from the first word on: a barge-in over the question answers it.
+                self.waiting_at = node_id
                 for sentence in sentences(render(node["prompt"], self._variables(ctx))):
                     yield Speech(sentence)
-                self.waiting_at = node_id
                 return
             elif kind == "action":
                 arguments = self._arguments(node.get("arguments", {}), ctx)
                 outcome = await run_tool(node["tool"], arguments, ctx)
                 yield ToolUse(name=node["tool"], arguments=arguments, result=outcome.result)
                 if outcome.action is not None:
-                    yield outcome.action
                     if isinstance(outcome.action, Hangup):
                         self.finished = True
+                        self.final_action = outcome.action
+                    yield outcome.action
+                    if self.finished:
                         return
                 failed = "error" in outcome.result
                 following = (node.get("on_error") or node.get("next")) if failed else node.get("next")
@@ -327,16 +343,29 @@ class FlowBrain(Brain):
             elif kind == "goto":
                 node_id = node["target"]
             elif kind == "end":
-                for sentence in sentences(render(node.get("text", ""), self._variables(ctx))):
-                    yield Speech(sentence)
                 ctx.disposition = node["disposition"]
                 self.finished = True
-                yield Hangup(node["disposition"])
+                self.final_action = Hangup(node["disposition"])
+                for sentence in sentences(render(node.get("text", ""), self._variables(ctx))):
+                    yield Speech(sentence)
+                yield self.final_action
                 return
         # validate_flow refuses loops; this guards flows stored before it existed.
         logger.error("flow_step_limit", call_id=ctx.call_id, node=node_id)
         self.finished = True
         yield Hangup("flow_error")
+
+    def _first_question(self) -> str | None:
+        """The first ask/capture node the flow reaches from its start through say and goto nodes."""
+        node_id = self.flow.get("start")
+        for _ in range(_MAX_STEPS_PER_TURN):
+            node = self.nodes.get(node_id or "")
+            if node is None:
+                return None
+            if node["type"] in WAITING_TYPES:
+                return node_id
+            node_id = node.get("next") if node["type"] == "say" else node.get("target") if node["type"] == "goto" else None
+        return None
 
     def _variables(self, ctx: CallContext) -> dict[str, Any]:
         return {**ctx.lead_variables, **ctx.variables}

@@ -93,7 +93,8 @@ async def test_ask_branches_by_intent(heard, disposition):
     assert outputs[-1] == Hangup(disposition)
     assert ctx.disposition == disposition
     assert brain.finished
-    assert await collect(brain.reply(ctx, "hello?")) == []
+    # Anything said after the end only repeats the hang-up (it may have been cut off).
+    assert await collect(brain.reply(ctx, "hello?")) == [Hangup(disposition)]
 
 
 async def test_reprompts_then_no_match_path():
@@ -293,3 +294,37 @@ def test_config_validation_reports_flow_errors_under_flow():
     with pytest.raises(Exception) as caught:
         load_config({"brain": "flow", "flow": {"start": "x", "nodes": {"x": {"type": "goto", "target": "y"}}}})
     assert caught.value.message_dict == {"flow.nodes.x.target": ["'y' is not a node"]}
+
+
+async def first_then_cancel(stream):
+    """Take the first output, then stop the stream, as the engine does on a barge-in."""
+    first = await stream.__anext__()
+    await stream.aclose()
+    return first
+
+
+OPENING = {"hello": {"type": "say", "text": "Welcome to the survey.", "next": "question"}, "question": QUESTION, **ENDS}
+
+
+async def test_a_barge_in_over_the_greeting_answers_the_first_question():
+    config = flow_config(OPENING, "hello")
+    brain, ctx = FlowBrain(config), context(config)
+    assert await first_then_cancel(brain.greeting(ctx)) == Speech("Hi Maria.")
+    assert (await collect(brain.reply(ctx, "Oh yes I love it")))[-1] == Hangup("likes_it")
+
+
+async def test_an_unmatched_barge_in_over_the_greeting_restarts_the_opening():
+    config = flow_config(OPENING, "hello")
+    brain, ctx = FlowBrain(config), context(config)
+    await first_then_cancel(brain.greeting(ctx))
+    outputs = await collect(brain.reply(ctx, "Hello? Who is this?"))
+    assert speech(outputs) == "Welcome to the survey. Do you like gold plans?"
+    assert brain.waiting_at == "question"
+
+
+async def test_a_barge_in_over_the_goodbye_still_hangs_up():
+    config = flow_config({"question": QUESTION, **ENDS}, "question")
+    brain, ctx = FlowBrain(config), context(config)
+    await collect(brain.greeting(ctx))
+    assert await first_then_cancel(brain.reply(ctx, "yes")) == Speech("Great.")
+    assert await collect(brain.reply(ctx, "wait, one more thing")) == [Hangup("likes_it")]
