@@ -364,7 +364,8 @@ class FlowBrain(Brain):
                 return None
             if node["type"] in WAITING_TYPES:
                 return node_id
-            node_id = node.get("next") if node["type"] == "say" else node.get("target") if node["type"] == "goto" else None
+            edges = {"say": "next", "goto": "target"}
+            node_id = node.get(edges[node["type"]]) if node["type"] in edges else None
         return None
 
     def _variables(self, ctx: CallContext) -> dict[str, Any]:
