@@ -15,7 +15,9 @@ HTTP error, misses the first-token deadline, stalls, or drops the stream
 mid-reply, moves to the next one in list order, wrapping around the end of
 the list, trying each endpoint at most once per request. Wrapping means that
 a first endpoint that died and came back is used again later in the call
-rather than the call running out of endpoints.
+rather than the call running out of endpoints. When every endpoint has failed
+and one of them was only slow to start, that one gets one more try with a
+relaxed deadline (a slow answer beats hanging up on the caller).
 
 Mid-reply failover continues the SAME reply without repeating what was
 already streamed: the text received so far is sent to the next endpoint as a
@@ -43,6 +45,10 @@ log = structlog.get_logger(__name__)
 # How long to wait for a TCP connection before trying the next endpoint. A
 # dead host on the LAN would otherwise hold the caller for the OS default.
 CONNECT_TIMEOUT_S = 1.0
+# When every endpoint has failed and one of them only missed the first-token
+# deadline, it gets one more try with this much patience (or four deadlines).
+RELAXED_FIRST_TOKEN_S = 10.0
+DEADLINE_MISSED = "first-token deadline missed"
 
 
 class LLMError(Exception):
@@ -204,13 +210,16 @@ class LLMClient:
         """
         streamed = ""  # text already handed to the caller of this generator
         failures: list[str] = []
-        for attempt in range(len(self.endpoints)):
-            index = (self.current + attempt) % len(self.endpoints)
+        order = [(self.current + attempt) % len(self.endpoints) for attempt in range(len(self.endpoints))]
+        slow: int | None = None  # the first endpoint that was only too slow to start
+        attempts = [(index, self.first_token_timeout_s) for index in order]
+        while attempts:
+            index, first_token_timeout_s = attempts.pop(0)
             url = self.endpoints[index]
             body = self._body(messages, streamed, temperature=temperature, max_tokens=max_tokens, tools=tools)
             dropper = _PrefixDropper(streamed)
             try:
-                async with aclosing(self._stream_once(url, body)) as events:
+                async with aclosing(self._stream_once(url, body, first_token_timeout_s)) as events:
                     async for event in events:
                         if isinstance(event, TextDelta):
                             text = dropper.feed(event.text)
@@ -225,13 +234,19 @@ class LLMClient:
                             return
             except _EndpointFailed as failure:
                 failures.append(f"{url}: {failure}")
-                next_url = self.endpoints[(index + 1) % len(self.endpoints)]
+                if failure.reason == DEADLINE_MISSED and slow is None:
+                    slow = index
+                if not attempts and slow is not None and first_token_timeout_s == self.first_token_timeout_s:
+                    # Every endpoint failed, and one was merely slow to start:
+                    # waiting longer for it beats hanging up on the caller.
+                    attempts.append((slow, max(RELAXED_FIRST_TOKEN_S, 4 * self.first_token_timeout_s)))
                 self._log.warning(
                     "llm_failover",
                     endpoint=url,
                     reason=failure.reason,
                     detail=failure.detail,
-                    next_endpoint=next_url if attempt + 1 < len(self.endpoints) else None,
+                    next_endpoint=self.endpoints[attempts[0][0]] if attempts else None,
+                    next_first_token_timeout_s=attempts[0][1] if attempts else None,
                     streamed_chars=len(streamed),
                 )
         raise LLMError("every LLM endpoint failed: " + "; ".join(failures))
@@ -263,7 +278,9 @@ class LLMClient:
             body["max_tokens"] = max(16, max_tokens - len(streamed) // 4)  # about 4 characters a token
         return body
 
-    async def _stream_once(self, base_url: str, body: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
+    async def _stream_once(
+        self, base_url: str, body: dict[str, Any], first_token_timeout_s: float
+    ) -> AsyncGenerator[StreamEvent, None]:
         """One attempt at one endpoint; raises _EndpointFailed for anything that should fail over."""
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -271,7 +288,7 @@ class LLMClient:
         # empty role-only chunks all count); after it, each gap between chunks
         # gets `stall_timeout_s`. Timeouts wrap only our own awaits, never a
         # `yield`: the time our consumer spends speaking is not the server's.
-        deadline = started + self.first_token_timeout_s
+        deadline = started + first_token_timeout_s
         got_first = False
         saw_done = False
         tool_parts: dict[int, _ToolCallParts] = {}
@@ -317,7 +334,7 @@ class LLMClient:
                     if text:
                         yield TextDelta(text)
         except TimeoutError as exc:
-            reason = "stalled mid-stream" if got_first else "first-token deadline missed"
+            reason = "stalled mid-stream" if got_first else DEADLINE_MISSED
             raise _EndpointFailed(reason, f"after {loop.time() - started:.2f}s") from exc
         except httpx.HTTPError as exc:
             raise _EndpointFailed(type(exc).__name__, str(exc)[:300] or type(exc).__name__) from exc

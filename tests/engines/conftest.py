@@ -200,8 +200,8 @@ def sse_finish(reason: str) -> dict[str, Any]:
 class ScriptedLLM:
     """An OpenAI-compatible /chat/completions that streams scripted replies, one per request.
 
-    A reply is a list of chunks (dicts sent as `data:` events) ending with
-    `"[DONE]"`, or without it to model a server that dies mid-stream (the
+    A reply is a list of chunks (dicts sent as `data:` events, or a float:
+    seconds to pause) ending with `"[DONE]"`, or without it to model a server that dies mid-stream (the
     connection is closed where the script ends).
     """
 
@@ -227,6 +227,9 @@ class ScriptedLLM:
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
                 for chunk in reply:
+                    if isinstance(chunk, float):
+                        time.sleep(chunk)  # a slow model: pause before the next chunk
+                        continue
                     data = chunk if isinstance(chunk, str) else json.dumps(chunk)
                     self._chunk(f"data: {data}\n\n".encode())
                 if reply and reply[-1] == "[DONE]":

@@ -177,6 +177,19 @@ async def test_failover_wraps_around_to_an_earlier_endpoint(scripted_llm, script
     assert [len(scripted_llm.requests), len(scripted_llm_2.requests)] == [3, 2]
 
 
+async def test_a_slow_only_endpoint_gets_a_relaxed_deadline_instead_of_a_hang_up(scripted_llm, dead_url):
+    # Both attempts at the scripted server start 0.5 s late; the deadline is 0.2 s.
+    slow_reply = [0.5, sse_text("Slow but here."), sse_finish("stop"), "[DONE]"]
+    scripted_llm.replies.extend([list(slow_reply), list(slow_reply)])
+    with capture_logs() as logs:
+        outputs = await collect(brain_for(scripted_llm.base_url, dead_url, timeout_ms=200).reply(context(), "hi"))
+    assert outputs == [Speech("Slow but here.")]
+    failovers = [entry for entry in logs if entry["event"] == "llm_failover"]
+    assert [entry["reason"] for entry in failovers] == ["first-token deadline missed", "ConnectError"]
+    assert failovers[-1]["next_endpoint"] == scripted_llm.base_url
+    assert failovers[-1]["next_first_token_timeout_s"] >= 10
+
+
 async def test_every_endpoint_down_apologises_and_hangs_up(dead_url, silent_url):
     brain = brain_for(dead_url, silent_url, timeout_ms=200)
     with capture_logs() as logs:
