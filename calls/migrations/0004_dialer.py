@@ -4,6 +4,35 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+DIALABLE_CONDITION = models.Q(("do_not_call", False), ("status__in", ["new", "retry", "callback"]))
+DIALABLE_INDEX = models.Index(
+    models.F("campaign"),
+    models.OrderBy(models.F("next_attempt_at"), nulls_first=True),
+    models.F("id"),
+    condition=DIALABLE_CONDITION,
+    name="lead_dialable_idx",
+)
+
+
+def add_dialable_index(apps, schema_editor):  # type: ignore[no-untyped-def]
+    lead = apps.get_model("calls", "Lead")
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.add_index(lead, DIALABLE_INDEX)
+    else:
+        plain = models.Index(
+            models.F("campaign"),
+            models.F("next_attempt_at"),
+            models.F("id"),
+            condition=DIALABLE_CONDITION,
+            name="lead_dialable_idx",
+        )
+        schema_editor.add_index(lead, plain)
+
+
+def remove_dialable_index(apps, schema_editor):  # type: ignore[no-untyped-def]
+    schema_editor.remove_index(apps.get_model("calls", "Lead"), DIALABLE_INDEX)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("agents", "0003_calendar_appointment"),
@@ -73,15 +102,11 @@ class Migration(migrations.Migration):
                 name="call_outcome_pending_idx",
             ),
         ),
-        migrations.AddIndex(
-            model_name="lead",
-            index=models.Index(
-                models.F("campaign"),
-                models.OrderBy(models.F("next_attempt_at"), nulls_first=True),
-                models.F("id"),
-                condition=models.Q(("do_not_call", False), ("status__in", ["new", "retry", "callback"])),
-                name="lead_dialable_idx",
-            ),
+        # SQLite refuses NULLS FIRST in an index but already sorts NULLs first
+        # in ascending order, so it gets the same index without the clause.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AddIndex(model_name="lead", index=DIALABLE_INDEX)],
+            database_operations=[migrations.RunPython(add_dialable_index, remove_dialable_index)],
         ),
         migrations.AddField(
             model_name="leadimport",
