@@ -3,7 +3,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 DIALABLE_CONDITION = models.Q(("do_not_call", False), ("status__in", ["new", "retry", "callback"]))
 DIALABLE_INDEX = models.Index(
     models.F("campaign"),
