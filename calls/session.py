@@ -205,13 +205,16 @@ class CallSession:
             await self.finished.wait()
             return
         self._ending = True
+        # finish() may run inside one of these tasks (a hang-up, the max-duration
+        # timer): cancelling that one would abort the finish itself.
+        current = asyncio.current_task()
         for job in (self.pending, self.playing):
-            if job is not None and job.task is not None:
+            if job is not None and job.task is not None and job.task is not current:
                 job.task.cancel()
         if self.playing is not None and self.playing.started_playing and not self.playing.finished:
             self._finalize_agent_turn(self.playing, interrupted=True, at=time.monotonic())
         for task in [self._ticker, *self._tasks]:
-            if task is not None:
+            if task is not None and task is not current:
                 task.cancel()
         await self.pacer.close()
         recording_path = ""

@@ -203,9 +203,20 @@ def media_path_capacity(seconds: float = 6.0, counts: tuple[int, ...] = (10, 25,
     reply = OutboundEncoder(22050)
     tone = (0.3 * np.sin(2 * np.pi * 300 * np.arange(22050 * 2) / 22050)).astype(np.float32)
     reply_frames = reply.process(tone) + reply.flush()
-    inbound = json.dumps(
-        {"event": "media", "streamSid": "MZ", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}}
-    )
+    # The caller's side: a spoken sentence, then as long again of line silence, repeated.
+    from agents.engines.tts import get_tts
+    from calls.pipeline.mulaw import mulaw_encode
+
+    tts = get_tts("piper")
+    spoken = np.concatenate(list(tts.synthesize("Tuesday morning would be great, thank you.")))
+    import soxr
+
+    caller = mulaw_encode(soxr.resample(spoken, tts.sample_rate, 8000).astype(np.float32))
+    caller += b"\xff" * len(caller)
+    inbound = [
+        json.dumps({"event": "media", "streamSid": "MZ", "media": {"payload": base64.b64encode(chunk).decode()}})
+        for chunk in (caller[i : i + 160] for i in range(0, len(caller) - 159, 160))
+    ]
     lines: list[str] = []
 
     async def run(count: int) -> tuple[float, float, float]:
@@ -237,7 +248,7 @@ def media_path_capacity(seconds: float = 6.0, counts: tuple[int, ...] = (10, 25,
                 if pacer.queued_frames < 50:
                     pacer.push_frames(reply_frames)
                     pacer.push_mark("m")
-                message = json.loads(inbound)
+                message = json.loads(inbound[tick % len(inbound)])
                 frame = decoder.process(message["media"]["payload"])
                 frame16 = resampler.process(frame)
                 for event in turns.process(frame16, vad.process(frame16)):
