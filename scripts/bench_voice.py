@@ -327,7 +327,7 @@ def main() -> None:
         print(f"  p50 {pct(single, 50):.0f} ms   p95 {pct(single, 95):.0f} ms   max {max(single):.0f} ms")
         timings = turn_timings(server, single_sids)
         for stage in ("stt_done", "first_brain_text", "first_tts_audio", "first_frame_sent"):
-            values = [t[stage] for t in timings if stage in t]
+            values = [float(t[stage]) for t in timings if stage in t]
             print(f"  server {stage:<18} p50 {pct(values, 50):5.0f} ms  p95 {pct(values, 95):5.0f} ms")
 
         pid = server.process.pid
