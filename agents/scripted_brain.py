@@ -1,11 +1,18 @@
 """A brain that says its script: the greeting, then one line per caller utterance.
 
 For tests and demos of the call engine, where the agent's words must be known
-in advance. A line such as "[hangup:booked]" ends the call with that
-disposition; text before the tag is spoken first ("Bye now. [hangup:done]").
-The position in the script is read from the context's history (how many
-caller turns came before), so the brain holds no state of its own and the
-engine may run it speculatively and throw the result away.
+in advance. A line may end with one action tag, run after the text before it
+has been spoken:
+
+- "[hangup:booked]" ends the call with that disposition ("[hangup]": completed);
+- "[transfer:+14155550123]" hands the caller to that number (Twilio <Dial>);
+- "[dtmf:1234]" plays those keys into the call (0-9, *, #, w for a pause).
+
+Transfer and DTMF also come out as a ToolUse first (transfer_to_human,
+send_dtmf), as the flow and LLM brains report them, so the transcript shows
+them the same way. The position in the script is read from the context's
+history (how many caller turns came before), so the brain holds no state of
+its own and the engine may run it speculatively and throw the result away.
 """
 
 from __future__ import annotations
@@ -14,9 +21,18 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agents.brain import BrainOutput, CallContext, Hangup, Speech
+from agents.brain import BrainOutput, CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
 
-_HANGUP = re.compile(r"\[hangup(?::([\w-]+))?\]")
+# One tag per line; the argument is checked here so that a typo in a script
+# fails loudly when the brain is built, not halfway through a call.
+_TAG = re.compile(r"\[(hangup|transfer|dtmf)(?::([^\]]*))?\]")
+_DISPOSITION = re.compile(r"^[\w-]+$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_DIGITS = re.compile(r"^[0-9*#wW]{1,64}$")
+
+
+class ScriptError(ValueError):
+    """A script line whose action tag cannot be run."""
 
 
 class ScriptedBrain:
@@ -25,6 +41,9 @@ class ScriptedBrain:
     def __init__(self, config: dict[str, Any]) -> None:
         self.greeting_text = str(config.get("greeting", ""))
         self.script = [str(line) for line in config.get("script", [])]
+        for index, line in enumerate([self.greeting_text, *self.script]):
+            where = "greeting" if index == 0 else f"script[{index - 1}]"
+            _parse(line, where)
 
     async def greeting(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
         for output in _outputs(self.greeting_text, ctx):
@@ -38,14 +57,37 @@ class ScriptedBrain:
             yield output
 
 
+def _parse(line: str, where: str) -> tuple[str, str, str]:
+    """(text, tag, argument); tag is "" when the line has none."""
+    tags = list(_TAG.finditer(line))
+    if len(tags) > 1:
+        raise ScriptError(f"{where}: one action tag per line, found {len(tags)}")
+    text = _TAG.sub("", line).strip()
+    if not tags:
+        return text, "", ""
+    tag, argument = tags[0].group(1), (tags[0].group(2) or "").strip()
+    if tag == "hangup" and argument and not _DISPOSITION.match(argument):
+        raise ScriptError(f"{where}: disposition {argument!r} must be letters, digits, _ or -")
+    if tag == "transfer" and not _E164.match(argument):
+        raise ScriptError(f"{where}: transfer needs an E.164 number such as +14155550123, got {argument!r}")
+    if tag == "dtmf" and not _DIGITS.match(argument):
+        raise ScriptError(f"{where}: dtmf digits may only be 0-9, *, # and w, got {argument!r}")
+    return text, tag, argument
+
+
 def _outputs(line: str, ctx: CallContext) -> list[BrainOutput]:
+    text, tag, argument = _parse(line, "script line")
     out: list[BrainOutput] = []
-    match = _HANGUP.search(line)
-    text = _HANGUP.sub("", line).strip()
     if text:
         out.append(Speech(_fill(text, ctx)))
-    if match:
-        out.append(Hangup(match.group(1) or "completed"))
+    if tag == "hangup":
+        out.append(Hangup(argument or "completed"))
+    elif tag == "transfer":
+        out.append(ToolUse("transfer_to_human", {}, {"ok": True, "number": argument}))
+        out.append(Transfer(number=argument))
+    elif tag == "dtmf":
+        out.append(ToolUse("send_dtmf", {"digits": argument}, {"ok": True, "digits": argument}))
+        out.append(SendDigits(digits=argument))
     return out
 
 

@@ -180,6 +180,9 @@ class CallSession:
         self._db_task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._ending = False
+        # Set once Twilio was told to run new TwiML that reconnects a stream
+        # (DTMF): the stop on this stream then ends the stream, not the call.
+        self.stream_replaced = False
         self.finished = asyncio.Event()
         self.barge_ins = 0
 
@@ -226,6 +229,8 @@ class CallSession:
             except OSError:
                 self.log.exception("recording_write_failed")
         disposition = self.ctx.disposition
+        if self.stream_replaced and status == "completed":
+            status = ""  # the call goes on over the new stream, which resumes it
         self._db(lambda: _store_end(self.call_id, status, reason, disposition, recording_path))
         self._db_queue.put_nowait(None)
         if self._db_task is not None:
@@ -544,15 +549,19 @@ class CallSession:
             from calls.twilio_voice import answer_twiml_for
 
             twiml = answer_twiml_for(self.call_id, play_digits=action.digits)
-            await self._rest_update(twiml, f"Sent digits {action.digits}", {"digits": action.digits})
+            if await self._rest_update(twiml, f"Sent digits {action.digits}", {"digits": action.digits}):
+                self.stream_replaced = True
 
-    async def _rest_update(self, twiml: str, note: str, data: dict[str, Any]) -> None:
+    async def _rest_update(self, twiml: str, note: str, data: dict[str, Any]) -> bool:
+        ok = True
         try:
             await asyncio.to_thread(self.actions.update_twiml, self.call_sid, twiml)
         except Exception as exc:
             self.log.warning("twilio_update_failed", note=note, exc_info=True)
             note = f"{note} failed: {exc}"
+            ok = False
         self._db(lambda: _add_turn(self.call_id, speaker="system", text=note, data=data))
+        return ok
 
     # ---- media out -------------------------------------------------------
 
@@ -614,7 +623,8 @@ def _store_end(call_id: uuid.UUID, status: str, reason: str, disposition: str, r
     from calls.services import call_set_status
 
     call_store_outcome(call_id=call_id, disposition=disposition, recording=recording)
-    call_set_status(call_id=call_id, status=status, reason=reason)
+    if status:
+        call_set_status(call_id=call_id, status=status, reason=reason)
 
 
 def dumps(message: dict[str, Any]) -> str:

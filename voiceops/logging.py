@@ -18,11 +18,23 @@ from django.http import HttpRequest, HttpResponse
 
 # E.164-ish runs of digits (with optional +, spaces, dashes, dots, brackets)
 # long enough to be a phone number; keeps the last two digits for support.
-_PHONE_RE = re.compile(r"\+?\(?\d[\d\s().-]{7,}\d")
+_PHONE = r"\+?\(?\d[\d\s().-]{7,}\d"
+# Identifiers and times are digit runs too, but never phone numbers, and a log
+# is useless for following a call when they are masked: UUIDs, 32-hex ids
+# (Twilio SIDs, request ids), ISO dates and times. They are matched first and
+# kept as they are.
+_KEEP = (
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[A-Z]{2}[0-9a-fA-F]{32}|[0-9a-fA-F]{32}"
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
+_PHONE_RE = re.compile(rf"(?P<keep>{_KEEP})|{_PHONE}")
 
 
 def mask_phone_numbers(text: str) -> str:
     def _mask(match: re.Match[str]) -> str:
+        if match.group("keep"):
+            return match.group(0)
         digits = re.sub(r"\D", "", match.group(0))
         if len(digits) < 8:
             return match.group(0)
