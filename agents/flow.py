@@ -433,7 +433,8 @@ class FlowBrain(Brain):
             if self._llm is None:
                 from agents.llm_brain import LLMBrain
 
-                self._llm = LLMBrain(self.config)
+                # Unreachable, it raises rather than apologise and hang up: the flow goes on.
+                self._llm = LLMBrain(self.config, apologize_when_unavailable=False)
             async for output in self._llm.reply(ctx, caller_text):
                 if isinstance(output, Hangup):
                     self.finished = True

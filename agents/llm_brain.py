@@ -138,8 +138,11 @@ def clean_for_speech(text: str) -> str:
 class LLMBrain:
     """agents.brain.Brain over the OpenAI-compatible chat completions API."""
 
-    def __init__(self, config: dict[str, Any] | AgentConfig) -> None:
+    def __init__(self, config: dict[str, Any] | AgentConfig, *, apologize_when_unavailable: bool = True) -> None:
         self.config = config if isinstance(config, AgentConfig) else load_config(config)
+        # False when another brain stands behind this one (a flow's LLM
+        # fallback): LLMError is raised so that brain can carry on instead.
+        self.apologize_when_unavailable = apologize_when_unavailable
         llm = self.config.llm
         timeout_ms = llm.first_token_timeout_ms or settings.LLM_FIRST_TOKEN_TIMEOUT_MS
         self._client_args: dict[str, Any] = {
@@ -200,6 +203,8 @@ class LLMBrain:
             except LLMError as exc:
                 # An unfinished sentence is dropped rather than spoken cut off.
                 logger.error("llm_unavailable", error=str(exc), spoken_before=spoken_any)
+                if not self.apologize_when_unavailable:
+                    raise
                 yield Speech(UNAVAILABLE_MESSAGE)
                 yield Hangup(UNAVAILABLE_DISPOSITION)
                 return
