@@ -4,19 +4,29 @@ Callbacks arrive late, twice and out of order. Each one is stored once in
 CallEvent (keyed by CallSid + CallStatus + SequenceNumber; AMD results by
 CallSid + AnsweredBy), then applied under the call's row lock, only ever
 forward. A final status hands the attempt to the dialer, which moves the lead.
+
+Two thin doors lead to the same `status_callback_handle`: `status_asgi_app`,
+which voiceops.asgi mounts in front of Django for this one hot path (Twilio
+sends hundreds a second during a campaign; sessions, auth, CSRF and messages
+middleware do nothing for it but cost most of its CPU), and the Django view
+`status_webhook`, kept for reverse() and the test client.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
+from channels.db import database_sync_to_async
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.db import connection, transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
+from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
@@ -28,38 +38,106 @@ from calls.services import call_event_record, call_status_advance
 
 log = structlog.get_logger(__name__)
 
+STATUS_PATH = "/twilio/status/"
 TWILIO_STATUSES = frozenset(str(s) for s in Call.Status)
 
 
-def signature_valid(request: HttpRequest) -> bool:
+def signature_valid(*, full_path: str, form: QueryDict, signature: str) -> bool:
     """Twilio signs the exact URL it requested (our public origin + path + query) and the form."""
     token = settings.TWILIO_AUTH_TOKEN
     if not token:
         return True
-    signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
-    url = settings.PUBLIC_BASE_URL + request.get_full_path()
-    return bool(RequestValidator(token).validate(url, request.POST, signature))
+    return bool(RequestValidator(token).validate(settings.PUBLIC_BASE_URL + full_path, form, signature))
+
+
+def status_callback_handle(*, full_path: str, form: QueryDict, signature: str, call_ref: str) -> tuple[int, str]:
+    """Check, store and apply one callback; returns the HTTP status and plain-text body to answer with."""
+    if not signature_valid(full_path=full_path, form=form, signature=signature):
+        log.warning("twilio_status_forged", path=full_path)
+        return 403, "invalid Twilio signature"
+    params: dict[str, Any] = form.dict()  # the last value of each field, as request.POST.dict()
+    if not params.get("CallSid"):
+        return 400, "CallSid is required"
+    status = params.get("CallStatus", "")
+    if status and status not in TWILIO_STATUSES:
+        return 400, f"unknown CallStatus {status!r}"
+    sequence = params.get("SequenceNumber", "")
+    if sequence and not sequence.lstrip("-").isdigit():
+        return 400, "SequenceNumber must be an integer"
+    return 200, status_callback_apply(params=params, call_ref=call_ref)
 
 
 @csrf_exempt
 @require_POST
 def status_webhook(request: HttpRequest) -> HttpResponse:
-    if not signature_valid(request):
-        log.warning("twilio_status_forged", path=request.get_full_path())
-        return HttpResponse("invalid Twilio signature", status=403, content_type="text/plain")
-    params = request.POST.dict()
-    if not params.get("CallSid"):
-        return HttpResponse("CallSid is required", status=400, content_type="text/plain")
-    status = params.get("CallStatus", "")
-    if status and status not in TWILIO_STATUSES:
-        return HttpResponse(f"unknown CallStatus {status!r}", status=400, content_type="text/plain")
-    sequence = params.get("SequenceNumber", "")
-    if sequence and not sequence.lstrip("-").isdigit():
-        return HttpResponse("SequenceNumber must be an integer", status=400, content_type="text/plain")
-    result = status_callback_apply(params=params, call_ref=request.GET.get("call", ""))
-    return HttpResponse(result, status=200, content_type="text/plain")
+    code, text = status_callback_handle(
+        full_path=request.get_full_path(),
+        form=request.POST,
+        signature=request.headers.get("X-Twilio-Signature", ""),
+        call_ref=request.GET.get("call", ""),
+    )
+    return HttpResponse(text, status=code, content_type="text/plain")
+
+
+# --- the ASGI door ----------------------------------------------------------------------------
+
+# Long-lived worker threads (Django would start a thread per request), sized
+# to the database pool so a burst queues here rather than on the pool.
+_executor = ThreadPoolExecutor(
+    max_workers=max(1, int(settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 4))),
+    thread_name_prefix="twilio-status",
+)
+# database_sync_to_async returns each thread's connection (to the pool) after every callback.
+_handle_in_thread = database_sync_to_async(status_callback_handle, thread_sensitive=False, executor=_executor)
+
+
+async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """POST /twilio/status/ as a plain ASGI app: same checks and answers as the view, minus the middleware."""
+    if scope["method"] != "POST":
+        await _respond(send, 405, "method not allowed; POST a Twilio status callback", [(b"allow", b"POST")])
+        return
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            await _respond(send, 413, "request body too large")
+            return
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    query = scope.get("query_string", b"").decode("latin-1")
+    try:
+        form = QueryDict(b"".join(chunks))
+        call_ref = QueryDict(query).get("call", "")
+    except (TooManyFieldsSent, UnicodeDecodeError) as error:
+        await _respond(send, 400, f"unreadable form: {error}")
+        return
+    # Django's request.get_full_path(), which is what Twilio signed.
+    full_path = escape_uri_path(scope["path"]) + (f"?{iri_to_uri(query)}" if query else "")
+    headers = dict(scope.get("headers", []))
+    signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
+    code, text = await _handle_in_thread(full_path=full_path, form=form, signature=signature, call_ref=call_ref)
+    await _respond(send, code, text)
+
+
+async def _respond(send: Any, code: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = text.encode()
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _lock_call(call_ref: str, sid: str) -> Call | None:

@@ -48,6 +48,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (Linux /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    total = sum(values[:8])
+    tick = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / tick, total / tick
+
+
 def ensure_database() -> None:
     import psycopg
 
@@ -256,9 +271,15 @@ def main() -> None:
         # Warm-up: one request per server (imports, DB connections), not measured.
         warm = b"GET /twilio/status/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"  # 405, but Django is loaded
         asyncio.run(load(ports, [warm] * (4 * len(ports)), 50, len(ports)))
+        cpu_before = sum(process_cpu_seconds(server.pid) for server in servers)
+        busy_before, total_before = machine_busy()
+        load_before = os.getloadavg()[0]
         began = time.perf_counter()
         latencies, codes = asyncio.run(load(ports, requests, args.rate, args.connections))
         elapsed = time.perf_counter() - began
+        server_cpu = sum(process_cpu_seconds(server.pid) for server in servers) - cpu_before
+        busy_after, total_after = machine_busy()
+        load_after = os.getloadavg()[0]
     finally:
         for server in servers:
             server.terminate()
@@ -280,6 +301,15 @@ def main() -> None:
     print(
         f"latency from scheduled send: p50 {statistics.median(latencies):.1f} ms, p90 {p(0.90):.1f} ms, "
         f"p99 {p(0.99):.1f} ms, max {latencies[-1]:.1f} ms"
+    )
+    print(
+        f"daphne CPU {1000 * server_cpu / len(requests):.2f} ms per callback "
+        f"({100 * server_cpu / elapsed:.0f}% of one core over the run)"
+    )
+    cores = os.cpu_count() or 1
+    print(
+        f"machine: {100 * (busy_after - busy_before) / max(total_after - total_before, 1e-9):.0f}% busy "
+        f"across {cores} cores during the run; load average {load_before:.2f} before, {load_after:.2f} after"
     )
     print(f"stored events {stored} (distinct callbacks sent {distinct}); calls completed {completed} of {len(calls)}")
     print("note: 2 shared cores: the load generator, daphne and PostgreSQL share them; figures are noisy")

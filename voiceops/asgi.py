@@ -1,11 +1,15 @@
 """ASGI entry point: `daphne voiceops.asgi:application`.
 
-HTTP goes to Django. WebSockets split in two: the Twilio media socket is
+HTTP goes to Django, except Twilio's status callbacks: POST /twilio/status/
+arrives hundreds of times a second during a campaign and goes straight to its
+lean ASGI handler (calls.twilio_status), past middleware it has no use for.
+WebSockets split in two: the Twilio media socket is
 authenticated by its per-call token (Twilio sends no browser Origin), while
 console sockets need a same-origin browser and a logged-in session.
 """
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -18,10 +22,18 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import path  # noqa: E402
 
 from calls.routing import console_websocket_urlpatterns, twilio_websocket_urlpatterns  # noqa: E402
+from calls.twilio_status import STATUS_PATH, status_asgi_app  # noqa: E402
+
+
+async def http_application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["path"] == STATUS_PATH:
+        return await status_asgi_app(scope, receive, send)
+    return await django_asgi_app(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_application,
         "websocket": URLRouter(
             [
                 *twilio_websocket_urlpatterns,

@@ -1,0 +1,139 @@
+"""POST /twilio/status/ through the real ASGI application (the lean door in front of Django).
+
+Same guarantees as the Django view: signatures, idempotency, forward-only
+statuses, outcomes for the lead, and the console broadcast, here sent from the
+server's event loop after the answer.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import HttpCommunicator
+from django.conf import settings as django_settings
+from twilio.request_validator import RequestValidator
+
+from calls.broadcast import CONSOLE_GROUP
+from calls.models import Call, CallEvent, Lead
+from tests.calls.dialer_support import no_carrier, status_params
+from tests.factories import CampaignFactory, LeadFactory
+from voiceops.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_carrier", "signed")]
+__all__ = ["no_carrier"]
+
+TOKEN = "asgi-test-token"
+
+
+@pytest.fixture
+def signed(settings):
+    settings.TWILIO_AUTH_TOKEN = TOKEN
+
+
+@pytest.fixture
+def attempt(db):
+    campaign = CampaignFactory(status="running")
+    lead = LeadFactory(campaign=campaign, status=Lead.Status.DIALING, attempts=1)
+    return Call.objects.create(
+        direction=Call.Direction.OUTBOUND,
+        agent_version=campaign.agent_version,
+        lead=lead,
+        campaign=campaign,
+        attempt_number=1,
+        twilio_call_sid="CA" + "3" * 32,
+        to_number=lead.phone,
+        from_number=campaign.caller_id,
+    )
+
+
+async def post(call: Call | None, params: dict[str, str], *, token: str = TOKEN, method: str = "POST"):
+    path = "/twilio/status/" + (f"?call={call.pk}" if call is not None else "")
+    signature = RequestValidator(token).compute_signature(django_settings.PUBLIC_BASE_URL + path, params)
+    communicator = HttpCommunicator(
+        application,
+        method,
+        path,
+        body=urlencode(params).encode(),
+        headers=[
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"x-twilio-signature", signature.encode()),
+        ],
+    )
+    return await communicator.get_response(timeout=10)
+
+
+async def test_signed_callbacks_are_applied_once_and_forged_ones_refused(attempt):
+    ringing = status_params(attempt, "ringing", 1)
+    forged = await post(attempt, ringing, token="not-the-token")
+    assert forged["status"] == 403 and forged["body"] == b"invalid Twilio signature"
+    assert await CallEvent.objects.acount() == 0
+
+    first = await post(attempt, ringing)
+    again = await post(attempt, ringing)
+    assert (first["status"], first["body"]) == (200, b"applied")
+    assert (again["status"], again["body"]) == (200, b"duplicate")
+    late = await post(attempt, status_params(attempt, "initiated", 0))
+    assert late["body"] == b"stale"
+    await attempt.arefresh_from_db()
+    assert attempt.status == Call.Status.RINGING
+    assert await CallEvent.objects.filter(call=attempt).acount() == 2
+
+
+async def test_final_status_drives_the_lead_and_reaches_the_console(attempt):
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(CONSOLE_GROUP, channel)
+    try:
+        response = await post(attempt, status_params(attempt, "busy", 2))
+        assert response["body"] == b"applied"
+        message = await layer.receive(channel)
+        assert message == {"type": "call.changed", "call_id": str(attempt.pk)}
+    finally:
+        await layer.group_discard(CONSOLE_GROUP, channel)
+    await attempt.arefresh_from_db()
+    assert attempt.status == Call.Status.BUSY and attempt.outcome == "busy" and attempt.outcome_applied
+    lead = await Lead.objects.aget(pk=attempt.lead_id)
+    assert lead.status == Lead.Status.RETRY and lead.last_outcome == "busy"
+
+
+async def test_bad_requests_get_clear_errors_and_store_nothing(attempt, settings):
+    wrong_method = await post(attempt, status_params(attempt, "ringing", 1), method="GET")
+    assert wrong_method["status"] == 405 and (b"Allow", b"POST") in [
+        (name.title(), value) for name, value in wrong_method["headers"]
+    ]
+    unknown = await post(attempt, status_params(attempt, "exploded", 1))
+    assert unknown["status"] == 400 and b"exploded" in unknown["body"]
+    no_sid = await post(attempt, {"CallStatus": "ringing"})
+    assert no_sid["status"] == 400 and b"CallSid" in no_sid["body"]
+    bad_sequence = await post(attempt, status_params(attempt, "ringing", 1) | {"SequenceNumber": "two"})
+    assert bad_sequence["status"] == 400 and b"SequenceNumber" in bad_sequence["body"]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64
+    too_big = await post(attempt, status_params(attempt, "ringing", 1))
+    assert too_big["status"] == 413
+    assert await CallEvent.objects.acount() == 0
+    await attempt.arefresh_from_db()
+    assert attempt.status == Call.Status.QUEUED
+
+
+async def test_without_a_token_callbacks_are_accepted_unsigned(attempt, settings):
+    settings.TWILIO_AUTH_TOKEN = ""
+    communicator = HttpCommunicator(
+        application,
+        "POST",
+        f"/twilio/status/?call={attempt.pk}",
+        body=urlencode(status_params(attempt, "initiated", 0)).encode(),
+        headers=[(b"content-type", b"application/x-www-form-urlencoded")],
+    )
+    response = await communicator.get_response(timeout=10)
+    assert response["body"] == b"applied"
+    call = await sync_to_async(Call.objects.get)(pk=attempt.pk)
+    assert call.status == Call.Status.INITIATED
+
+
+async def test_other_paths_still_go_through_django():
+    login = HttpCommunicator(application, "GET", "/login/", headers=[(b"host", b"127.0.0.1")])
+    response = await login.get_response(timeout=10)
+    assert response["status"] == 200 and b"<form" in response["body"]
