@@ -19,7 +19,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from calls.routing import console_websocket_urlpatterns, twilio_websocket_urlpatterns  # noqa: E402
 from calls.twilio_status import STATUS_PATH, status_asgi_app  # noqa: E402
@@ -37,8 +37,11 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(
             [
                 *twilio_websocket_urlpatterns,
-                path(
-                    "ws/console/",
+                # A prefix (re_path without $), not path(): channels only treats
+                # path() as a prefix when its target is a URLRouter itself, and
+                # here middleware wraps the router, so /ws/console/live/ never matched.
+                re_path(
+                    r"^ws/console/",
                     AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(console_websocket_urlpatterns))),
                 ),
             ]

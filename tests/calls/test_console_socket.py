@@ -1,0 +1,58 @@
+"""The operators' live console socket: same-origin browsers with a logged-in session only.
+
+Over the real Redis channel layer: a call changing state reaches an open
+console as a re-rendered htmx row.
+"""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from calls.models import Call
+from calls.services import call_set_status
+from tests.factories import CallFactory
+from voiceops.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PATH = "/ws/console/live/"
+SAME_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def session_cookie() -> tuple[bytes, bytes]:
+    user = get_user_model().objects.create_user(username="operator", password="pw-for-tests")
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def test_an_anonymous_browser_is_refused():
+    communicator = WebsocketCommunicator(application, PATH, headers=[SAME_ORIGIN])
+    connected, code = await communicator.connect()
+    assert not connected and code == 4401
+
+
+async def test_a_foreign_origin_is_refused_even_with_a_session():
+    cookie = await sync_to_async(session_cookie)()
+    communicator = WebsocketCommunicator(application, PATH, headers=[(b"origin", b"https://evil.example"), cookie])
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_a_logged_in_console_gets_the_changed_call_row():
+    cookie = await sync_to_async(session_cookie)()
+    call = await sync_to_async(CallFactory)()
+    communicator = WebsocketCommunicator(application, PATH, headers=[SAME_ORIGIN, cookie])
+    connected, _ = await communicator.connect()
+    assert connected
+
+    await sync_to_async(call_set_status)(call_id=call.pk, status=Call.Status.RINGING)
+
+    html = await communicator.receive_from(timeout=10)
+    assert f'id="call-{call.pk}"' in html and 'hx-swap-oob="true"' in html
+    assert "Ringing" in html
+    await communicator.disconnect()
