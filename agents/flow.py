@@ -227,6 +227,9 @@ class FlowBrain(Brain):
         # (the engine cancels a stream on barge-in, so a Hangup may be cut off).
         self.final_action: BrainOutput | None = None
         self._llm: Brain | None = None
+        # Where the walk goes on after a call action the engine carried out
+        # before a new stream resumed the call (see _resume).
+        self._walk_from: str | None = None
 
     # Brain interface
 
@@ -246,6 +249,8 @@ class FlowBrain(Brain):
             if self.final_action is not None:
                 yield self.final_action
             return
+        if not self.started and ctx.history:
+            self._resume(ctx)
         if not self.started:
             # The caller spoke first: answer with the greeting and the flow's opening.
             async for output in self.greeting_for_caller_first(ctx):
@@ -254,11 +259,13 @@ class FlowBrain(Brain):
         if self.waiting_at is None:
             # The caller cut the greeting off before the flow's first question
             # (an answering machine does): hear them against that question.
-            self.waiting_at = self._first_question()
-            if self.waiting_at is None:
+            origin = self._walk_from or self.flow.get("start")
+            self._walk_from = None
+            self.waiting_at = self._first_question(origin)
+            if self.waiting_at is None or origin is None:
                 return
             if self._global_or_branch(self.nodes[self.waiting_at], caller_text) is None:
-                async for output in self._run(ctx, self.flow["start"]):
+                async for output in self._run(ctx, origin):
                     yield output
                 return
         node_id = self.waiting_at
@@ -355,9 +362,28 @@ class FlowBrain(Brain):
         self.finished = True
         yield Hangup("flow_error")
 
-    def _first_question(self) -> str | None:
-        """The first ask/capture node the flow reaches from its start through say and goto nodes."""
-        node_id = self.flow.get("start")
+    def _resume(self, ctx: CallContext) -> None:
+        """Pick up a call in progress on a new stream (after DTMF) where the last one left the flow.
+
+        The engine stores the call's variables, flow_node among them, and a
+        resumed session builds a fresh brain: without this it would greet again.
+        """
+        node_id = ctx.variables.get("flow_node")
+        if not isinstance(node_id, str) or node_id not in self.nodes:
+            return
+        self.started = True
+        node = self.nodes[node_id]
+        if node["type"] in WAITING_TYPES:
+            self.waiting_at = node_id
+        elif node["type"] == "action" and node.get("next") in self.nodes:
+            # The engine stops reading a reply at its first call action, so the
+            # walk halted at this node (DTMF): the caller's words are heard
+            # against the question it leads to, as over a greeting.
+            self._walk_from = node["next"]
+
+    def _first_question(self, origin: str | None = None) -> str | None:
+        """The first ask/capture node the flow reaches from `origin` (its start) through say and goto nodes."""
+        node_id = origin or self.flow.get("start")
         for _ in range(_MAX_STEPS_PER_TURN):
             node = self.nodes.get(node_id or "")
             if node is None:

@@ -6,7 +6,9 @@ own fields.
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from django.db import transaction
 
@@ -33,10 +35,20 @@ def call_stream_start(*, call_id: uuid.UUID, stream_sid: str, call_sid: str = ""
 
 
 @transaction.atomic
-def call_store_outcome(*, call_id: uuid.UUID, disposition: str = "", recording: str = "") -> None:
-    """What the engine learned by the end of the call: the brain's disposition, the recording's path."""
+def call_store_outcome(
+    *, call_id: uuid.UUID, disposition: str = "", recording: str = "", variables: dict[str, Any] | None = None
+) -> None:
+    """What the engine learned by the end of the call: the brain's disposition, the recording's path,
+    and the call variables (captures, offered slots, callback time, DTMF), merged into the call's."""
     call = Call.objects.select_for_update().get(pk=call_id)
     fields = []
+    if variables:
+        # Variables are what brains put there (text, numbers, lists of slots);
+        # anything else is stored as its text rather than failing the write.
+        merged = {**(call.variables or {}), **json.loads(json.dumps(variables, default=str))}
+        if merged != call.variables:
+            call.variables = merged
+            fields.append("variables")
     if disposition and call.disposition != disposition:
         call.disposition = disposition[:40]
         fields.append("disposition")

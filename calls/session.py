@@ -244,7 +244,8 @@ class CallSession:
         disposition = self.ctx.disposition
         if self.stream_replaced and status == "completed":
             status = ""  # the call goes on over the new stream, which resumes it
-        self._db(lambda: _store_end(self.call_id, status, reason, disposition, recording_path))
+        variables = dict(self.ctx.variables)
+        self._db(lambda: _store_end(self.call_id, status, reason, disposition, recording_path, variables))
         self._db_queue.put_nowait(None)
         if self._db_task is not None:
             with contextlib.suppress(Exception):
@@ -631,11 +632,13 @@ def _add_turn(call_id: uuid.UUID, **fields: Any) -> None:
     call_add_turn(call_id=call_id, **fields)
 
 
-def _store_end(call_id: uuid.UUID, status: str, reason: str, disposition: str, recording: str) -> None:
+def _store_end(
+    call_id: uuid.UUID, status: str, reason: str, disposition: str, recording: str, variables: dict[str, Any]
+) -> None:
     from calls.engine_services import call_store_outcome
     from calls.services import call_set_status
 
-    call_store_outcome(call_id=call_id, disposition=disposition, recording=recording)
+    call_store_outcome(call_id=call_id, disposition=disposition, recording=recording, variables=variables)
     if status:
         call_set_status(call_id=call_id, status=status, reason=reason)
 

@@ -119,3 +119,62 @@ async def test_dtmf_then_the_flow_goes_on_to_its_next_question():
     assert first_action(outputs) == SendDigits("3")
     assert brain.waiting_at == "ask"
     assert await collect(brain.reply(ctx, "yes")) == [Speech("Thanks."), Hangup("reached")]
+
+
+async def test_a_new_stream_after_dtmf_resumes_the_flow_where_it_was():
+    nodes = {
+        "press": {"type": "action", "tool": "send_dtmf", "arguments": {"digits": "1234#"}, "next": "ask"},
+        "ask": {
+            "type": "ask",
+            "prompt": "Are you the pharmacist?",
+            "intents": {"yes": ["yes", "speaking"]},
+            "branches": {"yes": "done"},
+            "no_match": "done",
+        },
+        "done": {"type": "end", "text": "Thanks.", "disposition": "reached"},
+    }
+    cfg = config(nodes, start="press")
+    first, ctx = FlowBrain(cfg), context(cfg)
+    await collect(first.greeting(ctx))
+    # What the engine keeps across streams: the heard history and the call's variables.
+    resumed_ctx = CallContext(
+        call_id=ctx.call_id,
+        config=cfg,
+        history=[{"role": "assistant", "content": "Thanks for calling the clinic."}],
+        variables=dict(ctx.variables),
+    )
+
+    outputs = await collect(FlowBrain(cfg).reply(resumed_ctx, "yes speaking"))
+
+    # No second greeting: the answer is heard against the question the flow had reached.
+    assert outputs == [Speech("Thanks."), Hangup("reached")]
+
+
+async def test_when_the_engine_stopped_at_the_dtmf_the_resumed_flow_goes_on_from_the_action():
+    """The engine reads a reply only up to its first call action: the walk halts at the DTMF node."""
+    nodes = {
+        "press": {"type": "action", "tool": "send_dtmf", "arguments": {"digits": "3"}, "next": "ask"},
+        "ask": {
+            "type": "ask",
+            "prompt": "Is this the pharmacy?",
+            "intents": {"yes": ["yes"]},
+            "branches": {"yes": "done"},
+            "no_match": "done",
+        },
+        "done": {"type": "end", "text": "Thanks.", "disposition": "reached"},
+    }
+    cfg = config(nodes, start="press")
+    first, ctx = FlowBrain(cfg), context(cfg)
+    stream = first.greeting(ctx)
+    async for output in stream:
+        if isinstance(output, SendDigits):
+            break  # what the engine does
+    await stream.aclose()
+    assert ctx.variables["flow_node"] == "press"
+    history = [{"role": "assistant", "content": "Thanks for calling the clinic."}]
+
+    answered = CallContext(call_id="a", config=cfg, history=list(history), variables=dict(ctx.variables))
+    assert await collect(FlowBrain(cfg).reply(answered, "yes it is")) == [Speech("Thanks."), Hangup("reached")]
+    # Words that do not answer the question get the question itself.
+    other = CallContext(call_id="b", config=cfg, history=list(history), variables=dict(ctx.variables))
+    assert await collect(FlowBrain(cfg).reply(other, "pharmacy, how can I help")) == [Speech("Is this the pharmacy?")]

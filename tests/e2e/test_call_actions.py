@@ -78,7 +78,7 @@ def test_transfer_dials_the_human_and_ends_transferred(voice_server, speech_engi
     result = asyncio.run(
         simulate_call(
             base_url=voice_server.base_url,
-            persona=Persona(name="wants-a-human", lines=["Can I talk to a real person please?"]),
+            persona=Persona(name="wants-a-human", lines=["I would like to talk to a real person."]),
             to_number=number.e164,
             from_number="+12125550161",
             auth_token=voice_server.auth_token,
@@ -206,8 +206,8 @@ def test_dtmf_plays_the_digits_then_the_call_resumes_on_a_new_stream(
         )
     )
 
-    assert second.ended_by == "agent", second
     call = after_sessions(voice_server, call_sid, count=2)
+    assert second.ended_by == "agent", [(t.speaker, t.text) for t in turns(call)]
     assert call.status == Call.Status.COMPLETED
     assert call.disposition == "connected"
     assert call.stream_sid == second.stream_sid
@@ -221,3 +221,70 @@ def test_dtmf_plays_the_digits_then_the_call_resumes_on_a_new_stream(
     ]
     assert len([t for t in rows if t.speaker == "caller"]) == 2
     assert voice_server.twilio_api.hangups(call_sid)
+
+
+def test_a_flow_agent_presses_keys_and_its_flow_resumes_on_the_new_stream(
+    voice_server, speech_engines, transactional_db, twiml_answer
+):
+    flow = {
+        "start": "press",
+        "nodes": {
+            "press": {"type": "action", "tool": "send_dtmf", "arguments": {"digits": "3"}, "next": "ask"},
+            "ask": {
+                "type": "ask",
+                "prompt": "Is this the pharmacy?",
+                "intents": {"yes": ["yes", "this is the pharmacy"], "no": ["no", "wrong number"]},
+                "branches": {"yes": "reached", "no": "wrong"},
+                "no_match": "wrong",
+            },
+            "reached": {"type": "end", "text": "Great, thank you. Goodbye!", "disposition": "reached"},
+            "wrong": {"type": "end", "text": "Sorry to bother you.", "disposition": "wrong_number"},
+        },
+    }
+    config = {"brain": "flow", "greeting": "Hello, this is Ava from the clinic.", "flow": flow}
+    number = PhoneNumberFactory(agent=AgentVersionFactory(config=config).agent)
+    # The agent greets and presses 3 into the phone menu; this side of the call says nothing.
+    first = asyncio.run(
+        simulate_call(
+            base_url=voice_server.base_url,
+            persona=Persona(name="menu", lines=[]),
+            to_number=number.e164,
+            from_number="+12125550164",
+            auth_token=voice_server.auth_token,
+            max_seconds=45,
+            transcribe=False,
+        )
+    )
+    call = after_sessions(voice_server, first.call_sid)
+    (pushed,) = twiml_updates(voice_server, first.call_sid)
+    play = pushed.find("Play")
+    assert play is not None and play.get("digits") == "3"
+    assert not call.is_final
+
+    answer = _TwimlAnswer(ET.tostring(pushed, encoding="unicode"))
+    twiml_answer.append(answer)
+    second = asyncio.run(
+        simulate_call(
+            base_url=voice_server.base_url,
+            answer_url=answer.url,
+            call_sid=first.call_sid,
+            persona=Persona(name="pharmacy", lines=["Yes, this is the pharmacy."]),
+            to_number=number.e164,
+            from_number="+12125550164",
+            auth_token=None,
+            max_seconds=45,
+            transcribe=False,
+            first_line_after_s=1.0,
+        )
+    )
+
+    assert second.ended_by == "agent", second
+    call = after_sessions(voice_server, first.call_sid, count=2)
+    assert call.status == Call.Status.COMPLETED
+    assert call.disposition == "reached"
+    rows = [(t.speaker, t.text) for t in turns(call)]
+    assert [text for speaker, text in rows if speaker == "agent"] == [
+        "Hello, this is Ava from the clinic.",
+        "Great, thank you. Goodbye!",
+    ], rows
+    assert ("tool", "send_dtmf") in rows
