@@ -20,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone
 from django.utils.encoding import escape_uri_path, iri_to_uri
@@ -83,14 +83,29 @@ def status_webhook(request: HttpRequest) -> HttpResponse:
 
 # --- the ASGI door ----------------------------------------------------------------------------
 
-# Long-lived worker threads (Django would start a thread per request), sized
-# to the database pool so a burst queues here rather than on the pool.
+# Long-lived worker threads (Django would start a thread per request). Half
+# the database pool: a burst of callbacks queues here and leaves connections
+# for the console and the call engine.
 _executor = ThreadPoolExecutor(
-    max_workers=max(1, int(settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 4))),
+    max_workers=max(1, int(settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 4)) // 2),
     thread_name_prefix="twilio-status",
 )
-# database_sync_to_async returns each thread's connection (to the pool) after every callback.
-_handle_in_thread = database_sync_to_async(status_callback_handle, thread_sensitive=False, executor=_executor)
+
+
+def _handle_and_release(**kwargs: Any) -> tuple[int, str]:
+    """status_callback_handle on a worker thread, handing the thread's connection back to the pool after each callback.
+
+    (channels' database_sync_to_async does the same, but its test harness
+    turns that off; this way the tests run exactly what production runs.)
+    """
+    close_old_connections()
+    try:
+        return status_callback_handle(**kwargs)
+    finally:
+        close_old_connections()
+
+
+_handle_in_thread = sync_to_async(_handle_and_release, thread_sensitive=False, executor=_executor)
 
 
 async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -140,53 +155,76 @@ async def _respond(send: Any, code: int, text: str, extra: list[tuple[bytes, byt
     await send({"type": "http.response.body", "body": body})
 
 
+def _parse_call_ref(call_ref: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(call_ref) if call_ref else None
+    except ValueError:
+        return None
+
+
 def _lock_call(call_ref: str, sid: str) -> Call | None:
     """The call this callback is about, locked FOR UPDATE (by our id in the URL, else by SID)."""
     locked = Call.objects.select_for_update(of=("self",))
-    if call_ref:
-        try:
-            call_id = uuid.UUID(call_ref)
-        except ValueError:
-            call_id = None
-        if call_id is not None:
-            call = locked.filter(pk=call_id).first()
-            # The URL names our row; the SID must not belong to another one.
-            if call is not None and call.twilio_call_sid in (None, "", sid):
-                return call
+    call_id = _parse_call_ref(call_ref)
+    if call_id is not None:
+        call = locked.filter(pk=call_id).first()
+        # The URL names our row; the SID must not belong to another one.
+        if call is not None and call.twilio_call_sid in (None, "", sid):
+            return call
     return locked.filter(twilio_call_sid=sid).first()
 
 
-_INSERT_EVENT = """
-INSERT INTO calls_callevent (idempotency_key, call_id, call_sid, kind, sequence_number, payload, received_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s)
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id
+# PostgreSQL: _lock_call and the idempotent insert in one statement (one round
+# trip, no ORM compilation on the dialer's hottest path). The call is locked
+# before the event is inserted, as in the two-step version; a callback for an
+# unknown call still comes back as one row of NULLs with event_stored.
+_LOCK_AND_STORE = """
+WITH target AS (
+    SELECT * FROM calls_call
+    WHERE (id = %(ref)s AND (twilio_call_sid IS NULL OR twilio_call_sid IN ('', %(sid)s)))
+       OR twilio_call_sid = %(sid)s
+    ORDER BY id = %(ref)s DESC NULLS LAST
+    LIMIT 1
+    FOR UPDATE
+), stored AS (
+    INSERT INTO calls_callevent (idempotency_key, call_id, call_sid, kind, sequence_number, payload, received_at)
+    VALUES (%(key)s, (SELECT id FROM target), %(sid)s, %(kind)s, %(seq)s, %(payload)s, %(now)s)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id
+)
+SELECT target.*, EXISTS (SELECT FROM stored) AS event_stored FROM (VALUES (1)) AS one (x) LEFT JOIN target ON TRUE
 """
 
 
-def _event_insert(*, key: str, kind: str, params: dict[str, Any], call: Call | None, sid: str, seq: int | None) -> bool:
-    """Store the callback once; False when it was stored before (a duplicate).
-
-    One INSERT ... ON CONFLICT DO NOTHING instead of a savepoint and a caught
-    IntegrityError: the webhook is the dialer's hottest path.
-    """
+def _lock_and_store(
+    *, call_ref: str, key: str, kind: str, params: dict[str, Any], sid: str, seq: int | None
+) -> tuple[Call | None, bool]:
+    """Lock the callback's call and store the callback once: (the call or None, False for a duplicate)."""
     if connection.vendor != "postgresql":
-        return call_event_record(
+        call = _lock_call(call_ref, sid)
+        stored = call_event_record(
             idempotency_key=key, kind=kind, payload=params, call=call, call_sid=sid, sequence_number=seq
         )[1]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_EVENT,
-            [key[:200], call.pk if call else None, sid[:64], kind, seq, json.dumps(params), timezone.now()],
-        )
-        return cursor.fetchone() is not None
+        return call, stored
+    values = {
+        "ref": _parse_call_ref(call_ref),
+        "sid": sid[:64],
+        "key": key[:200],
+        "kind": kind,
+        "seq": seq,
+        "payload": json.dumps(params),
+        "now": timezone.now(),
+    }
+    row = next(iter(Call.objects.raw(_LOCK_AND_STORE, values)))
+    return (row if row.pk is not None else None), bool(row.event_stored)
 
 
 def status_callback_apply(*, params: dict[str, Any], call_ref: str = "") -> str:
     """Store and apply one callback. Returns 'applied', 'duplicate', 'stale' or 'unknown-call'.
 
-    Round trips in the common case: lock the call, insert the event, update the
-    call, commit. A final status also settles the attempt's lead.
+    Round trips in the common case (PostgreSQL): lock the call and insert the
+    event in one statement, update the call, commit. A final status also
+    settles the attempt's lead.
     """
     sid = params["CallSid"]
     status = params.get("CallStatus", "")
@@ -198,8 +236,8 @@ def status_callback_apply(*, params: dict[str, Any], call_ref: str = "") -> str:
         kind, key = "amd", f"amd:{sid}:{answered_by}"
     bound = log.bind(call_sid=sid)
     with transaction.atomic():
-        call = _lock_call(call_ref, sid)
-        if not _event_insert(key=key, kind=kind, params=params, call=call, sid=sid, seq=sequence):
+        call, stored = _lock_and_store(call_ref=call_ref, key=key, kind=kind, params=params, sid=sid, seq=sequence)
+        if not stored:
             return "duplicate"
         if call is None:
             bound.warning("twilio_status_unknown_call", status=status)
@@ -233,5 +271,7 @@ def status_callback_apply(*, params: dict[str, Any], call_ref: str = "") -> str:
             transaction.on_commit(lambda: broadcast_call_changed(call_pk))
         if call.is_final and not call.outcome_applied:
             call_outcome_apply(call_id=call.pk)
-    bound.info("twilio_status_applied", kind=kind, status=status, answered_by=answered_by, moved=bool(moved))
+    # Debug, not info: every callback is already kept in CallEvent, and at hundreds a
+    # second a log line each would cost more than applying them.
+    bound.debug("twilio_status_applied", kind=kind, status=status, answered_by=answered_by, moved=bool(moved))
     return "applied" if moved or kind == "amd" else "stale"

@@ -54,6 +54,20 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> dict[int, float]:
+    """CPU time of each PostgreSQL backend serving the benchmark database (their titles name it)."""
+    out: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if f" {BENCH_DB} ".encode() in (entry / "cmdline").read_bytes().replace(b"\0", b" ") + b" ":
+                out[int(entry.name)] = process_cpu_seconds(int(entry.name))
+        except OSError:  # the process ended meanwhile
+            continue
+    return out
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine so far, all cores (Linux /proc/stat)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -273,11 +287,15 @@ def main() -> None:
         asyncio.run(load(ports, [warm] * (4 * len(ports)), 50, len(ports)))
         cpu_before = sum(process_cpu_seconds(server.pid) for server in servers)
         busy_before, total_before = machine_busy()
+        pg_before = postgres_cpu_seconds()
         load_before = os.getloadavg()[0]
+        client_before = time.process_time()
         began = time.perf_counter()
         latencies, codes = asyncio.run(load(ports, requests, args.rate, args.connections))
         elapsed = time.perf_counter() - began
+        client_cpu = time.process_time() - client_before
         server_cpu = sum(process_cpu_seconds(server.pid) for server in servers) - cpu_before
+        pg_cpu = sum(cpu - pg_before.get(pid, 0.0) for pid, cpu in postgres_cpu_seconds().items())
         busy_after, total_after = machine_busy()
         load_after = os.getloadavg()[0]
     finally:
@@ -305,6 +323,13 @@ def main() -> None:
     print(
         f"daphne CPU {1000 * server_cpu / len(requests):.2f} ms per callback "
         f"({100 * server_cpu / elapsed:.0f}% of one core over the run)"
+    )
+    per = lambda seconds: 1000 * seconds / len(requests)  # noqa: E731
+    cpu_total = server_cpu + pg_cpu + client_cpu
+    print(
+        f"CPU per callback: daphne {per(server_cpu):.2f} ms + PostgreSQL {per(pg_cpu):.2f} ms "
+        f"+ load generator {per(client_cpu):.2f} ms = {per(cpu_total):.2f} ms; "
+        f"2 idle cores would carry about {2 * len(requests) / cpu_total:.0f}/s"
     )
     cores = os.cpu_count() or 1
     print(

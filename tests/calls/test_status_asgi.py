@@ -7,6 +7,7 @@ server's event loop after the answer.
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
 import pytest
@@ -137,3 +138,23 @@ async def test_other_paths_still_go_through_django():
     login = HttpCommunicator(application, "GET", "/login/", headers=[(b"host", b"127.0.0.1")])
     response = await login.get_response(timeout=10)
     assert response["status"] == 200 and b"<form" in response["body"]
+
+
+async def test_concurrent_duplicates_and_out_of_order_callbacks_end_in_one_state(attempt):
+    # Every callback of the call twice, all in flight at once on the worker threads.
+    callbacks = [
+        status_params(attempt, status, sequence)
+        for sequence, status in enumerate(["initiated", "ringing", "in-progress", "completed"])
+    ]
+    callbacks.append(
+        {"AccountSid": django_settings.TWILIO_ACCOUNT_SID, "CallSid": attempt.twilio_call_sid, "AnsweredBy": "human"}
+    )
+    responses = await asyncio.gather(*(post(attempt, params) for params in reversed(callbacks * 2)))
+    bodies = sorted(response["body"] for response in responses)
+    assert all(response["status"] == 200 for response in responses)
+    assert bodies.count(b"duplicate") == len(callbacks)
+    await attempt.arefresh_from_db()
+    assert attempt.status == Call.Status.COMPLETED and attempt.answered_by == "human"
+    # Answered by a person: the lead's outcome waits for the engine's disposition.
+    assert attempt.status_sequence == 3 and not attempt.outcome_applied
+    assert await CallEvent.objects.filter(call=attempt).acount() == len(callbacks)

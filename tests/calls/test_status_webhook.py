@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings as django_settings
+from twilio.request_validator import RequestValidator
 
 from calls.models import Call, CallEvent, Lead
 from tests.calls.dialer_support import no_carrier, post_status, status_params
@@ -115,4 +116,32 @@ def test_first_callback_stores_the_sid_when_the_dial_response_is_still_in_flight
     post_status(client, attempt, status_params(attempt, "initiated", 0))
     attempt.refresh_from_db()
     assert attempt.twilio_call_sid == "CA" + "2" * 32
+    assert attempt.status == Call.Status.INITIATED
+
+
+def test_a_url_naming_another_call_applies_to_the_sid_owner(client, attempt):
+    other = Call.objects.create(
+        direction=Call.Direction.OUTBOUND,
+        agent_version=attempt.agent_version,
+        twilio_call_sid="CA" + "4" * 32,
+        to_number="+12125550100",
+    )
+    # ?call= names `other`, whose SID is not this callback's: the SID decides.
+    response = post_status(client, other, status_params(attempt, "ringing", 1))
+    assert response.content == b"applied"
+    attempt.refresh_from_db()
+    other.refresh_from_db()
+    assert attempt.status == Call.Status.RINGING and other.status == Call.Status.QUEUED
+    assert CallEvent.objects.get().call_id == attempt.pk
+
+
+def test_a_malformed_call_reference_falls_back_to_the_sid(client, attempt):
+    path = "/twilio/status/?call=not-a-uuid"
+    params = status_params(attempt, "initiated", 0)
+    signature = RequestValidator(django_settings.TWILIO_AUTH_TOKEN).compute_signature(
+        django_settings.PUBLIC_BASE_URL + path, params
+    )
+    response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.content == b"applied"
+    attempt.refresh_from_db()
     assert attempt.status == Call.Status.INITIATED
