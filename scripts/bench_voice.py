@@ -1,6 +1,7 @@
 """Voice benchmark: the live call engine measured at the caller's side, on the embedded CPU stack.
 
     .venv/bin/python scripts/bench_voice.py [--turns 20] [--concurrent 4] [--barge-ins 5] [--max-calls 60]
+    .venv/bin/python scripts/bench_voice.py --capacity-only [--capacity-calls 10,20,40,60] [--capacity-seconds 10]
 
 It starts a real server (`daphne voiceops.asgi:application`) on SQLite and
 the in-memory channel layer in a temporary directory, creates a scripted
@@ -13,8 +14,10 @@ time, marks echoed after playback). It prints:
 2. the same with --concurrent calls at once;
 3. barge-in: `clear` latency after the caller's speech passed the minimum;
 4. the media path alone (decode, resample, VAD, turn detection, encode,
-   pacing, JSON and base64) in one process: CPU per call and how many
-   concurrent calls keep outgoing frame gaps under 40 ms at p99;
+   pacing, JSON and base64, recording): CPU per 20 ms frame by stage (timed
+   in a tight loop, process CPU time), then N concurrent calls in one process
+   and one event loop with no sockets: process CPU per call, outgoing frame
+   gap p50/p99 per N, and the largest N with p99 under 40 ms;
 5. the server process's whole CPU per call during the concurrent run.
 
 Other work on the machine moves these figures: run it on a quiet machine.
@@ -186,95 +189,234 @@ async def run_barge_ins(server: Server, count: int) -> list[float]:
     return clears
 
 
-def media_path_capacity(seconds: float = 6.0, counts: tuple[int, ...] = (10, 25, 50, 75, 100)) -> list[str]:
-    """The media path alone, in one process and one event loop, with no sockets.
+def caller_audio() -> tuple[np.ndarray, int, list[str]]:
+    """The caller's side: a real spoken sentence (Piper), then as long again of line silence.
 
-    Each call receives a JSON media message every 20 ms (decoded, resampled,
-    VAD, turn detection) while its pacer sends reply frames (JSON + base64)
-    continuously. Returns report lines.
+    Returns the speech at the voice's rate, that rate, and the Twilio `media`
+    messages carrying speech plus silence as 8 kHz mu-law, one per 20 ms.
     """
-    from calls.pipeline.bargein import BargeInDetector
-    from calls.pipeline.inbound import MediaDecoder, Resampler
-    from calls.pipeline.outbound import OutboundEncoder, media_message
-    from calls.pipeline.pacer import FramePacer
-    from calls.pipeline.turns import TurnDetector
-    from calls.pipeline.vad import VadProcessor
+    import soxr
 
-    reply = OutboundEncoder(22050)
-    tone = (0.3 * np.sin(2 * np.pi * 300 * np.arange(22050 * 2) / 22050)).astype(np.float32)
-    reply_frames = reply.process(tone) + reply.flush()
-    # The caller's side: a spoken sentence, then as long again of line silence, repeated.
     from agents.engines.tts import get_tts
     from calls.pipeline.mulaw import mulaw_encode
 
     tts = get_tts("piper")
     spoken = np.concatenate(list(tts.synthesize("Tuesday morning would be great, thank you.")))
-    import soxr
-
     caller = mulaw_encode(soxr.resample(spoken, tts.sample_rate, 8000).astype(np.float32))
     caller += b"\xff" * len(caller)
-    inbound = [
-        json.dumps({"event": "media", "streamSid": "MZ", "media": {"payload": base64.b64encode(chunk).decode()}})
-        for chunk in (caller[i : i + 160] for i in range(0, len(caller) - 159, 160))
+    sid = "MZ" + "0" * 32
+    messages = [
+        json.dumps(
+            {
+                "event": "media",
+                "sequenceNumber": str(n + 2),
+                "media": {"track": "inbound", "chunk": str(n + 1), "timestamp": str(20 * n), "payload": payload},
+                "streamSid": sid,
+            }
+        )
+        for n, payload in enumerate(
+            base64.b64encode(caller[i : i + 160]).decode() for i in range(0, len(caller) - 159, 160)
+        )
     ]
-    lines: list[str] = []
+    return spoken.astype(np.float32), tts.sample_rate, messages
 
-    async def run(count: int) -> tuple[float, float, float]:
+
+def media_path_stages(repeat: int = 3) -> list[str]:
+    """CPU per 20 ms frame of each media stage, timed in a tight loop (process CPU time, robust to other load).
+
+    The caller audio is half speech, half line silence, so the VAD's energy
+    gate skips about half the windows, as on a real call where people take turns.
+    """
+    import contextlib
+
+    from calls.pipeline.bargein import BargeInDetector
+    from calls.pipeline.inbound import MediaDecoder, Resampler
+    from calls.pipeline.outbound import OutboundEncoder, media_message
+    from calls.pipeline.turns import TurnDetector
+    from calls.pipeline.vad import VadProcessor
+    from calls.recording import StereoRecorder
+
+    spoken, tts_rate, messages = caller_audio()
+    frames = len(messages) * repeat
+    cost: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def timed(name: str) -> Any:
+        t0 = time.process_time()
+        yield
+        cost[name] = cost.get(name, 0.0) + time.process_time() - t0
+
+    decoder, resampler, vad = MediaDecoder(), Resampler(8000, 16000), VadProcessor()
+    turns, barge, recorder = TurnDetector(), BargeInDetector(), StereoRecorder()
+    for _ in range(repeat):
+        with timed("JSON parse"):
+            parsed = [json.loads(m) for m in messages]
+        with timed("base64 + mu-law decode"):
+            pcm = [decoder.process(m["media"]["payload"]) for m in parsed]
+        with timed("recording (caller)"):
+            for f in pcm:
+                recorder.add_caller(f.samples, 0.0)
+        with timed("soxr 8 -> 16 kHz"):
+            up = [resampler.process(f) for f in pcm]
+        with timed("Silero VAD (onnxruntime)"):
+            verdicts = [vad.process(f) for f in up]
+        with timed("turns + barge-in"):
+            for f, w in zip(up, verdicts, strict=True):
+                for event in turns.process(f, w):
+                    barge.process(event)
+    # Outbound: the agent talks all the time (the worst case): the voice's
+    # audio resampled to 8 kHz, mu-law, cut into frames, then base64 + JSON
+    # per frame, and the recording.
+    out_frames: list[bytes] = []
+    sid = "MZ" + "0" * 32
+    for _ in range(repeat):
+        encoder = OutboundEncoder(tts_rate)
+        with timed("TTS audio -> 8 kHz mu-law frames"):
+            out_frames += encoder.process(spoken) + encoder.flush()
+    with timed("base64 + JSON per outgoing frame"):
+        for payload in out_frames:
+            dumps(media_message(sid, payload))
+    with timed("recording (agent)"):
+        for i, payload in enumerate(out_frames):
+            recorder.add_agent(payload, 0.02 * i)
+    outbound = {"TTS audio -> 8 kHz mu-law frames", "base64 + JSON per outgoing frame", "recording (agent)"}
+    lines = []
+    total = 0.0
+    for name, seconds in cost.items():
+        us = 1e6 * seconds / (len(out_frames) if name in outbound else frames)
+        total += us
+        lines.append(f"  {name:<34} {us:7.1f} us per 20 ms frame  ({us / 200:.3f}% of a core)")
+    model_share = vad.model_windows / max(1, frames * 320 // 512)
+    lines.append(
+        f"  {'total':<34} {total:7.1f} us per 20 ms frame  ({total / 200:.2f}% of a core per call, "
+        f"both directions; Silero ran on {100 * model_share:.0f}% of the windows)"
+    )
+    return lines
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def media_path_capacity(
+    seconds: float = 10.0, counts: tuple[int, ...] = (10, 20, 40, 60, 80, 100), batch_ms: float = 20.0
+) -> list[str]:
+    """The media path alone, in one process and one event loop, with no sockets.
+
+    Every call does what CallSession.on_media and the pacer do, with recording
+    on: each 20 ms a Twilio `media` message arrives (JSON parse, base64, mu-law,
+    recording, soxr, Silero, turn detection, barge-in); the pacer sends reply
+    frames continuously (base64 + JSON per frame, recording) with a mark after
+    each chunk; a barge-in clears the queue and the reply starts again. Calls
+    start at random moments and at random points of the caller audio, as real
+    calls do. Measured: process CPU per call (CPU seconds / call / second of
+    audio) and the gap between consecutive outgoing frames of each call.
+    Returns report lines.
+    """
+    import random
+
+    from calls.pipeline.bargein import BargeInDetector
+    from calls.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted
+    from calls.pipeline.inbound import MediaDecoder, Resampler
+    from calls.pipeline.outbound import OutboundEncoder, media_message
+    from calls.pipeline.pacer import FramePacer
+    from calls.pipeline.turns import TurnDetector
+    from calls.pipeline.vad import VadProcessor
+    from calls.recording import StereoRecorder
+
+    reply = OutboundEncoder(22050)
+    tone = (0.3 * np.sin(2 * np.pi * 300 * np.arange(22050 * 2) / 22050)).astype(np.float32)
+    reply_frames = reply.process(tone) + reply.flush()
+    _, _, inbound = caller_audio()
+    sid = "MZ" + "0" * 32
+    lines: list[str] = []
+    random.seed(3)
+
+    async def run(count: int) -> tuple[float, float, float, float, float]:
         gaps: list[float] = []
-        stop = time.monotonic() + seconds
+        late_frames = 0
+        sent_frames = 0
+        start_all = time.monotonic() + 0.05
+        stop = start_all + seconds
 
         async def call() -> None:
+            nonlocal late_frames, sent_frames
             decoder, resampler, vad = MediaDecoder(), Resampler(8000, 16000), VadProcessor()
-            turns, barge = TurnDetector(), BargeInDetector()
-            last: list[float] = []
+            turns, barge, recorder = TurnDetector(), BargeInDetector(), StereoRecorder()
+            last = 0.0  # when the previous frame of this reply went out (0: a reply starts)
 
             async def send_frame(frame: bytes) -> None:
-                json.dumps(media_message("MZ", frame))
+                nonlocal last, late_frames, sent_frames
+                dumps(media_message(sid, frame))
                 now = time.monotonic()
                 if last:
-                    gaps.append(1000 * (now - last[0]))
-                    last[0] = now
-                else:
-                    last.append(now)
+                    gaps.append(1000 * (now - last))
+                    late_frames += now > pacer.playback_end  # Twilio's queue ran dry: the caller heard a gap
+                sent_frames += 1
+                last = now
 
             async def send_mark(name: str) -> None:
-                json.dumps({"event": "mark", "mark": {"name": name}})
+                dumps({"event": "mark", "streamSid": sid, "mark": {"name": name}})
 
-            pacer = FramePacer(send_frame=send_frame, send_mark=send_mark, lead_ms=80)
+            def frame_sent(frame: bytes, at: float) -> None:
+                recorder.add_agent(frame, pacer.playback_end - 0.02)
+
+            pacer = FramePacer(
+                send_frame=send_frame, send_mark=send_mark, lead_ms=80, batch_ms=batch_ms, on_frame_sent=frame_sent
+            )
+            begin = start_all + random.uniform(0, 0.02)
+            tick = random.randrange(len(inbound))
+            await asyncio.sleep(max(0.0, begin - time.monotonic()))
             pacer.start()
-            start = time.monotonic()
-            tick = 0
+            n = 0
             while time.monotonic() < stop:
-                if pacer.queued_frames < 50:
+                if pacer.queued_frames < 25:
                     pacer.push_frames(reply_frames)
-                    pacer.push_mark("m")
+                    pacer.push_mark(f"m{n}")
+                # What TwilioMediaConsumer.receive and CallSession.on_media do per message.
                 message = json.loads(inbound[tick % len(inbound)])
+                now = time.monotonic()
                 frame = decoder.process(message["media"]["payload"])
+                recorder.add_caller(frame.samples, now)
                 frame16 = resampler.process(frame)
                 for event in turns.process(frame16, vad.process(frame16)):
-                    barge.process(event)
+                    if isinstance(event, UserSpeechStarted | UserSpeaking):
+                        barge.set_agent_speaking(pacer.audible(), getattr(event, "speech_ms", 0.0))
+                    if isinstance(barge.process(event), BargeIn):
+                        pacer.clear()
+                        last = 0.0  # the next frame starts a new reply, not a gap
+                        recorder.cut_agent(now)
+                        dumps({"event": "clear", "streamSid": sid})
                 tick += 1
-                await asyncio.sleep(max(0.0, start + tick * 0.02 - time.monotonic()))
+                n += 1
+                await asyncio.sleep(max(0.0, begin + n * 0.02 - time.monotonic()))
             await pacer.close()
 
+        load = os.getloadavg()[0]
         cpu0, wall0 = time.process_time(), time.monotonic()
         await asyncio.gather(*(call() for _ in range(count)))
         cpu = time.process_time() - cpu0
         wall = time.monotonic() - wall0
-        return pct(gaps, 99), cpu / wall / count * 100, pct(gaps, 50)
+        late = 100 * late_frames / max(1, sent_frames)
+        return pct(gaps, 50), pct(gaps, 99), cpu / wall / count * 100, late, load
 
     carried = 0
+    lines.append("  calls  gap p50  gap p99  max  CPU/call  loop CPU  frames late  load avg")
     for count in counts:
-        p99, cpu_pct, p50 = asyncio.run(run(count))
+        p50, p99, cpu_pct, late, load = asyncio.run(run(count))
         ok = p99 < 40
         carried = count if ok else carried
         lines.append(
-            f"  {count:4d} calls: outgoing frame gap p50 {p50:5.1f} ms, p99 {p99:6.1f} ms, "
-            f"CPU {cpu_pct:4.2f}% of a core per call {'ok' if ok else '> 40 ms'}"
+            f"  {count:5d}  {p50:5.1f} ms {p99:6.1f} ms  {'ok ' if ok else '>40'}  {cpu_pct:5.2f}%   "
+            f"{cpu_pct * count:5.0f}%     {late:5.2f}%      {load:4.1f}"
         )
         if not ok:
             break
-    lines.append(f"  one process carries {carried} concurrent calls with p99 gaps < 40 ms (of those tried)")
+    lines.append(f"  largest count tried with outgoing gaps under 40 ms at p99: {carried} concurrent calls")
+    lines.append(
+        "  (CPU/call: process CPU seconds per call per second of audio; loop CPU: the one event loop's share of "
+        "a core; frames late: frames sent after Twilio's queue had run dry)"
+    )
     return lines
 
 
@@ -293,7 +435,16 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=4)
     parser.add_argument("--barge-ins", type=int, default=5)
     parser.add_argument("--max-calls", type=int, default=40)
-    parser.add_argument("--skip-capacity", action="store_true")
+    parser.add_argument("--skip-capacity", action="store_true", help="skip the media-path capacity part")
+    parser.add_argument(
+        "--capacity-only", action="store_true", help="only the media-path part (no server, no models but Piper)"
+    )
+    parser.add_argument(
+        "--capacity-calls",
+        default="10,20,40,60,80,100",
+        help="concurrent call counts to try, in order, stopping at the first over 40 ms p99 (default %(default)s)",
+    )
+    parser.add_argument("--capacity-seconds", type=float, default=10.0, help="seconds per count (default 10)")
     parser.add_argument(
         "--database-url",
         default="",
@@ -301,6 +452,9 @@ def main() -> None:
         "default: SQLite in a temporary directory",
     )
     args = parser.parse_args()
+    if args.capacity_only:
+        capacity_report(args)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="voiceops-bench-"))
     if args.database_url:
@@ -349,11 +503,27 @@ def main() -> None:
         server.stop()
 
     if not args.skip_capacity:
-        print("\nmedia path alone (decode, resample, VAD, turns, encode, pacing, JSON), one process:")
-        for line in media_path_capacity():
-            print(line)
+        capacity_report(args)
     print(f"\nload average at the end {os.getloadavg()} (2 cores; other work inflates every figure)")
     print(f"single-call turn latencies: {statistics.mean(single):.0f} ms mean")
+
+
+def capacity_report(args: argparse.Namespace) -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceops.settings")
+    os.environ.setdefault("VOICEOPS_VAR_DIR", tempfile.mkdtemp(prefix="voiceops-bench-"))
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    django.setup()
+    print(f"\nmedia path alone, CPU per 20 ms frame by stage (load average {os.getloadavg()[0]:.1f}):")
+    for line in media_path_stages():
+        print(line)
+    counts = tuple(int(c) for c in args.capacity_calls.split(","))
+    print(
+        f"\nmedia path alone, concurrent calls in one process and one event loop, {args.capacity_seconds:.0f} s each:"
+    )
+    for line in media_path_capacity(seconds=args.capacity_seconds, counts=counts):
+        print(line)
 
 
 if __name__ == "__main__":

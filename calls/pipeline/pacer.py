@@ -5,7 +5,9 @@ Sending a whole reply at once would make `clear` (barge-in) the only way to
 stop it and would leave the server with no idea what was heard; sending
 exactly in real time would turn every scheduling hiccup into a gap. The pacer
 keeps about `lead_ms` of audio queued at Twilio: after an initial burst of
-lead_ms it sends one frame per 20 ms.
+lead_ms it tops the queue up again whenever it has drained by `batch_ms`
+(one 20 ms frame per wake-up by default; 40 ms sends two frames per wake-up,
+and Twilio's queue then holds between lead_ms - 20 and lead_ms + 20 ms).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class FramePacer:
         send_frame: Callable[[bytes], Awaitable[None]],
         send_mark: Callable[[str], Awaitable[None]],
         lead_ms: float = 80.0,
+        batch_ms: float = FRAME_MS,
         on_frame_sent: Callable[[bytes, float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -33,8 +36,13 @@ class FramePacer:
         self._send_mark = send_mark
         self._on_frame_sent = on_frame_sent
         self.lead_s = lead_ms / 1000.0
+        # Wake when this much audio is left queued at Twilio: never less than a
+        # frame, so a wake-up that comes a little late still finds audio playing.
+        batch_ms = min(max(batch_ms, FRAME_MS), lead_ms)
+        self._refill_at_s = (lead_ms - batch_ms + FRAME_MS) / 1000.0
         self._clock = clock
         self._queue: deque[tuple[str, bytes | str]] = deque()
+        self._queued_frames = 0  # frames in _queue, kept as a count: read on every media frame
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -55,6 +63,7 @@ class FramePacer:
 
     def push_frames(self, frames: list[bytes]) -> None:
         self._queue.extend(("frame", f) for f in frames)
+        self._queued_frames += len(frames)
         self._kick()
 
     def push_mark(self, name: str) -> None:
@@ -67,7 +76,7 @@ class FramePacer:
 
     @property
     def queued_frames(self) -> int:
-        return sum(1 for kind, _ in self._queue if kind == "frame")
+        return self._queued_frames
 
     def audible(self) -> bool:
         """Whether the caller is (probably) hearing agent audio now or soon."""
@@ -77,6 +86,7 @@ class FramePacer:
         """Drop everything not yet sent; returns the marks that will never be sent."""
         dropped = [str(item) for kind, item in self._queue if kind == "mark"]
         self._queue.clear()
+        self._queued_frames = 0
         self.playback_end = min(self.playback_end, self._clock())
         self._idle.set()
         return dropped
@@ -100,11 +110,12 @@ class FramePacer:
             now = self._clock()
             ahead = self.playback_end - now
             if ahead > self.lead_s:
-                await asyncio.sleep(ahead - self.lead_s)
+                await asyncio.sleep(ahead - self._refill_at_s)
                 continue
             if not self._queue or self._queue[0][1] is not item:
                 continue  # cleared while asleep
             self._queue.popleft()
+            self._queued_frames -= 1
             assert isinstance(item, bytes)
             await self._send_frame(item)
             self.playback_end = max(self.playback_end, now) + FRAME_MS / 1000.0

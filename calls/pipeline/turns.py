@@ -45,6 +45,7 @@ class TurnDetector:
         self.max_utterance_ms = max_utterance_s * 1000
         self._preroll: deque[Samples] = deque()
         self._preroll_samples = int(16 * preroll_ms)
+        self._preroll_len = 0  # samples in _preroll (summed once per frame otherwise)
         self._utterance: list[Samples] = []
         self._active = False
         self._speech_ms = 0.0
@@ -64,8 +65,9 @@ class TurnDetector:
             self._utterance.append(audio.samples)
         else:
             self._preroll.append(audio.samples)
-            while sum(len(s) for s in self._preroll) > self._preroll_samples and len(self._preroll) > 1:
-                self._preroll.popleft()
+            self._preroll_len += len(audio.samples)
+            while self._preroll_len > self._preroll_samples and len(self._preroll) > 1:
+                self._preroll_len -= len(self._preroll.popleft())
         for window in vad:
             if window.speech:
                 if not self._active:
@@ -74,6 +76,7 @@ class TurnDetector:
                     self._speech_start_ms = window.t_ms - 32
                     self._utterance = list(self._preroll)
                     self._preroll.clear()
+                    self._preroll_len = 0
                     out.append(UserSpeechStarted(self._speech_start_ms))
                 elif self._paused_sent:
                     out.append(UserSpeechResumed(window.t_ms))
