@@ -216,7 +216,8 @@ def _lock_and_store(
         "now": timezone.now(),
     }
     row = next(iter(Call.objects.raw(_LOCK_AND_STORE, values)))
-    return (row if row.pk is not None else None), bool(row.event_stored)
+    stored = row.event_stored  # type: ignore[attr-defined]  # an extra column RawQuerySet sets on the row
+    return (row if row.pk is not None else None), bool(stored)
 
 
 def status_callback_apply(*, params: dict[str, Any], call_ref: str = "") -> str:
