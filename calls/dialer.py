@@ -350,10 +350,15 @@ def call_outcome_apply(*, call_id: uuid.UUID | str, now: datetime | None = None,
     writes the disposition when its socket closes, which can be just after
     Twilio's completed callback.
     """
-    now = now or timezone.now()
     call = Call.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=call_id)
+    return call_outcome_apply_locked(call=call, now=now, force=force)
+
+
+def call_outcome_apply_locked(*, call: Call, now: datetime | None = None, force: bool = False) -> bool:
+    """call_outcome_apply for a caller already holding the call's row lock in its transaction (the status webhook)."""
     if call.outcome_applied or not call.is_final or call.campaign is None:
         return False
+    now = now or timezone.now()
     outcome = classify_outcome(call)
     if outcome == "answered" and not force:
         return False

@@ -32,7 +32,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from calls.broadcast import broadcast_call_changed
-from calls.dialer import call_outcome_apply
+from calls.dialer import call_outcome_apply_locked
 from calls.models import Call
 from calls.services import call_event_record, call_status_advance
 
@@ -271,7 +271,7 @@ def status_callback_apply(*, params: dict[str, Any], call_ref: str = "") -> str:
             call_pk = call.pk
             transaction.on_commit(lambda: broadcast_call_changed(call_pk))
         if call.is_final and not call.outcome_applied:
-            call_outcome_apply(call_id=call.pk)
+            call_outcome_apply_locked(call=call)
     # Debug, not info: every callback is already kept in CallEvent, and at hundreds a
     # second a log line each would cost more than applying them.
     bound.debug("twilio_status_applied", kind=kind, status=status, answered_by=answered_by, moved=bool(moved))

@@ -8,8 +8,9 @@ bench_dialer.py; never the app or test database) and Redis db 13 for the
 channel layer. It creates outbound calls, starts `daphne voiceops.asgi:application`
 (`--servers N` starts N processes on N ports, as behind a load balancer), then
 sends signed Twilio status callbacks open-loop at `--rate` per second:
-initiated, ringing, in-progress, completed for every call, plus 25% exact
-duplicates sent again a moment later. Latency is measured from each request's
+initiated, ringing, in-progress, completed (busy for a quarter of them, which
+reschedules the lead) for every campaign call, plus 25% exact duplicates sent
+again a moment later. Latency is measured from each request's
 scheduled send time, so queueing in the client counts against the server.
 At the end it checks every call is completed and every distinct callback was
 stored exactly once.
@@ -104,25 +105,47 @@ def setup_django() -> None:
 
 
 def make_calls(count: int) -> list[tuple[str, str, str]]:
+    """Outbound campaign attempts, each with its lead in DIALING, as the dialer leaves them."""
     from django.utils import timezone
 
     from agents.models import Agent, AgentVersion
-    from calls.models import Call
+    from calls.models import Call, Campaign, Lead
 
     agent, _ = Agent.objects.get_or_create(name="Bench agent")
     version = AgentVersion.objects.filter(agent=agent).first() or AgentVersion.objects.create(
         agent=agent, number=1, config={"brain": "flow", "greeting": "Hi."}, published_at=timezone.now()
     )
+    campaign, _ = Campaign.objects.update_or_create(
+        name="Bench status webhook",
+        defaults={"agent_version": version, "status": Campaign.Status.RUNNING, "days": [1, 2, 3, 4, 5, 6, 7]},
+    )
     Call.objects.filter(from_number="+15005550099").delete()
+    Lead.objects.filter(campaign=campaign).delete()
+    leads = Lead.objects.bulk_create(
+        [
+            Lead(
+                phone=f"+1332{2000000 + n:07d}",  # valid NANP numbers no other benchmark uses
+                timezone="America/New_York",
+                consent=True,
+                campaign=campaign,
+                status=Lead.Status.DIALING,
+                attempts=1,
+            )
+            for n in range(count)
+        ],
+        batch_size=1000,
+    )
     calls = [
         Call(
             direction=Call.Direction.OUTBOUND,
             agent_version=version,
+            campaign=campaign,
+            lead=lead,
             twilio_call_sid="CA" + uuid.uuid4().hex,
             from_number="+15005550099",
-            to_number=f"+1212555{n % 10000:04d}",
+            to_number=lead.phone,
         )
-        for n in range(count)
+        for lead in leads
     ]
     Call.objects.bulk_create(calls, batch_size=1000)
     return [(str(c.pk), str(c.twilio_call_sid), c.to_number) for c in calls]
@@ -134,8 +157,10 @@ def build_requests(calls: list[tuple[str, str, str]], duplicate_share: float) ->
     validator = RequestValidator(TOKEN)
     rng = random.Random(7)
     ordered: list[bytes] = []
-    for seq, status in enumerate(SEQUENCE):
-        for call_id, sid, to in calls:
+    for seq, step in enumerate(SEQUENCE):
+        for index, (call_id, sid, to) in enumerate(calls):
+            # A quarter end busy: the lead is rescheduled (retry rules, calling window).
+            status = "busy" if step == "completed" and index % 4 == 0 else step
             params = {
                 "AccountSid": ACCOUNT,
                 "CallSid": sid,
@@ -220,7 +245,9 @@ async def load(
         connection = await pool.get()
         try:
             code = await connection.send(request)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            # A reset, or an answer we cannot frame (daphne's 500 page closes
+            # the connection): count it as a failure and reconnect.
             connection.writer = None
             code = 599
         finally:
@@ -304,11 +331,12 @@ def main() -> None:
         for server in servers:
             server.wait(timeout=10)
 
-    from calls.models import Call, CallEvent
+    from calls.models import Call, CallEvent, Lead
 
     sids = [sid for _, sid, _ in calls]
     stored = CallEvent.objects.filter(call_sid__in=sids).count()
-    completed = Call.objects.filter(twilio_call_sid__in=sids, status="completed").count()
+    completed = Call.objects.filter(twilio_call_sid__in=sids, status__in=["completed", "busy"]).count()
+    retried = Lead.objects.filter(calls__twilio_call_sid__in=sids, status=Lead.Status.RETRY).count()
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
     print(
@@ -336,7 +364,10 @@ def main() -> None:
         f"machine: {100 * (busy_after - busy_before) / max(total_after - total_before, 1e-9):.0f}% busy "
         f"across {cores} cores during the run; load average {load_before:.2f} before, {load_after:.2f} after"
     )
-    print(f"stored events {stored} (distinct callbacks sent {distinct}); calls completed {completed} of {len(calls)}")
+    print(
+        f"stored events {stored} (distinct callbacks sent {distinct}); calls ended {completed} of {len(calls)}; "
+        f"leads rescheduled after busy {retried}"
+    )
     print("note: 2 shared cores: the load generator, daphne and PostgreSQL share them; figures are noisy")
 
 
