@@ -356,13 +356,17 @@ def call_outcome_apply(*, call_id: uuid.UUID | str, now: datetime | None = None,
 
 def call_outcome_apply_locked(*, call: Call, now: datetime | None = None, force: bool = False) -> bool:
     """call_outcome_apply for a caller already holding the call's row lock in its transaction (the status webhook)."""
-    if call.outcome_applied or not call.is_final or call.campaign is None:
+    # Cheap checks first: an answered call usually waits for its disposition,
+    # and the webhook should not load the campaign just to find that out.
+    if call.outcome_applied or not call.is_final or call.campaign_id is None:
         return False
-    now = now or timezone.now()
     outcome = classify_outcome(call)
     if outcome == "answered" and not force:
         return False
     campaign = call.campaign
+    if campaign is None:
+        return False
+    now = now or timezone.now()
     window = campaign_window(campaign)
     lead = Lead.objects.select_for_update().filter(pk=call.lead_id).first() if call.lead_id else None
     if (lead is not None and lead.status == Lead.Status.DIALING) or (lead is not None and lead.do_not_call):
