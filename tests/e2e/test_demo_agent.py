@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -68,7 +70,12 @@ def test_demo_agent_call_ends_with_the_personas_disposition(voice_server, speech
         assert appointment.lead_id == lead.pk
         assert any("book_appointment" in str(tool) for tool in tools), transcript
     elif name == "call_later":
-        assert lead.custom_fields["callback_at"].startswith(call.variables.get("callback_at", "")[:10] or "2")
+        # "Tomorrow at 3 PM." in the lead's own timezone, stored on the call and the lead.
+        new_york = ZoneInfo("America/New_York")
+        callback = datetime.fromisoformat(call.variables["callback_at"]).astimezone(new_york)
+        assert lead.custom_fields["callback_at"] == call.variables["callback_at"]
+        assert (callback.hour, callback.minute) == (15, 0)
+        assert callback.date() == (datetime.now(new_york) + timedelta(days=1)).date()
     elif name == "do_not_call":
         assert (lead.do_not_call, lead.status) == (True, Lead.Status.DO_NOT_CALL)
     if name != "booker":
