@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """Benchmark: POST /twilio/status/ on a real daphne server, duplicates included.
 
-    .venv/bin/python scripts/bench_status_webhook.py [--rate 500] [--seconds 15] [--servers 1] [--connections 32]
+    .venv/bin/python scripts/bench_status_webhook.py [--rate 500] [--seconds 15] [--servers 1] [--shared-socket]
+        [--connections 32]
 
 Uses the benchmark database voiceops_bench_dialer (created by this script or
 bench_dialer.py; never the app or test database) and Redis db 13 for the
 channel layer. It creates outbound calls, starts `daphne voiceops.asgi:application`
-(`--servers N` starts N processes on N ports, as behind a load balancer), then
+(`--servers N` starts N processes on N ports, as behind a load balancer; with
+`--shared-socket` they share one listening socket, `daphne --fd`), then
 sends signed Twilio status callbacks open-loop at `--rate` per second:
 initiated, ringing, in-progress, completed (busy for a quarter of them, which
 reschedules the lead) for every campaign call, plus 25% exact duplicates sent
@@ -264,6 +266,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0, help="callbacks per second, offered open-loop")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--servers", type=int, default=1, help="daphne processes (ports), as behind a balancer")
+    parser.add_argument(
+        "--shared-socket",
+        action="store_true",
+        help="one listening socket shared by the --servers processes (daphne --fd), the kernel spreads connections",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duplicates", type=float, default=0.25)
     args = parser.parse_args()
@@ -273,7 +280,17 @@ def main() -> None:
     calls = make_calls(max(1, int(total / (len(SEQUENCE) * (1 + args.duplicates)))))
     requests = build_requests(calls, args.duplicates)[:total]
     distinct = len(set(requests))
-    ports = [free_port() for _ in range(args.servers)]
+    shared: socket.socket | None = None
+    if args.shared_socket:
+        # One port for every process, as in the documented deployment: the
+        # socket is bound here and inherited (daphne --fd N).
+        shared = socket.socket()
+        shared.bind(("127.0.0.1", 0))
+        shared.listen(1024)
+        shared.set_inheritable(True)
+        ports = [int(shared.getsockname()[1])]
+    else:
+        ports = [free_port() for _ in range(args.servers)]
     env = {
         **os.environ,
         "DATABASE_URL": DB_URL,
@@ -287,15 +304,20 @@ def main() -> None:
     log_dir = ROOT / "var" / "bench"
     log_dir.mkdir(parents=True, exist_ok=True)
     servers = []
-    for port in ports:
-        log = (log_dir / f"daphne-{port}.log").open("wb")
+    for index in range(args.servers):
+        if shared is not None:
+            listen, keep = ["--fd", str(shared.fileno())], [shared.fileno()]
+        else:
+            listen, keep = ["-b", "127.0.0.1", "-p", str(ports[index])], []
+        log = (log_dir / f"daphne-{ports[0 if shared else index]}-{index}.log").open("wb")
         servers.append(
             subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "voiceops.asgi:application"],
+                [sys.executable, "-m", "daphne", *listen, "voiceops.asgi:application"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                pass_fds=keep,
             )
         )
     try:
@@ -341,7 +363,8 @@ def main() -> None:
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
     print(
         f"{len(requests)} callbacks ({len(requests) - distinct} duplicates) for {len(calls)} calls, "
-        f"offered at {args.rate:.0f}/s to {args.servers} daphne process(es), {args.connections} connections"
+        f"offered at {args.rate:.0f}/s to {args.servers} daphne process(es)"
+        f"{' sharing one socket' if shared else ''}, {args.connections} connections"
     )
     print(f"achieved {len(requests) / elapsed:.0f} callbacks/s; responses {dict(sorted(codes.items()))}")
     print(
