@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 
 from agents.brain import CallContext, make_brain
 from agents.config import load_config
+from calls.pipeline.vad import silero_session
 from calls.session import STT_POOL, TTS_POOL, CallActions, CallSession, Transport
 
 
@@ -68,6 +69,7 @@ async def build_session(
     # Loading a model takes seconds the first time: never on the event loop.
     stt = await loop.run_in_executor(STT_POOL, get_stt, config.stt.model or None, None)
     tts = await loop.run_in_executor(TTS_POOL, get_tts, config.voice.backend or None, config.voice.voice or None)
+    await loop.run_in_executor(STT_POOL, silero_session)  # the shared VAD model, loaded once per process
     brain = make_brain(ctx)
     return CallSession(
         call_id=call_id,

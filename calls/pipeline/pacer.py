@@ -48,8 +48,6 @@ class FramePacer:
         self._idle.set()
         self.playback_end = 0.0  # when the caller will have heard everything sent so far
         self.frames_sent = 0
-        self.send_times: list[float] = []  # for the benchmark's gap statistics
-        self.keep_send_times = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -120,7 +118,5 @@ class FramePacer:
             await self._send_frame(item)
             self.playback_end = max(self.playback_end, now) + FRAME_MS / 1000.0
             self.frames_sent += 1
-            if self.keep_send_times:
-                self.send_times.append(now)
             if self._on_frame_sent is not None:
                 self._on_frame_sent(item, now)

@@ -16,6 +16,7 @@ less with the energy gate below.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,13 +43,16 @@ _session_lock = threading.Lock()
 
 
 def silero_model_path() -> Path:
-    from faster_whisper.utils import get_assets_path
-
-    return Path(get_assets_path()) / "silero_vad_v6.onnx"
+    # Found without importing faster_whisper (which pulls in PyAV and
+    # CTranslate2: a tenth of a second that has no business on the event loop).
+    spec = importlib.util.find_spec("faster_whisper")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("faster-whisper is not installed: it ships the Silero VAD model")
+    return Path(spec.origin).parent / "assets" / "silero_vad_v6.onnx"
 
 
 def silero_session() -> onnxruntime.InferenceSession:
-    """The process-wide Silero session, created on first use (about 30 ms)."""
+    """The process-wide Silero session, created on first use (tens of ms: engine setup warms it off the loop)."""
     global _session
     if _session is None:
         with _session_lock:
