@@ -5,6 +5,8 @@ The model refuses it in Python; the trigger covers raw SQL and queryset updates.
 
 from django.db import migrations
 
+from voiceops.migrations_sql import postgresql_only
+
 CREATE = """
 CREATE OR REPLACE FUNCTION agents_version_immutable() RETURNS trigger AS $$
 BEGIN
@@ -34,16 +36,6 @@ DROP FUNCTION IF EXISTS agents_version_immutable();
 """
 
 
-def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("agents", "0001_initial")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgresql_only(CREATE, DROP)]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from voiceops.migrations_sql import postgresql_only
+
 CREATE = """
 CREATE OR REPLACE FUNCTION calls_status_rank(status text) RETURNS int AS $$
     SELECT CASE status
@@ -31,16 +33,6 @@ DROP FUNCTION IF EXISTS calls_status_rank(text);
 """
 
 
-def forwards(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)
-
-
-def backwards(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     dependencies = [("calls", "0002_initial")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgresql_only(CREATE, DROP)]
