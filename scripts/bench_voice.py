@@ -519,6 +519,9 @@ def main() -> None:
         print(f"\nbarge-in ({BARGE_IN_MIN_MS} ms minimum): clear received after the minimum was passed")
         worst = max(clears) if clears else float("nan")
         print(f"  p50 {pct(clears, 50):.0f} ms   max {worst:.0f} ms   n={len(clears)}")
+    except Exception:
+        print("server log (tail):\n" + server.log.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
     finally:
         server.stop()
 

@@ -106,9 +106,11 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "voiceops.sqlite3"),
-            # WAL and a busy timeout let the in-process dialer and the web
-            # requests share the file without "database is locked" errors.
-            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+            # WAL and a busy timeout let the in-process dialer, the calls and
+            # the web requests share the file; IMMEDIATE takes the write lock
+            # at BEGIN, so concurrent writers wait instead of failing with
+            # "database is locked" when a read transaction tries to upgrade.
+            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -152,6 +154,8 @@ LLM_FIRST_TOKEN_TIMEOUT_MS = env_int("LLM_FIRST_TOKEN_TIMEOUT_MS", 1500, minimum
 
 # Live call engine. Models run in these worker threads, never on the event loop.
 STT_CPU_THREADS = env_int("STT_CPU_THREADS", 0, minimum=0)  # 0: min(4, cores)
+# Whisper encoder window for short turns (seconds; 0: always the standard 30 s).
+STT_ENCODER_WINDOW_S = env_int("STT_ENCODER_WINDOW_S", 10, minimum=0, maximum=30)
 ENGINE_THREADS = env_int("ENGINE_THREADS", 2, minimum=1)  # concurrent STT (and, apart, TTS) jobs per process
 # After this much silence the engine starts STT and the brain speculatively,
 # before the agent's end-of-turn silence has completed.

