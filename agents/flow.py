@@ -236,13 +236,8 @@ class FlowBrain(Brain):
     async def greeting(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
         if self.config.get("first_speaker", "agent") == "caller":
             return
-        self.started = True
-        greeting = render(str(self.config.get("greeting") or ""), self._variables(ctx))
-        for sentence in sentences(greeting):
-            yield Speech(sentence)
-        if self.flow.get("start") in self.nodes:
-            async for output in self._run(ctx, self.flow["start"]):
-                yield output
+        async for output in self._greet(ctx):
+            yield output
 
     async def reply(self, ctx: CallContext, caller_text: str) -> AsyncIterator[BrainOutput]:
         if self.finished:
@@ -299,6 +294,11 @@ class FlowBrain(Brain):
             yield output
 
     async def greeting_for_caller_first(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
+        async for output in self._greet(ctx):
+            yield output
+
+    async def _greet(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
+        """The greeting, then the walk from the start node (whoever spoke first)."""
         self.started = True
         greeting = render(str(self.config.get("greeting") or ""), self._variables(ctx))
         for sentence in sentences(greeting):
