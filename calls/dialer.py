@@ -36,7 +36,6 @@ from experiments.services import assignment_get_or_create
 
 log = structlog.get_logger(__name__)
 
-ACTIVE_STATUSES = (Call.Status.QUEUED, Call.Status.INITIATED, Call.Status.RINGING, Call.Status.IN_PROGRESS)
 DIALABLE_LEAD_STATUSES = (Lead.Status.NEW, Lead.Status.RETRY, Lead.Status.CALLBACK)
 # Dispositions the live engine writes that end the lead's campaign for good.
 FINAL_DISPOSITIONS_DNC = frozenset({"do_not_call", "dnc"})
@@ -83,7 +82,7 @@ def _tick_lock() -> None:
 
 
 def active_calls_count(*, campaign_id: int | None = None) -> int:
-    qs = Call.objects.filter(direction=Call.Direction.OUTBOUND, status__in=ACTIVE_STATUSES)
+    qs = Call.objects.filter(direction=Call.Direction.OUTBOUND, status__in=Call.LIVE_STATUSES)
     if campaign_id is not None:
         qs = qs.filter(campaign_id=campaign_id)
     return qs.count()

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from calls.broadcast import broadcast_call_changed
 from calls.models import Call
-from calls.services import call_set_status
+from calls.services import call_status_advance
 
 
 @transaction.atomic
@@ -28,9 +28,12 @@ def call_stream_start(*, call_id: uuid.UUID, stream_sid: str, call_sid: str = ""
     if call_sid and not call.twilio_call_sid:
         call.twilio_call_sid = call_sid
         fields.append("twilio_call_sid")
-    if fields:
-        call.save(update_fields=fields)
-    call, _ = call_set_status(call_id=call_id, status=Call.Status.IN_PROGRESS)
+    # The row is already locked: advance the status here and save once.
+    moved = call_status_advance(call=call, status=Call.Status.IN_PROGRESS)
+    if fields or moved:
+        call.save(update_fields=fields + moved)
+    if moved:
+        transaction.on_commit(lambda: broadcast_call_changed(call.pk))
     return call
 
 

@@ -181,6 +181,7 @@ class Call(models.Model):
         Status.CANCELED: 4,
     }
     FINAL_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank == 4)
+    LIVE_STATUSES = frozenset(s for s, rank in STATUS_RANK.items() if rank < 4)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     direction = models.CharField(max_length=8, choices=Direction.choices)

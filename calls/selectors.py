@@ -12,8 +12,8 @@ def calls_recent(*, limit: int = 50) -> QuerySet[Call]:
 
 
 def calls_live() -> QuerySet[Call]:
-    live = [Call.Status.QUEUED, Call.Status.INITIATED, Call.Status.RINGING, Call.Status.IN_PROGRESS]
-    return Call.objects.filter(status__in=live).select_related("agent_version__agent", "lead").order_by("-created_at")
+    live = Call.objects.filter(status__in=Call.LIVE_STATUSES)
+    return live.select_related("agent_version__agent", "lead").order_by("-created_at")
 
 
 def call_for_console(call_id: str) -> Call | None:
@@ -21,12 +21,11 @@ def call_for_console(call_id: str) -> Call | None:
 
 
 def campaigns_overview() -> QuerySet[Campaign]:
-    live = [Call.Status.QUEUED, Call.Status.INITIATED, Call.Status.RINGING, Call.Status.IN_PROGRESS]
     return (
         Campaign.objects.select_related("agent_version__agent", "experiment")
         .annotate(
             lead_count=Count("leads", distinct=True),
-            live_calls=Count("calls", filter=Q(calls__status__in=live), distinct=True),
+            live_calls=Count("calls", filter=Q(calls__status__in=Call.LIVE_STATUSES), distinct=True),
         )
         .order_by("-created_at")
     )

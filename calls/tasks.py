@@ -23,11 +23,6 @@ def place_call(call_id: str) -> str:
     return dialer.dial_attempt(call_id=call_id)
 
 
-@shared_task(name="calls.settle_outcome", ignore_result=True)
-def settle_outcome(call_id: str) -> bool:
-    return dialer.call_outcome_apply(call_id=call_id, force=True)
-
-
 @shared_task(name="calls.import_leads", ignore_result=True)
 def import_leads_task(import_id: int) -> None:
     from calls.importer import lead_import_run

@@ -29,27 +29,17 @@ from django.utils import timezone
 from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from twilio.request_validator import RequestValidator
 
 from calls.broadcast import broadcast_call_changed
 from calls.dialer import call_outcome_apply_locked
 from calls.models import Call
 from calls.services import call_event_record, call_status_advance
+from calls.twilio_signature import signature_valid
 
 log = structlog.get_logger(__name__)
 
 STATUS_PATH = "/twilio/status/"
 TWILIO_STATUSES = frozenset(str(s) for s in Call.Status)
-
-
-def signature_valid(*, full_path: str, form: QueryDict, signature: str) -> bool:
-    """Twilio signs the exact URL it requested (our public origin + path + query) and the form."""
-    token = settings.TWILIO_AUTH_TOKEN
-    if not token:
-        return True
-    if not signature:
-        return False
-    return bool(RequestValidator(token).validate(settings.PUBLIC_BASE_URL + full_path, form, signature))
 
 
 def status_callback_handle(*, full_path: str, form: QueryDict, signature: str, call_ref: str) -> tuple[int, str]:

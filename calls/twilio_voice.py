@@ -18,28 +18,14 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from agents.models import PhoneNumber
 from calls.models import Call
 from calls.tokens import stream_token_make
+from calls.twilio_signature import signature_valid
 
 log = structlog.get_logger(__name__)
-
-
-def public_url(request: HttpRequest) -> str:
-    """The URL Twilio signed: PUBLIC_BASE_URL + path + query (proxies may rewrite the host)."""
-    query = request.META.get("QUERY_STRING", "")
-    return settings.PUBLIC_BASE_URL.rstrip("/") + request.path + (f"?{query}" if query else "")
-
-
-def signature_valid(request: HttpRequest) -> bool:
-    if not settings.TWILIO_AUTH_TOKEN:
-        return True
-    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
-    params = {key: request.POST.get(key, "") for key in request.POST}
-    return bool(validator.validate(public_url(request), params, request.headers.get("X-Twilio-Signature", "")))
 
 
 def media_stream_url() -> str:
@@ -123,8 +109,9 @@ def _warm_engines() -> None:
 @csrf_exempt
 @require_POST
 def voice_webhook(request: HttpRequest) -> HttpResponse:
-    if not signature_valid(request):
-        log.warning("twilio_voice_bad_signature", url=public_url(request))
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature_valid(full_path=request.get_full_path(), form=request.POST, signature=signature):
+        log.warning("twilio_voice_bad_signature", path=request.get_full_path())
         return HttpResponseForbidden("invalid Twilio signature")
     warm_engines_soon()
     call_param = request.GET.get("call")
