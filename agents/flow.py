@@ -248,7 +248,7 @@ class FlowBrain(Brain):
             self._resume(ctx)
         if not self.started:
             # The caller spoke first: answer with the greeting and the flow's opening.
-            async for output in self.greeting_for_caller_first(ctx):
+            async for output in self._greet(ctx):
                 yield output
             return
         if self.waiting_at is None:
@@ -291,10 +291,6 @@ class FlowBrain(Brain):
             return
         self.misses = 0
         async for output in self._run(ctx, node["no_match"]):
-            yield output
-
-    async def greeting_for_caller_first(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
-        async for output in self._greet(ctx):
             yield output
 
     async def _greet(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:

@@ -110,8 +110,6 @@ class FramePacer:
             if ahead > self.lead_s:
                 await asyncio.sleep(ahead - self._refill_at_s)
                 continue
-            if not self._queue or self._queue[0][1] is not item:
-                continue  # cleared while asleep
             self._queue.popleft()
             self._queued_frames -= 1
             assert isinstance(item, bytes)
