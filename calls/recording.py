@@ -15,7 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from calls.pipeline.frames import Samples
-from calls.pipeline.mulaw import mulaw_decode
+from calls.pipeline.mulaw import DECODE_TABLE
+
+# mu-law byte -> 16-bit PCM sample: one lookup per outgoing frame byte.
+_MULAW_TO_PCM16 = np.clip(DECODE_TABLE * 32767, -32768, 32767).astype(np.int16)
 
 RATE = 8000
 
@@ -53,7 +56,7 @@ class StereoRecorder:
 
     def add_agent(self, frame: bytes, plays_at: float) -> None:
         """One 20 ms mu-law frame the caller starts hearing at monotonic time `plays_at`."""
-        pcm = np.clip(mulaw_decode(frame) * 32767, -32768, 32767).astype(np.int16)
+        pcm = _MULAW_TO_PCM16[np.frombuffer(frame, dtype=np.uint8)]
         start = max(self._index(plays_at), 0)
         end = start + len(pcm)
         self._agent = self._grow(self._agent, end)

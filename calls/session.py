@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import time
 import uuid
@@ -126,7 +125,6 @@ class ReplyJob:
     heard: HeardTracker = field(default_factory=HeardTracker)
     started_playing: bool = False
     finished: bool = False
-    dropped: bool = False
     turn_started_at: datetime | None = None
     marks: set[str] = field(default_factory=set)
     all_marks_acked: asyncio.Event = field(default_factory=asyncio.Event)
@@ -641,7 +639,3 @@ def _store_end(
     call_store_outcome(call_id=call_id, disposition=disposition, recording=recording, variables=variables)
     if status:
         call_set_status(call_id=call_id, status=status, reason=reason)
-
-
-def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"))

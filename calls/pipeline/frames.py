@@ -7,7 +7,7 @@ stream time follows the wall clock of the call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -81,19 +81,3 @@ class BargeIn:
 
     speech_ms: float
     t_ms: float
-
-
-@dataclass(frozen=True)
-class OutboundChunk:
-    """One synthesised chunk ready to send: 20 ms mu-law frames and the text they carry."""
-
-    frames: list[bytes]
-    text: str = ""
-    mark: str = ""
-
-
-@dataclass
-class Frames:
-    """A list of frames a processor emits (an empty list when nothing happened)."""
-
-    items: list[object] = field(default_factory=list)

@@ -60,7 +60,7 @@ class TurnDetector:
 
     def process(self, audio: AudioFrame, vad: list[VadFrame]) -> list[Event]:
         """Feed the 16 kHz audio of one media frame and the VAD windows it completed."""
-        out: list[Event | None] = []
+        out: list[Event] = []
         if self._active:
             self._utterance.append(audio.samples)
         else:
@@ -86,7 +86,9 @@ class TurnDetector:
                 out.append(UserSpeaking(self._speech_ms, window.t_ms))
                 if window.t_ms - self._speech_start_ms >= self.max_utterance_ms:
                     # Whisper hears 30 s at most: cut a monologue into turns.
-                    out.append(self._end())
+                    ended = self._end()
+                    if ended is not None:
+                        out.append(ended)
             elif self._active:
                 silence = window.t_ms - self._last_speech_ms
                 if silence >= self.end_of_turn_ms:
@@ -97,7 +99,7 @@ class TurnDetector:
                     self._paused_sent = True
                     if self._speech_ms >= self.min_speech_ms:
                         out.append(UserSpeechPaused(self._audio(), self._last_speech_ms, self._speech_ms))
-        return [e for e in out if e is not None]
+        return out
 
     def _audio(self) -> Samples:
         return np.concatenate(self._utterance) if self._utterance else np.zeros(0, dtype=np.float32)
