@@ -16,11 +16,17 @@ from calls.pipeline.vad import WINDOW, VadProcessor, silero_session
 def caller_16k() -> np.ndarray:
     """Half a second of line silence, a real spoken sentence (Piper), then silence again."""
     import soxr
+    from piper.config import SynthesisConfig
 
     from agents.engines.tts import get_tts
 
     tts = get_tts("piper")
-    speech = np.concatenate(list(tts.synthesize("Could I move my appointment to Friday afternoon?")))
+    # Without Piper's sampling noise the sentence is the same audio on every
+    # run, so these verdict comparisons are repeatable.
+    still = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    text = "Could I move my appointment to Friday afternoon?"
+    chunks = tts._voice.synthesize(text, syn_config=still)  # type: ignore[attr-defined]
+    speech = np.concatenate([np.asarray(c.audio_float_array, dtype=np.float32) for c in chunks])
     speech = soxr.resample(speech, tts.sample_rate, 16000).astype(np.float32)
     return np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(12000, np.float32)])
 
