@@ -45,19 +45,18 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(CONSOLE_GROUP, self.channel_name)
 
-    async def call_changed(self, event: dict[str, Any]) -> None:
-        html = await self._render_call_row(event["call_id"])
-        if html:
+    async def calls_changed(self, event: dict[str, Any]) -> None:
+        for html in await self._render_call_rows(event["call_ids"]):
             await self.send(text_data=html)
 
     @database_sync_to_async
-    def _render_call_row(self, call_id: str) -> str:
-        from calls.selectors import call_for_console
+    def _render_call_rows(self, call_ids: list[str]) -> list[str]:
+        from calls.selectors import calls_for_console
 
-        call = call_for_console(call_id)
-        if call is None:
-            return ""
-        return render_to_string("console/_call_row.html", {"call": call, "oob": True})
+        return [
+            render_to_string("console/_call_row.html", {"call": call, "oob": True})
+            for call in calls_for_console(call_ids)
+        ]
 
 
 class TwilioMediaConsumer(AsyncWebsocketConsumer):

@@ -16,6 +16,7 @@ the same attempt twice (at most once; a lost dial is reported as failed).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
+from calls.bulk_sql import rows_update
 from calls.models import Call, Campaign, Lead
 from calls.retry import RETRYABLE_OUTCOMES, retry_rule_for
 from calls.services import call_set_status
@@ -354,34 +356,61 @@ def call_outcome_apply(*, call_id: uuid.UUID | str, now: datetime | None = None,
 
 
 def call_outcome_apply_locked(*, call: Call, now: datetime | None = None, force: bool = False) -> bool:
-    """call_outcome_apply for a caller already holding the call's row lock in its transaction (the status webhook)."""
+    """call_outcome_apply for a caller already holding the call's row lock in its transaction."""
+    return bool(calls_outcome_apply_locked(calls=[call], now=now, force=force))
+
+
+def calls_outcome_apply_locked(*, calls: Sequence[Call], now: datetime | None = None, force: bool = False) -> int:
+    """call_outcome_apply_locked for several calls at once (the status webhook's batches); returns how many applied.
+
+    Their campaigns are read, and their leads locked, in one query each.
+    """
     # Cheap checks first: an answered call usually waits for its disposition,
     # and the webhook should not load the campaign just to find that out.
-    if call.outcome_applied or not call.is_final or call.campaign_id is None:
-        return False
-    outcome = classify_outcome(call)
-    if outcome == "answered" and not force:
-        return False
-    campaign = call.campaign
-    if campaign is None:
-        return False
+    due = [
+        (call, outcome)
+        for call in calls
+        if not call.outcome_applied and call.is_final and call.campaign_id is not None
+        for outcome in [classify_outcome(call)]
+        if outcome != "answered" or force
+    ]
+    if not due:
+        return 0
     now = now or timezone.now()
-    window = campaign_window(campaign)
-    lead = Lead.objects.select_for_update().filter(pk=call.lead_id).first() if call.lead_id else None
-    if (lead is not None and lead.status == Lead.Status.DIALING) or (lead is not None and lead.do_not_call):
-        _lead_apply(lead=lead, call=call, outcome=outcome, window=window, now=now)
-    call.outcome = outcome[:32]
-    call.outcome_applied = True
-    call.save(update_fields=["outcome", "outcome_applied"])
-    log.info("call_outcome_applied", call_id=str(call.pk), outcome=outcome, lead_id=call.lead_id)
-    if outcome == "failed":
-        breaker_check(campaign_id=campaign.pk)
-    return True
+    campaigns = Campaign.objects.in_bulk({call.campaign_id for call, _ in due})
+    windows = {pk: campaign_window(campaign) for pk, campaign in campaigns.items()}
+    lead_ids = sorted({call.lead_id for call, _ in due if call.lead_id is not None})
+    leads = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk")}
+    applied: list[Call] = []
+    changed_leads: list[Lead] = []
+    for call, outcome in due:
+        campaign = campaigns.get(call.campaign_id)
+        if campaign is None:
+            continue
+        call.campaign = campaign
+        lead = leads.get(call.lead_id) if call.lead_id is not None else None
+        if lead is not None and (lead.status == Lead.Status.DIALING or lead.do_not_call):
+            _lead_apply(lead=lead, call=call, outcome=outcome, window=windows[campaign.pk], now=now)
+            changed_leads.append(lead)
+        call.outcome = outcome[:32]
+        call.outcome_applied = True
+        applied.append(call)
+        log.info("call_outcome_applied", call_id=str(call.pk), outcome=outcome, lead_id=call.lead_id)
+    rows_update(Lead, changed_leads, _LEAD_OUTCOME_FIELDS)
+    rows_update(Call, applied, ["outcome", "outcome_applied"])
+    for campaign_id in dict.fromkeys(call.campaign_id for call in applied if call.outcome == "failed"):
+        breaker_check(campaign_id=campaign_id)  # type: ignore[arg-type]  # campaign_id is set on every due call
+    return len(applied)
+
+
+# What _lead_apply changes on a lead (it stamps updated_at itself: the bulk write applies no auto_now).
+_LEAD_OUTCOME_FIELDS = ("last_outcome", "status", "next_attempt_at", "do_not_call", "updated_at")
 
 
 def _lead_apply(*, lead: Lead, call: Call, outcome: str, window: Window, now: datetime) -> None:
+    """Move the lead in memory after an attempt (the caller writes _LEAD_OUTCOME_FIELDS)."""
     lead.last_outcome = outcome[:32]
-    fields = ["last_outcome", "status", "next_attempt_at", "do_not_call", "updated_at"]
+    lead.updated_at = timezone.now()
     if lead.do_not_call or outcome in FINAL_DISPOSITIONS_DNC:
         lead.do_not_call = True
         lead.status = Lead.Status.DO_NOT_CALL
@@ -407,7 +436,6 @@ def _lead_apply(*, lead: Lead, call: Call, outcome: str, window: Window, now: da
     else:
         lead.status = Lead.Status.COMPLETED
         lead.next_attempt_at = None
-    lead.save(update_fields=fields)
 
 
 def breaker_check(*, campaign_id: int) -> bool:

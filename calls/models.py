@@ -74,9 +74,11 @@ class Lead(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # Constraints the database cannot check (a real number, a real zone)
-        # are checked on every save, not only in forms.
-        validate_e164(self.phone)
-        validate_timezone(self.timezone)
+        # are checked on every save that writes them, not only in forms.
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or {"phone", "timezone"} & set(update_fields):
+            validate_e164(self.phone)
+            validate_timezone(self.timezone)
         super().save(*args, **kwargs)
 
     def template_variables(self) -> dict[str, Any]:

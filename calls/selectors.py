@@ -16,8 +16,11 @@ def calls_live() -> QuerySet[Call]:
     return live.select_related("agent_version__agent", "lead").order_by("-created_at")
 
 
-def call_for_console(call_id: str) -> Call | None:
-    return Call.objects.select_related("agent_version__agent", "lead", "campaign").filter(pk=call_id).first()
+def calls_for_console(call_ids: list[str]) -> list[Call]:
+    """The calls a console re-renders, in the order asked (ids that no longer exist are left out)."""
+    found = Call.objects.select_related("agent_version__agent", "lead", "campaign").filter(pk__in=call_ids)
+    by_id = {str(call.pk): call for call in found}
+    return [by_id[call_id] for call_id in call_ids if call_id in by_id]
 
 
 def campaigns_overview() -> QuerySet[Campaign]:

@@ -1,101 +1,97 @@
 """POST /twilio/status/: Twilio's call status and answering-machine callbacks.
 
-Callbacks arrive late, twice and out of order. Each one is stored once in
-CallEvent (keyed by CallSid + CallStatus + SequenceNumber; AMD results by
-CallSid + AnsweredBy), then applied under the call's row lock, only ever
-forward. A final status hands the attempt to the dialer, which moves the lead.
+Two thin doors check a callback and hand it to `calls.status_callbacks`:
+`status_asgi_app`, which voiceops.asgi mounts in front of Django for this one
+hot path (Twilio sends hundreds a second during a campaign; sessions, auth,
+CSRF and messages middleware do nothing for it but cost most of its CPU), and
+the Django view `status_webhook`, kept for reverse() and the test client.
 
-Two thin doors lead to the same `status_callback_handle`: `status_asgi_app`,
-which voiceops.asgi mounts in front of Django for this one hot path (Twilio
-sends hundreds a second during a campaign; sessions, auth, CSRF and messages
-middleware do nothing for it but cost most of its CPU), and the Django view
-`status_webhook`, kept for reverse() and the test client.
+The ASGI door answers each callback only once it is committed (Twilio retries
+anything else), but it does not give each one its own thread hop, database
+checkout, transaction and commit: callbacks that arrive while a batch is being
+written wait for the next batch, applied by one database thread per process.
+Under light load a batch is a single callback and starts at once; under a
+burst the per-batch costs are shared by everything that queued meanwhile.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
+import asyncio
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.utils import timezone
 from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from calls.broadcast import broadcast_call_changed
-from calls.dialer import call_outcome_apply_locked
+from calls.broadcast import broadcasts_via
 from calls.models import Call
-from calls.services import call_event_record, call_status_advance
-from calls.twilio_signature import signature_valid
+from calls.status_callbacks import StatusCallback, status_callbacks_apply
+from calls.twilio_signature import FormFields, signature_valid
 
 log = structlog.get_logger(__name__)
 
 STATUS_PATH = "/twilio/status/"
 TWILIO_STATUSES = frozenset(str(s) for s in Call.Status)
+# Large enough to absorb a burst, small enough that a batch holds its calls'
+# row locks (which the call engine and the console also take) only briefly.
+MAX_BATCH = 100
+MAX_SEQUENCE = 2**31 - 1  # CallEvent.sequence_number and Call.status_sequence are 32-bit integers
 
 
-def status_callback_handle(*, full_path: str, form: QueryDict, signature: str, call_ref: str) -> tuple[int, str]:
-    """Check, store and apply one callback; returns the HTTP status and plain-text body to answer with."""
+class RejectedCallback(Exception):
+    """A callback answered with an error and not stored: forged, or not a callback we can read."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+def status_callback_read(*, full_path: str, form: FormFields, signature: str, call_ref: str) -> StatusCallback:
+    """Check one callback's signature and fields; raises RejectedCallback with the answer to give."""
     if not signature_valid(full_path=full_path, form=form, signature=signature):
         log.warning("twilio_status_forged", path=full_path)
-        return 403, "invalid Twilio signature"
-    params: dict[str, Any] = form.dict()  # the last value of each field, as request.POST.dict()
+        raise RejectedCallback(403, "invalid Twilio signature")
+    params = form.last_values()
     if not params.get("CallSid"):
-        return 400, "CallSid is required"
+        raise RejectedCallback(400, "CallSid is required")
     status = params.get("CallStatus", "")
     if status and status not in TWILIO_STATUSES:
-        return 400, f"unknown CallStatus {status!r}"
+        raise RejectedCallback(400, f"unknown CallStatus {status!r}")
     sequence = params.get("SequenceNumber", "")
-    if sequence and not sequence.lstrip("-").isdigit():
-        return 400, "SequenceNumber must be an integer"
-    return 200, status_callback_apply(params=params, call_ref=call_ref)
+    if sequence and not (sequence.isdigit() and int(sequence) <= MAX_SEQUENCE):
+        raise RejectedCallback(400, f"SequenceNumber must be an integer from 0 to {MAX_SEQUENCE}")
+    if any("\x00" in value for value in params.values()):
+        # PostgreSQL cannot store NUL in text or JSON; no genuine callback has one.
+        raise RejectedCallback(400, "form fields must not contain NUL characters")
+    return StatusCallback(params=params, call_ref=call_ref)
 
 
 @csrf_exempt
 @require_POST
 def status_webhook(request: HttpRequest) -> HttpResponse:
-    code, text = status_callback_handle(
-        full_path=request.get_full_path(),
-        form=request.POST,
-        signature=request.headers.get("X-Twilio-Signature", ""),
-        call_ref=request.GET.get("call", ""),
-    )
-    return HttpResponse(text, status=code, content_type="text/plain")
+    try:
+        callback = status_callback_read(
+            full_path=request.get_full_path(),
+            form=FormFields.of(request.POST),
+            signature=request.headers.get("X-Twilio-Signature", ""),
+            call_ref=request.GET.get("call", ""),
+        )
+    except RejectedCallback as rejected:
+        return HttpResponse(rejected.text, status=rejected.code, content_type="text/plain")
+    result = status_callbacks_apply([callback])[0]
+    return HttpResponse(result, content_type="text/plain")
 
 
 # --- the ASGI door ----------------------------------------------------------------------------
-
-# Long-lived worker threads (Django would start a thread per request). Half
-# the database pool: a burst of callbacks queues here and leaves connections
-# for the console and the call engine.
-_executor = ThreadPoolExecutor(
-    max_workers=max(1, int(settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 4)) // 2),
-    thread_name_prefix="twilio-status",
-)
-
-
-def _handle_and_release(**kwargs: Any) -> tuple[int, str]:
-    """status_callback_handle on a worker thread, handing the thread's connection back to the pool after each callback.
-
-    (channels' database_sync_to_async does the same, but its test harness
-    turns that off; this way the tests run exactly what production runs.)
-    """
-    close_old_connections()
-    try:
-        return status_callback_handle(**kwargs)
-    finally:
-        close_old_connections()
-
-
-_handle_in_thread = sync_to_async(_handle_and_release, thread_sensitive=False, executor=_executor)
 
 
 async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -120,17 +116,38 @@ async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> Non
             break
     query = scope.get("query_string", b"").decode("latin-1")
     try:
-        form = QueryDict(b"".join(chunks))
+        form = _form_fields(b"".join(chunks))
         call_ref = QueryDict(query).get("call", "")
-    except (TooManyFieldsSent, UnicodeDecodeError) as error:
+    except (TooManyFieldsSent, ValueError) as error:  # UnicodeDecodeError is a ValueError
         await _respond(send, 400, f"unreadable form: {error}")
         return
     # Django's request.get_full_path(), which is what Twilio signed.
     full_path = escape_uri_path(scope["path"]) + (f"?{iri_to_uri(query)}" if query else "")
     headers = dict(scope.get("headers", []))
     signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
-    code, text = await _handle_in_thread(full_path=full_path, form=form, signature=signature, call_ref=call_ref)
-    await _respond(send, code, text)
+    try:
+        callback = status_callback_read(full_path=full_path, form=form, signature=signature, call_ref=call_ref)
+    except RejectedCallback as rejected:
+        await _respond(send, rejected.code, rejected.text)
+        return
+    try:
+        result = await _batcher_for(asyncio.get_running_loop()).apply(callback)
+    except Exception:
+        # Not stored: Twilio retries a callback that gets an error, and the retry is not a duplicate.
+        log.exception("twilio_status_not_stored", call_sid=callback.sid)
+        await _respond(send, 503, "callback not stored, retry later")
+        return
+    await _respond(send, 200, result)
+
+
+def _form_fields(body: bytes) -> FormFields:
+    """An urlencoded body as Django would decode it (UTF-8, blank values kept, the field limit applied)."""
+    fields = FormFields()
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    pairs = parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=limit, errors="strict")
+    for name, value in pairs:
+        fields.setdefault(name, []).append(value)
+    return fields
 
 
 async def _respond(send: Any, code: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -145,124 +162,83 @@ async def _respond(send: Any, code: int, text: str, extra: list[tuple[bytes, byt
     await send({"type": "http.response.body", "body": body})
 
 
-def _parse_call_ref(call_ref: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(call_ref) if call_ref else None
-    except ValueError:
-        return None
+# One thread per process writes the batches; it keeps no connection between
+# them (the pool does), so a database restart costs one failed batch at most.
+_database_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twilio-status")
 
 
-def _lock_call(call_ref: str, sid: str) -> Call | None:
-    """The call this callback is about, locked FOR UPDATE (by our id in the URL, else by SID)."""
-    locked = Call.objects.select_for_update(of=("self",))
-    call_id = _parse_call_ref(call_ref)
-    if call_id is not None:
-        call = locked.filter(pk=call_id).first()
-        # The URL names our row; the SID must not belong to another one.
-        if call is not None and call.twilio_call_sid in (None, "", sid):
-            return call
-    return locked.filter(twilio_call_sid=sid).first()
+def _apply_batch(loop: asyncio.AbstractEventLoop, callbacks: list[StatusCallback]) -> list[str | Exception]:
+    """status_callbacks_apply on the database thread; a batch the database refuses is retried one callback at a time.
 
-
-# PostgreSQL: _lock_call and the idempotent insert in one statement (one round
-# trip, no ORM compilation on the dialer's hottest path). The call is locked
-# before the event is inserted, as in the two-step version; a callback for an
-# unknown call still comes back as one row of NULLs with event_stored.
-_LOCK_AND_STORE = """
-WITH target AS (
-    SELECT * FROM calls_call
-    WHERE (id = %(ref)s AND (twilio_call_sid IS NULL OR twilio_call_sid IN ('', %(sid)s)))
-       OR twilio_call_sid = %(sid)s
-    ORDER BY id = %(ref)s DESC NULLS LAST
-    LIMIT 1
-    FOR UPDATE
-), stored AS (
-    INSERT INTO calls_callevent (idempotency_key, call_id, call_sid, kind, sequence_number, payload, received_at)
-    VALUES (%(key)s, (SELECT id FROM target), %(sid)s, %(kind)s, %(seq)s, %(payload)s, %(now)s)
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id
-)
-SELECT target.*, EXISTS (SELECT FROM stored) AS event_stored FROM (VALUES (1)) AS one (x) LEFT JOIN target ON TRUE
-"""
-
-
-def _lock_and_store(
-    *, call_ref: str, key: str, kind: str, params: dict[str, Any], sid: str, seq: int | None
-) -> tuple[Call | None, bool]:
-    """Lock the callback's call and store the callback once: (the call or None, False for a duplicate)."""
-    if connection.vendor != "postgresql":
-        call = _lock_call(call_ref, sid)
-        stored = call_event_record(
-            idempotency_key=key, kind=kind, payload=params, call=call, call_sid=sid, sequence_number=seq
-        )[1]
-        return call, stored
-    values = {
-        "ref": _parse_call_ref(call_ref),
-        "sid": sid[:64],
-        "key": key[:200],
-        "kind": kind,
-        "seq": seq,
-        "payload": json.dumps(params),
-        "now": timezone.now(),
-    }
-    row = next(iter(Call.objects.raw(_LOCK_AND_STORE, values)))
-    stored = row.event_stored  # type: ignore[attr-defined]  # an extra column RawQuerySet sets on the row
-    return (row if row.pk is not None else None), bool(stored)
-
-
-def status_callback_apply(*, params: dict[str, Any], call_ref: str = "") -> str:
-    """Store and apply one callback. Returns 'applied', 'duplicate', 'stale' or 'unknown-call'.
-
-    Round trips in the common case (PostgreSQL): lock the call and insert the
-    event in one statement, update the call, commit. A final status also
-    settles the attempt's lead.
+    (So a callback that cannot be applied fails alone; the others in its batch
+    are stored.) Console broadcasts are handed back to the server's loop.
     """
-    sid = params["CallSid"]
-    status = params.get("CallStatus", "")
-    answered_by = params.get("AnsweredBy", "")
-    sequence = int(params["SequenceNumber"]) if params.get("SequenceNumber") else None
-    if status:
-        kind, key = "status", f"status:{sid}:{status}:{'' if sequence is None else sequence}"
-    else:
-        kind, key = "amd", f"amd:{sid}:{answered_by}"
-    bound = log.bind(call_sid=sid)
-    with transaction.atomic():
-        call, stored = _lock_and_store(call_ref=call_ref, key=key, kind=kind, params=params, sid=sid, seq=sequence)
-        if not stored:
-            return "duplicate"
-        if call is None:
-            bound.warning("twilio_status_unknown_call", status=status)
-            return "unknown-call"
-        bound = bound.bind(call_id=str(call.pk))
-        fields: list[str] = []
-        if not call.twilio_call_sid:
-            call.twilio_call_sid = sid
-            fields.append("twilio_call_sid")
-        if answered_by and not call.answered_by:
-            call.answered_by = answered_by[:32]
-            fields.append("answered_by")
-        if sequence is not None and sequence > call.status_sequence:
-            call.status_sequence = sequence
-            fields.append("status_sequence")
-        moved: list[str] = []
-        if status:
-            reason = ""
-            if status == Call.Status.FAILED:
-                sip = params.get("SipResponseCode", "?")
-                reason = params.get("ErrorMessage") or f"carrier failed the call (SIP {sip})"
-            moved = call_status_advance(call=call, status=status, reason=reason)
-            duration = params.get("CallDuration", "")
-            if moved and call.is_final and duration.isdigit():
-                call.duration_seconds = int(duration)
-                moved.append("duration_seconds")
-        if fields or moved:
-            call.save(update_fields=list(dict.fromkeys(fields + moved)))
-        if moved or answered_by:
-            call_pk = call.pk
-            transaction.on_commit(lambda: broadcast_call_changed(call_pk))
-        if call.is_final and not call.outcome_applied:
-            call_outcome_apply_locked(call=call)
-    # Debug, not info: every callback is already kept in CallEvent, and at hundreds a
-    # second a log line each would cost more than applying them.
-    bound.debug("twilio_status_applied", kind=kind, status=status, answered_by=answered_by, moved=bool(moved))
-    return "applied" if moved or kind == "amd" else "stale"
+    close_old_connections()
+    try:
+        with broadcasts_via(loop):
+            return _apply_or_split(callbacks)
+    finally:
+        close_old_connections()
+
+
+def _apply_or_split(callbacks: list[StatusCallback]) -> list[str | Exception]:
+    try:
+        return list(status_callbacks_apply(callbacks))
+    except Exception as error:
+        if len(callbacks) == 1:
+            return [error]
+        log.warning("twilio_status_batch_failed", callbacks=len(callbacks), exc_info=True)
+    results: list[str | Exception] = []
+    for callback in callbacks:
+        close_old_connections()
+        try:
+            results.append(status_callbacks_apply([callback])[0])
+        except Exception as error:
+            results.append(error)
+    return results
+
+
+class _Batcher:
+    """Queues callbacks on one event loop and has the database thread apply them a batch at a time."""
+
+    def __init__(self) -> None:
+        self._queue: list[tuple[StatusCallback, asyncio.Future[str]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def apply(self, callback: StatusCallback) -> str:
+        """Store and apply one callback; returns once it is committed (or raises why it was not)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str] = loop.create_future()
+        self._queue.append((callback, future))
+        if self._drainer is None:
+            self._drainer = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                loop = asyncio.get_running_loop()
+                try:
+                    results = await loop.run_in_executor(_database_thread, _apply_batch, loop, [c for c, _ in batch])
+                except Exception as error:  # the thread could not run it at all (shutting down)
+                    results = [error] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():  # its request went away meanwhile; the callback was still applied
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._drainer = None
+
+
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher] = weakref.WeakKeyDictionary()
+
+
+def _batcher_for(loop: asyncio.AbstractEventLoop) -> _Batcher:
+    batcher = _batchers.get(loop)
+    if batcher is None:
+        batcher = _batchers[loop] = _Batcher()
+    return batcher

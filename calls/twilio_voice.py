@@ -23,7 +23,7 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 from agents.models import PhoneNumber
 from calls.models import Call
 from calls.tokens import stream_token_make
-from calls.twilio_signature import signature_valid
+from calls.twilio_signature import FormFields, signature_valid
 
 log = structlog.get_logger(__name__)
 
@@ -110,7 +110,7 @@ def _warm_engines() -> None:
 @require_POST
 def voice_webhook(request: HttpRequest) -> HttpResponse:
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature_valid(full_path=request.get_full_path(), form=request.POST, signature=signature):
+    if not signature_valid(full_path=request.get_full_path(), form=FormFields.of(request.POST), signature=signature):
         log.warning("twilio_voice_bad_signature", path=request.get_full_path())
         return HttpResponseForbidden("invalid Twilio signature")
     warm_engines_soon()

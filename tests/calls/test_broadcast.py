@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from calls.broadcast import CONSOLE_GROUP, broadcast_call_changed
+from calls.broadcast import CONSOLE_GROUP, broadcast_call_changed, broadcast_calls_changed
 
 
 @pytest.fixture
@@ -44,30 +44,30 @@ async def test_from_a_worker_thread_the_loop_sends_it(console_channel):
 
     await sync_to_async(in_worker_thread, thread_sensitive=False)()
     message = await layer.receive(channel)
-    assert message == {"type": "call.changed", "call_id": "call-1"}
+    assert message == {"type": "calls.changed", "call_ids": ["call-1"]}
     assert sent_by and sent_by[0] != threading.current_thread().name
 
 
-async def test_changes_piled_up_before_the_loop_runs_go_out_once_each(console_channel):
+async def test_changes_piled_up_before_the_loop_runs_go_out_as_one_message(console_channel):
     layer, channel = console_channel
-    # On the loop's own thread nothing is sent until we yield: the three
-    # changes to call-a are pending together and leave as one message.
+    # On the loop's own thread nothing is sent until we yield: every change
+    # is pending together and leaves as one message naming each call once.
     for call_id in ["call-a", "call-b", "call-a", "call-a"]:
         broadcast_call_changed(call_id)
+    broadcast_calls_changed(["call-c", "call-b"])
     first = await layer.receive(channel)
-    second = await layer.receive(channel)
     await marker(layer, "end")
     rest = await received_until_marker(layer, channel)
-    assert [first["call_id"], second["call_id"]] == ["call-a", "call-b"]
+    assert first == {"type": "calls.changed", "call_ids": ["call-a", "call-b", "call-c"]}
     assert rest == []
 
 
 async def test_a_later_change_after_a_flush_is_sent_again(console_channel):
     layer, channel = console_channel
     broadcast_call_changed("call-x")
-    assert (await layer.receive(channel))["call_id"] == "call-x"
+    assert (await layer.receive(channel))["call_ids"] == ["call-x"]
     broadcast_call_changed("call-x")
-    assert (await layer.receive(channel))["call_id"] == "call-x"
+    assert (await layer.receive(channel))["call_ids"] == ["call-x"]
 
 
 async def test_without_a_server_loop_it_is_sent_before_returning(console_channel):
@@ -78,4 +78,4 @@ async def test_without_a_server_loop_it_is_sent_before_returning(console_channel
     worker.start()
     await sync_to_async(worker.join, thread_sensitive=False)()
     await marker(layer, "after")
-    assert await received_until_marker(layer, channel) == [{"type": "call.changed", "call_id": "call-plain"}]
+    assert await received_until_marker(layer, channel) == [{"type": "calls.changed", "call_ids": ["call-plain"]}]

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from calls.broadcast import CONSOLE_GROUP
 from calls.models import Call
 from calls.services import call_set_status
 from tests.factories import CallFactory
@@ -55,4 +57,22 @@ async def test_a_logged_in_console_gets_the_changed_call_row():
     html = await communicator.receive_from(timeout=10)
     assert f'id="call-{call.pk}"' in html and 'hx-swap-oob="true"' in html
     assert "Ringing" in html
+    await communicator.disconnect()
+
+
+async def test_one_message_naming_several_calls_sends_each_existing_row():
+    cookie = await sync_to_async(session_cookie)()
+    first, second = await sync_to_async(CallFactory)(), await sync_to_async(CallFactory)()
+    communicator = WebsocketCommunicator(application, PATH, headers=[SAME_ORIGIN, cookie])
+    connected, _ = await communicator.connect()
+    assert connected
+
+    gone = "00000000-0000-0000-0000-000000000000"  # deleted since: nothing to render, nothing sent
+    await get_channel_layer().group_send(
+        CONSOLE_GROUP, {"type": "calls.changed", "call_ids": [str(second.pk), gone, str(first.pk)]}
+    )
+
+    rows = [await communicator.receive_from(timeout=10) for _ in range(2)]
+    assert f'id="call-{second.pk}"' in rows[0] and f'id="call-{first.pk}"' in rows[1]
+    assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()

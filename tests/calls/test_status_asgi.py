@@ -91,7 +91,7 @@ async def test_final_status_drives_the_lead_and_reaches_the_console(attempt):
         response = await post(attempt, status_params(attempt, "busy", 2))
         assert response["body"] == b"applied"
         message = await layer.receive(channel)
-        assert message == {"type": "call.changed", "call_id": str(attempt.pk)}
+        assert message == {"type": "calls.changed", "call_ids": [str(attempt.pk)]}
     finally:
         await layer.group_discard(CONSOLE_GROUP, channel)
     await attempt.arefresh_from_db()
