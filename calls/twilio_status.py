@@ -205,6 +205,11 @@ class _Batcher:
         self._queue: list[tuple[StatusCallback, asyncio.Future[str]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
+    @property
+    def queued(self) -> list[StatusCallback]:
+        """The callbacks waiting for the next batch."""
+        return [callback for callback, _ in self._queue]
+
     async def apply(self, callback: StatusCallback) -> str:
         """Store and apply one callback; returns once it is committed (or raises why it was not)."""
         loop = asyncio.get_running_loop()

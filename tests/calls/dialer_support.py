@@ -9,6 +9,7 @@ from django.conf import settings
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
+from calls import bulk_sql
 from calls.models import Call
 
 
@@ -37,3 +38,12 @@ def no_carrier(settings: Any) -> None:
     """Point the Twilio client at a closed port: a test that did not ask for a carrier never reaches one."""
     settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
     settings.PUBLIC_BASE_URL = "http://testserver"
+
+
+@pytest.fixture(params=["postgresql-statements", "orm"])
+def both_status_stores(request: Any, monkeypatch: Any) -> str:
+    """Run a status-callback test with calls.bulk_sql's PostgreSQL statements, then with the ORM route
+    that the embedded SQLite default takes."""
+    if request.param == "orm":
+        monkeypatch.setattr(bulk_sql, "_postgres", lambda: False)
+    return str(request.param)

@@ -8,6 +8,7 @@ server's event loop after the answer.
 from __future__ import annotations
 
 import asyncio
+import threading
 from urllib.parse import urlencode
 
 import pytest
@@ -17,8 +18,10 @@ from channels.testing import HttpCommunicator
 from django.conf import settings as django_settings
 from twilio.request_validator import RequestValidator
 
+from calls import status_callbacks, twilio_status
 from calls.broadcast import CONSOLE_GROUP
 from calls.models import Call, CallEvent, Lead
+from calls.status_callbacks import status_callbacks_apply
 from tests.calls.dialer_support import no_carrier, status_params
 from tests.factories import CampaignFactory, LeadFactory
 from voiceops.asgi import application
@@ -158,3 +161,147 @@ async def test_concurrent_duplicates_and_out_of_order_callbacks_end_in_one_state
     # Answered by a person: the lead's outcome waits for the engine's disposition.
     assert attempt.status_sequence == 3 and not attempt.outcome_applied
     assert await CallEvent.objects.filter(call=attempt).acount() == len(callbacks)
+
+
+def second_attempt(attempt: Call) -> Call:
+    lead = LeadFactory(campaign=attempt.campaign, status=Lead.Status.DIALING, attempts=1)
+    return Call.objects.create(
+        direction=Call.Direction.OUTBOUND,
+        agent_version=attempt.agent_version,
+        lead=lead,
+        campaign=attempt.campaign,
+        attempt_number=1,
+        twilio_call_sid="CA" + "5" * 32,
+        to_number=lead.phone,
+        from_number=attempt.from_number,
+    )
+
+
+@pytest.fixture
+def held_batches(monkeypatch):
+    """Record each batch the database thread applies, holding the first until the test releases it."""
+    sizes: list[int] = []
+    release = threading.Event()
+
+    def apply(callbacks):
+        sizes.append(len(callbacks))
+        if len(sizes) == 1:
+            release.wait(timeout=10)
+        return status_callbacks_apply(callbacks)
+
+    monkeypatch.setattr(twilio_status, "status_callbacks_apply", apply)
+    return sizes, release
+
+
+async def queued(count: int) -> None:
+    """Wait until `count` callbacks wait for the next batch."""
+    batcher = twilio_status._batcher_for(asyncio.get_running_loop())
+    for _ in range(500):
+        if len(batcher.queued) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{len(batcher.queued)} callbacks queued, expected {count}")
+
+
+async def test_callbacks_arriving_during_a_batch_are_applied_together_with_their_own_answers(attempt, held_batches):
+    sizes, release = held_batches
+    other = await sync_to_async(second_attempt)(attempt)
+    first = asyncio.create_task(post(attempt, status_params(attempt, "initiated", 0)))
+    while not sizes:  # the first callback is on the database thread, held
+        await asyncio.sleep(0.01)
+    later = [
+        asyncio.create_task(post(attempt, status_params(attempt, "ringing", 1))),
+        asyncio.create_task(post(other, status_params(other, "ringing", 1))),
+        asyncio.create_task(post(attempt, status_params(attempt, "initiated", 0))),
+    ]
+    await queued(3)
+    release.set()
+    answers = [await task for task in [first, *later]]
+    assert [a["body"] for a in answers] == [b"applied", b"applied", b"applied", b"duplicate"]
+    assert sizes == [1, 3]
+    await attempt.arefresh_from_db()
+    await other.arefresh_from_db()
+    assert attempt.status == other.status == Call.Status.RINGING
+
+
+async def test_a_callback_the_database_refuses_fails_alone_and_twilio_may_retry_it(attempt, held_batches, monkeypatch):
+    sizes, release = held_batches
+    other = await sync_to_async(second_attempt)(attempt)
+    real_apply = status_callbacks._apply
+
+    def refuse_other(callback, call):
+        if callback.sid == other.twilio_call_sid:
+            raise RuntimeError("the database said no")
+        return real_apply(callback, call)
+
+    monkeypatch.setattr(status_callbacks, "_apply", refuse_other)
+    holder = asyncio.create_task(post(attempt, status_params(attempt, "initiated", 0)))
+    while not sizes:
+        await asyncio.sleep(0.01)
+    mine = asyncio.create_task(post(attempt, status_params(attempt, "ringing", 1)))
+    theirs = asyncio.create_task(post(other, status_params(other, "ringing", 1)))
+    await queued(2)
+    release.set()
+    assert (await holder)["body"] == b"applied"
+    assert (await mine)["body"] == b"applied"
+    refused = await theirs
+    assert refused["status"] == 503 and b"retry" in refused["body"]
+    assert sizes[:2] == [1, 2]  # the batch of two failed, then each was applied alone
+    assert not await CallEvent.objects.filter(call=other).aexists()
+    await attempt.arefresh_from_db()
+    assert attempt.status == Call.Status.RINGING
+
+
+async def post_body(call: Call, body: bytes, *, signed_params: dict[str, str] | None = None):
+    path = f"/twilio/status/?call={call.pk}"
+    signature = RequestValidator(TOKEN).compute_signature(django_settings.PUBLIC_BASE_URL + path, signed_params or {})
+    communicator = HttpCommunicator(
+        application,
+        "POST",
+        path,
+        body=body,
+        headers=[
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"x-twilio-signature", signature.encode()),
+        ],
+    )
+    return await communicator.get_response(timeout=10)
+
+
+async def test_unreadable_or_impossible_callbacks_get_a_400_and_store_nothing(attempt, settings):
+    huge = await post(attempt, status_params(attempt, "ringing", 2**31))
+    assert huge["status"] == 400 and b"SequenceNumber" in huge["body"]
+    negative = await post(attempt, status_params(attempt, "ringing", -1))
+    assert negative["status"] == 400
+    nul = await post(attempt, status_params(attempt, "ringing", 1, To="+1555\x00"))
+    assert nul["status"] == 400 and b"NUL" in nul["body"]
+    not_utf8 = await post_body(attempt, b"CallSid=CA%FF%FE&CallStatus=ringing")
+    assert not_utf8["status"] == 400 and b"unreadable form" in not_utf8["body"]
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 3
+    too_many = await post(attempt, status_params(attempt, "ringing", 1))
+    assert too_many["status"] == 400 and b"unreadable form" in too_many["body"]
+    assert await CallEvent.objects.acount() == 0
+
+
+async def test_a_signature_over_the_url_with_its_default_port_is_accepted(attempt, settings):
+    settings.PUBLIC_BASE_URL = "https://voice.example.com"
+    params = status_params(attempt, "ringing", 1)
+    path = f"/twilio/status/?call={attempt.pk}"
+    validator = RequestValidator(TOKEN)
+    with_port = validator.compute_signature(f"https://voice.example.com:443{path}", params)
+    forged = validator.compute_signature(f"https://elsewhere.example.com{path}", params)
+    responses = []
+    for signature in [forged, with_port]:
+        communicator = HttpCommunicator(
+            application,
+            "POST",
+            path,
+            body=urlencode(params).encode(),
+            headers=[
+                (b"content-type", b"application/x-www-form-urlencoded"),
+                (b"x-twilio-signature", signature.encode()),
+            ],
+        )
+        responses.append(await communicator.get_response(timeout=10))
+    assert [r["status"] for r in responses] == [403, 200]
+    assert responses[1]["body"] == b"applied"

@@ -7,11 +7,11 @@ from django.conf import settings as django_settings
 from twilio.request_validator import RequestValidator
 
 from calls.models import Call, CallEvent, Lead
-from tests.calls.dialer_support import no_carrier, post_status, status_params
+from tests.calls.dialer_support import both_status_stores, no_carrier, post_status, status_params
 from tests.factories import CampaignFactory, LeadFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_carrier", "signed")]
-__all__ = ["no_carrier"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_carrier", "signed", "both_status_stores")]
+__all__ = ["both_status_stores", "no_carrier"]
 
 
 @pytest.fixture
