@@ -163,7 +163,7 @@ async def test_concurrent_duplicates_and_out_of_order_callbacks_end_in_one_state
     assert await CallEvent.objects.filter(call=attempt).acount() == len(callbacks)
 
 
-def second_attempt(attempt: Call) -> Call:
+def second_attempt(attempt):
     lead = LeadFactory(campaign=attempt.campaign, status=Lead.Status.DIALING, attempts=1)
     return Call.objects.create(
         direction=Call.Direction.OUTBOUND,

@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_carrier", "both
 __all__ = ["both_status_stores", "no_carrier"]
 
 
-def make_attempt(sid: str | None) -> Call:
+def make_attempt(sid):
     campaign = CampaignFactory(status="running")
     lead = LeadFactory(campaign=campaign, status=Lead.Status.DIALING, attempts=1)
     return Call.objects.create(
