@@ -229,7 +229,7 @@ class _Batcher:
                 except Exception as error:  # the thread could not run it at all (shutting down)
                     results = [error] * len(batch)
                 for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():  # its request went away meanwhile; the callback was still applied
+                    if future.done():  # its request went away meanwhile: the answer has nowhere to go
                         continue
                     if isinstance(result, Exception):
                         future.set_exception(result)
