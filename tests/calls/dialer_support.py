@@ -47,3 +47,22 @@ def both_status_stores(request: Any, monkeypatch: Any) -> str:
     if request.param == "orm":
         monkeypatch.setattr(bulk_sql, "_postgres", lambda: False)
     return str(request.param)
+
+
+def campaign_attempt(sid: str | None, campaign: Any = None) -> Call:
+    """An outbound attempt as the dialer leaves it: its lead dialing, the call queued (with `sid`, or none yet)."""
+    from calls.models import Lead
+    from tests.factories import CampaignFactory, LeadFactory
+
+    campaign = campaign or CampaignFactory(status="running")
+    lead: Lead = LeadFactory(campaign=campaign, status=Lead.Status.DIALING, attempts=1)  # type: ignore[assignment]
+    return Call.objects.create(
+        direction=Call.Direction.OUTBOUND,
+        agent_version=campaign.agent_version,
+        lead=lead,
+        campaign=campaign,
+        attempt_number=1,
+        twilio_call_sid=sid,
+        to_number=lead.phone,
+        from_number=campaign.caller_id,
+    )

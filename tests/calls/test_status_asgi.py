@@ -22,8 +22,7 @@ from calls import status_callbacks, twilio_status
 from calls.broadcast import CONSOLE_GROUP
 from calls.models import Call, CallEvent, Lead
 from calls.status_callbacks import status_callbacks_apply
-from tests.calls.dialer_support import no_carrier, status_params
-from tests.factories import CampaignFactory, LeadFactory
+from tests.calls.dialer_support import campaign_attempt, no_carrier, status_params
 from voiceops.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_carrier", "signed")]
@@ -39,18 +38,7 @@ def signed(settings):
 
 @pytest.fixture
 def attempt(db):
-    campaign = CampaignFactory(status="running")
-    lead = LeadFactory(campaign=campaign, status=Lead.Status.DIALING, attempts=1)
-    return Call.objects.create(
-        direction=Call.Direction.OUTBOUND,
-        agent_version=campaign.agent_version,
-        lead=lead,
-        campaign=campaign,
-        attempt_number=1,
-        twilio_call_sid="CA" + "3" * 32,
-        to_number=lead.phone,
-        from_number=campaign.caller_id,
-    )
+    return campaign_attempt("CA" + "3" * 32)
 
 
 async def post(call: Call | None, params: dict[str, str], *, token: str = TOKEN, method: str = "POST"):
@@ -164,17 +152,7 @@ async def test_concurrent_duplicates_and_out_of_order_callbacks_end_in_one_state
 
 
 def second_attempt(attempt):
-    lead = LeadFactory(campaign=attempt.campaign, status=Lead.Status.DIALING, attempts=1)
-    return Call.objects.create(
-        direction=Call.Direction.OUTBOUND,
-        agent_version=attempt.agent_version,
-        lead=lead,
-        campaign=attempt.campaign,
-        attempt_number=1,
-        twilio_call_sid="CA" + "5" * 32,
-        to_number=lead.phone,
-        from_number=attempt.from_number,
-    )
+    return campaign_attempt("CA" + "5" * 32, attempt.campaign)
 
 
 @pytest.fixture

@@ -10,25 +10,14 @@ import pytest
 
 from calls.models import Call, CallEvent, Lead
 from calls.status_callbacks import StatusCallback, status_callbacks_apply
-from tests.calls.dialer_support import both_status_stores, no_carrier, status_params
-from tests.factories import CampaignFactory, LeadFactory
+from tests.calls.dialer_support import both_status_stores, campaign_attempt, no_carrier, status_params
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_carrier", "both_status_stores")]
 __all__ = ["both_status_stores", "no_carrier"]
 
 
 def make_attempt(sid):
-    campaign = CampaignFactory(status="running")
-    lead = LeadFactory(campaign=campaign, status=Lead.Status.DIALING, attempts=1)
-    return Call.objects.create(
-        direction=Call.Direction.OUTBOUND,
-        agent_version=campaign.agent_version,
-        lead=lead,
-        campaign=campaign,
-        twilio_call_sid=sid,
-        to_number=lead.phone,
-        from_number=campaign.caller_id,
-    )
+    return campaign_attempt(sid)
 
 
 def callback(call: Call, status: str, sequence: int, *, ref: bool = True, **extra: str) -> StatusCallback:

@@ -7,8 +7,7 @@ from django.conf import settings as django_settings
 from twilio.request_validator import RequestValidator
 
 from calls.models import Call, CallEvent, Lead
-from tests.calls.dialer_support import both_status_stores, no_carrier, post_status, status_params
-from tests.factories import CampaignFactory, LeadFactory
+from tests.calls.dialer_support import both_status_stores, campaign_attempt, no_carrier, post_status, status_params
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_carrier", "signed", "both_status_stores")]
 __all__ = ["both_status_stores", "no_carrier"]
@@ -21,18 +20,7 @@ def signed(settings):
 
 @pytest.fixture
 def attempt():
-    campaign = CampaignFactory(status="running")
-    lead = LeadFactory(campaign=campaign, status=Lead.Status.DIALING, attempts=1)
-    return Call.objects.create(
-        direction=Call.Direction.OUTBOUND,
-        agent_version=campaign.agent_version,
-        lead=lead,
-        campaign=campaign,
-        attempt_number=1,
-        twilio_call_sid="CA" + "1" * 32,
-        to_number=lead.phone,
-        from_number=campaign.caller_id,
-    )
+    return campaign_attempt("CA" + "1" * 32)
 
 
 def test_forged_and_missing_signatures_are_refused(client, attempt):
