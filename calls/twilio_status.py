@@ -6,10 +6,12 @@ hot path (Twilio sends hundreds a second during a campaign; sessions, auth,
 CSRF and messages middleware do nothing for it but cost most of its CPU), and
 the Django view `status_webhook`, kept for reverse() and the test client.
 
-The ASGI door answers each callback only once it is committed (Twilio retries
-anything else), but it does not give each one its own thread hop, database
-checkout, transaction and commit: callbacks that arrive while a batch is being
-written wait for the next batch, applied by one database thread per process.
+The ASGI door answers 200 only once a callback is committed (an error answer
+is logged by Twilio as a failed delivery, and retried where the callback URL
+asks for retries with a connection override), but it does not give each one
+its own thread hop, database checkout, transaction and commit: callbacks that
+arrive while a batch is being written wait for the next batch, applied by one
+database thread per process.
 Under light load a batch is a single callback and starts at once; under a
 burst the per-batch costs are shared by everything that queued meanwhile.
 """
@@ -133,7 +135,7 @@ async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> Non
     try:
         result = await _batcher_for(asyncio.get_running_loop()).apply(callback)
     except Exception:
-        # Not stored: Twilio retries a callback that gets an error, and the retry is not a duplicate.
+        # Not stored, so say so: a retried delivery will not be taken for a duplicate.
         log.exception("twilio_status_not_stored", call_sid=callback.sid)
         await _respond(send, 503, "callback not stored, retry later")
         return
