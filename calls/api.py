@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from calls.importer import leads_bulk_upsert
 from calls.models import Call, CallTurn, Campaign, Lead
 from calls.retry import retry_rules_validate
+from calls.selectors import campaign_lead_counts, campaign_outcome_counts
 from calls.services import CampaignTransitionError, campaign_control
 
 
@@ -256,18 +257,7 @@ class CampaignViewSet(
     def outcomes(self, request: Request, pk: str) -> Response:
         """Leads by state and attempts by outcome."""
         campaign = self.get_object()
-        leads = dict(
-            Lead.objects.filter(campaign=campaign)
-            .values_list("status")
-            .annotate(n=Count("id"))
-            .values_list("status", "n")
-        )
-        attempts = dict(
-            Call.objects.filter(campaign=campaign, outcome_applied=True)
-            .values_list("outcome")
-            .annotate(n=Count("id"))
-            .values_list("outcome", "n")
-        )
+        leads, attempts = campaign_lead_counts(campaign), campaign_outcome_counts(campaign)
         return Response({"leads": leads, "attempts": attempts})
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,13 +23,14 @@ from django.utils import timezone
 from phonenumbers import timezone as phone_timezone
 
 from calls.models import Campaign, Lead, LeadImport
-from voiceops.validators import validate_timezone
+from voiceops.validators import normalize_e164, validate_timezone
 
 log = structlog.get_logger(__name__)
 
 PHONE_COLUMNS = ("phone", "phone_number", "number", "mobile", "telephone")
 TIMEZONE_COLUMNS = ("timezone", "time_zone", "tz")
-KNOWN = {"first_name": ("first_name", "firstname", "first"), "last_name": ("last_name", "lastname", "last")}
+FIRST_NAME_COLUMNS = ("first_name", "firstname", "first")
+LAST_NAME_COLUMNS = ("last_name", "lastname", "last")
 CONSENT_COLUMNS = ("consent",)
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off", ""}
@@ -58,6 +59,19 @@ class RowError:
     reason: str
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Which header column holds what; the header is lower-cased and trimmed."""
+
+    header: list[str]
+    phone: str
+    timezone: str | None
+    consent: str | None
+    first_name: str | None
+    last_name: str | None
+    custom: list[str]
+
+
 def _pick(header: list[str], names: tuple[str, ...]) -> str | None:
     for name in names:
         if name in header:
@@ -65,82 +79,107 @@ def _pick(header: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _normalise_phone(raw: str, region: str) -> tuple[str, phonenumbers.PhoneNumber]:
-    text = raw.strip()
-    if not text:
-        raise ValidationError("phone is empty")
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationError(f"{text!r} is not a phone number ({exc})") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValidationError(f"{text!r} is not a valid phone number")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), parsed
+def _columns(raw_header: Sequence[str | None] | None) -> _Columns:
+    """Map a CSV header to its columns, or raise ImportRejected when the file cannot be imported at all."""
+    header = [(name or "").strip().lower() for name in raw_header or ()]
+    if not any(header):
+        raise ImportRejected("the file is empty: expected a header row with a phone column")
+    phone = _pick(header, PHONE_COLUMNS)
+    if phone is None:
+        raise ImportRejected(f"no phone column (looked for {', '.join(PHONE_COLUMNS)}); header was {header}")
+    zone = _pick(header, TIMEZONE_COLUMNS)
+    consent = _pick(header, CONSENT_COLUMNS)
+    first, last = _pick(header, FIRST_NAME_COLUMNS), _pick(header, LAST_NAME_COLUMNS)
+    reserved = {phone, zone, consent, first, last}
+    return _Columns(
+        header=header,
+        phone=phone,
+        timezone=zone,
+        consent=consent,
+        first_name=first,
+        last_name=last,
+        custom=[name for name in header if name and name not in reserved],
+    )
 
 
-def _infer_timezone(parsed: phonenumbers.PhoneNumber) -> str:
-    zones = [z for z in phone_timezone.time_zones_for_number(parsed) if z != "Etc/Unknown"]
+def _infer_timezone(e164: str) -> str:
+    # normalize_e164 hands back text, so parse its (canonical, always parseable) result again for the zone lookup.
+    zones = [z for z in phone_timezone.time_zones_for_number(phonenumbers.parse(e164)) if z != "Etc/Unknown"]
     if len(zones) != 1:
         found = ", ".join(zones) or "none"
         raise ValidationError(f"timezone cannot be inferred from the number (candidates: {found}); add a timezone")
     return zones[0]
 
 
+def _consent(value: bool | str | None) -> bool | None:
+    """A JSON boolean as is; a CSV cell as a yes/no word, an empty cell meaning not stated."""
+    if not isinstance(value, str):
+        return value
+    word = value.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False if word else None
+    raise ValidationError(f"consent must be yes/no (or true/false, 1/0), got {value!r}")
+
+
+def _check_row(
+    line: int,
+    *,
+    phone: str,
+    zone: str,
+    consent: bool | str | None,
+    first_name: str,
+    last_name: str,
+    custom_fields: dict[str, Any],
+    default_region: str,
+) -> ParsedRow | RowError:
+    """The checks every lead gets, whether it came from a CSV row or a JSON item: the first failure is reported."""
+    try:
+        e164 = normalize_e164(phone, default_region)
+        if zone:
+            validate_timezone(zone)
+        else:
+            zone = _infer_timezone(e164)
+        stated = _consent(consent)
+        if len(first_name) > 80 or len(last_name) > 80:
+            raise ValidationError("a name is longer than 80 characters")
+    except ValidationError as exc:
+        return RowError(line, "; ".join(exc.messages))
+    return ParsedRow(
+        line=line,
+        phone=e164,
+        first_name=first_name,
+        last_name=last_name,
+        timezone=zone,
+        consent=stated,
+        custom_fields=custom_fields,
+    )
+
+
 def parse_rows(text: str, *, default_region: str = "US") -> Iterator[ParsedRow | RowError]:
     """Yield each data row parsed, or its error. Raises ImportRejected for an unusable file."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if not reader.fieldnames:
-        raise ImportRejected("the file is empty: expected a header row with a phone column")
-    header = [(name or "").strip().lower() for name in reader.fieldnames]
-    reader.fieldnames = header
-    phone_col = _pick(header, PHONE_COLUMNS)
-    if phone_col is None:
-        raise ImportRejected(f"no phone column (looked for {', '.join(PHONE_COLUMNS)}); header was {header}")
-    tz_col = _pick(header, TIMEZONE_COLUMNS)
-    consent_col = _pick(header, CONSENT_COLUMNS)
-    named = {key: _pick(header, names) for key, names in KNOWN.items()}
-    reserved = {phone_col, tz_col, consent_col, *named.values()}
-    custom_cols = [name for name in header if name and name not in reserved]
-    line = 1
+    columns = _columns(reader.fieldnames)
+    reader.fieldnames = columns.header
+    width = len(columns.header)
     for record in reader:
         line = reader.line_num
         if None in record:  # more cells than header columns
-            yield RowError(line, f"{len(header) + len(record[None])} cells for {len(header)} columns")
+            yield RowError(line, f"{width + len(record[None])} cells for {width} columns")
             continue
         values = {k: (v or "").strip() for k, v in record.items()}
         if not any(values.values()):
             continue  # blank line
-        try:
-            phone, parsed = _normalise_phone(values[phone_col], default_region)
-            zone = values.get(tz_col or "", "") if tz_col else ""
-            if zone:
-                validate_timezone(zone)
-            else:
-                zone = _infer_timezone(parsed)
-            consent: bool | None = None
-            if consent_col:
-                word = values[consent_col].lower()
-                if word in TRUE_WORDS:
-                    consent = True
-                elif word in FALSE_WORDS:
-                    consent = False if word else None
-                else:
-                    raise ValidationError(f"consent must be yes/no (or true/false, 1/0), got {values[consent_col]!r}")
-            first = values.get(named["first_name"] or "", "")
-            last = values.get(named["last_name"] or "", "")
-            if len(first) > 80 or len(last) > 80:
-                raise ValidationError("a name is longer than 80 characters")
-        except ValidationError as exc:
-            yield RowError(line, "; ".join(exc.messages))
-            continue
-        yield ParsedRow(
-            line=line,
-            phone=phone,
-            first_name=first,
-            last_name=last,
-            timezone=zone,
-            consent=consent,
-            custom_fields={col: values[col] for col in custom_cols if values.get(col)},
+        yield _check_row(
+            line,
+            phone=values[columns.phone],
+            zone=values[columns.timezone] if columns.timezone else "",
+            consent=values[columns.consent] if columns.consent else None,
+            first_name=values[columns.first_name] if columns.first_name else "",
+            last_name=values[columns.last_name] if columns.last_name else "",
+            custom_fields={col: values[col] for col in columns.custom if values.get(col)},
+            default_region=default_region,
         )
 
 
@@ -223,12 +262,11 @@ def lead_import_create(
             raise ImportRejected(f"the file is not UTF-8 text (byte {exc.start}): save it as CSV UTF-8") from None
     if "\x00" in content:
         raise ImportRejected("the file contains NUL bytes: it is not a CSV text file")
-    first_line = content.lstrip("\ufeff").split("\n", 1)[0]
-    header = [name.strip().lower() for name in next(csv.reader([first_line]), [])]
-    if not any(header):
-        raise ImportRejected("the file is empty: expected a header row with a phone column")
-    if _pick(header, PHONE_COLUMNS) is None:
-        raise ImportRejected(f"no phone column (looked for {', '.join(PHONE_COLUMNS)}); header was {header}")
+    # Refuse a file without a usable header now, while the uploader is waiting, not later in the worker.
+    try:
+        _columns(next(csv.reader(io.StringIO(content.lstrip("\ufeff"))), None))
+    except csv.Error as exc:
+        raise ImportRejected(f"the file is not readable as CSV ({exc})") from None
     region = default_region.upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ImportRejected(f"unknown default region {default_region!r} (ISO 3166 code such as US, GB)")
@@ -322,27 +360,15 @@ def parse_items(items: list[Any], *, default_region: str = "US") -> Iterator[Par
         if consent is not None and not isinstance(consent, bool):
             yield RowError(index, "consent must be true or false")
             continue
-        try:
-            phone, parsed = _normalise_phone(str(item.get("phone") or ""), default_region)
-            zone = str(item.get("timezone") or "")
-            if zone:
-                validate_timezone(zone)
-            else:
-                zone = _infer_timezone(parsed)
-            first, last = str(item.get("first_name") or ""), str(item.get("last_name") or "")
-            if len(first) > 80 or len(last) > 80:
-                raise ValidationError("a name is longer than 80 characters")
-        except ValidationError as exc:
-            yield RowError(index, "; ".join(exc.messages))
-            continue
-        yield ParsedRow(
-            line=index,
-            phone=phone,
-            first_name=first,
-            last_name=last,
-            timezone=zone,
+        yield _check_row(
+            index,
+            phone=str(item.get("phone") or ""),
+            zone=str(item.get("timezone") or ""),
             consent=consent,
+            first_name=str(item.get("first_name") or ""),
+            last_name=str(item.get("last_name") or ""),
             custom_fields={str(k): v for k, v in custom.items()},
+            default_region=default_region,
         )
 
 

@@ -134,6 +134,11 @@ _CAMPAIGN_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+def campaign_actions_allowed(campaign: Campaign) -> tuple[str, ...]:
+    """The controls that apply to the campaign as it stands, in the map's order (the console shows these)."""
+    return tuple(action for action, (allowed, _) in _CAMPAIGN_TRANSITIONS.items() if campaign.status in allowed)
+
+
 @transaction.atomic
 def campaign_control(*, campaign_id: int, action: str, reason: str = "") -> Campaign:
     """Start, pause, resume or stop a campaign. Calls in flight finish; no new ones start."""

@@ -23,7 +23,7 @@ from calls.selectors import (
     campaigns_overview,
     lead_imports_recent,
 )
-from calls.services import CampaignTransitionError, campaign_control
+from calls.services import CampaignTransitionError, campaign_actions_allowed, campaign_control
 
 
 @login_required
@@ -63,19 +63,11 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "lead_counts": campaign_lead_counts(campaign),
         "outcome_counts": campaign_outcome_counts(campaign),
         "attempts": campaign_recent_attempts(campaign),
-        "actions": _CAMPAIGN_ACTIONS.get(campaign.status, ()),
+        "actions": campaign_actions_allowed(campaign),
     }
     if getattr(request, "htmx", False):
         return render(request, "console/_campaign_panel.html", context)
     return render(request, "console/campaign_detail.html", context)
-
-
-# Which buttons a campaign in each status shows.
-_CAMPAIGN_ACTIONS: dict[str, tuple[str, ...]] = {
-    Campaign.Status.DRAFT: ("start", "stop"),
-    Campaign.Status.RUNNING: ("pause", "stop"),
-    Campaign.Status.PAUSED: ("resume", "stop"),
-}
 
 
 @login_required

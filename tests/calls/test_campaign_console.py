@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 
 from calls.models import Campaign, Lead, LeadImport
+from calls.services import CampaignTransitionError, campaign_control
 from tests.factories import CampaignFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +66,20 @@ def test_unusable_upload_is_refused_with_the_reason(operator_client):
         "/leads/import/", {"file": SimpleUploadedFile("x.csv", b"phone\n"), "default_region": "ZZ"}
     )
     assert bad_region.status_code == 400 and b"Unknown region" in bad_region.content
+
+
+@pytest.mark.parametrize("status", Campaign.Status.values)
+def test_detail_shows_exactly_the_controls_the_service_accepts(operator_client, status):
+    campaign = CampaignFactory(status=status)
+    page = operator_client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    shown = set(re.findall(r'action="/campaigns/\d+/(\w+)/"', page))
+    accepted = set()
+    for action in ("start", "pause", "resume", "stop"):
+        try:
+            with transaction.atomic():
+                campaign_control(campaign_id=campaign.pk, action=action)
+                transaction.set_rollback(True)  # try each control from the same starting status
+        except CampaignTransitionError:
+            continue
+        accepted.add(action)
+    assert shown == accepted

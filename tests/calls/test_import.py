@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from calls.importer import ImportRejected, lead_import_create
+from calls.importer import ImportRejected, lead_import_create, leads_bulk_upsert
 from calls.models import Lead, LeadImport
 from tests.factories import CampaignFactory, LeadFactory
+from voiceops.validators import normalize_e164
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +104,45 @@ def test_management_command(tmp_path, capsys):
     assert Lead.objects.filter(campaign=campaign).count() == 3
     with pytest.raises(CommandError, match="no campaign named"):
         call_command("import_leads", str(path), "--campaign", "Nope")
+
+
+@pytest.mark.parametrize("phone", ["", "not a number", "12", "+1 555"])
+def test_csv_and_api_report_a_bad_phone_as_the_shared_validator_does(phone):
+    with pytest.raises(ValidationError) as expected:
+        normalize_e164(phone, "US")
+    reason = "; ".join(expected.value.messages)
+    job = lead_import_create(filename="a.csv", content=f'phone,first_name\n"{phone}",Ann\n')
+    assert [e["reason"] for e in job.errors] == [reason]
+    created, merged, errors = leads_bulk_upsert(items=[{"phone": phone}], campaign=None)
+    assert (created, merged, errors) == (0, 0, [{"index": 0, "reason": reason}])
+
+
+def test_csv_and_api_apply_the_same_row_checks():
+    rows = [
+        {"phone": "+14155550101", "timezone": "Mars/Olympus"},
+        {"phone": "+18005550199"},  # toll-free: no single zone to infer
+        {"phone": "+14155550102", "first_name": "x" * 81},
+        {"phone": "+14155550103", "timezone": "America/Chicago", "first_name": "Ann"},
+    ]
+    csv_text = "phone,timezone,first_name\n" + "".join(
+        f"{r['phone']},{r.get('timezone', '')},{r.get('first_name', '')}\n" for r in rows
+    )
+    job = lead_import_create(filename="a.csv", content=csv_text)
+    _, _, api_errors = leads_bulk_upsert(items=rows[:3], campaign=None)
+    # CSV lines count the header; API indexes do not.
+    assert [(e["line"] - 2, e["reason"]) for e in job.errors] == [(e["index"], e["reason"]) for e in api_errors]
+    assert len(api_errors) == 3 and job.created_count == 1
+    assert Lead.objects.get().timezone == "America/Chicago"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (" , ,\n+14155550101,,\n", "empty"),
+        ('phone,"' + "x" * 200_000 + '"\n+14155550101,a\n', "not readable as CSV"),
+    ],
+)
+def test_a_header_that_cannot_be_used_is_refused_before_anything_is_stored(content, message):
+    with pytest.raises(ImportRejected, match=message):
+        lead_import_create(filename="x.csv", content=content)
+    assert not LeadImport.objects.exists() and not Lead.objects.exists()
