@@ -16,7 +16,7 @@ the same attempt twice (at most once; a lost dial is reported as failed).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
@@ -34,7 +34,7 @@ from calls.retry import RETRYABLE_OUTCOMES, retry_rule_for
 from calls.services import call_set_status
 from calls.twilio_rest import twilio_create_call
 from calls.windows import Window, open_zones
-from experiments.services import assignment_get_or_create
+from experiments.services import assignments_get_or_create
 
 log = structlog.get_logger(__name__)
 
@@ -44,10 +44,7 @@ FINAL_DISPOSITIONS_DNC = frozenset({"do_not_call", "dnc"})
 CALLBACK_DISPOSITIONS = frozenset({"callback", "call_later"})
 MACHINE_ANSWERS = ("machine", "fax")
 _TICK_LOCK_KEY = 0x766F6963_6469616C & 0x7FFFFFFFFFFFFFFF  # "voicdial"
-
-
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
+PACING_SPAN = timedelta(seconds=60)  # calls_per_minute counts calls created in this rolling span
 
 
 def _as_time(value: time | str) -> time:
@@ -83,11 +80,30 @@ def _tick_lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_TICK_LOCK_KEY])
 
 
+def _live_outbound() -> Any:
+    return Call.objects.filter(direction=Call.Direction.OUTBOUND, status__in=Call.LIVE_STATUSES)
+
+
 def active_calls_count(*, campaign_id: int | None = None) -> int:
-    qs = Call.objects.filter(direction=Call.Direction.OUTBOUND, status__in=Call.LIVE_STATUSES)
+    qs = _live_outbound()
     if campaign_id is not None:
         qs = qs.filter(campaign_id=campaign_id)
     return qs.count()
+
+
+def _count_by_campaign(qs: Any) -> dict[int, int]:
+    # order_by() drops Call's default ordering, which would otherwise join the GROUP BY.
+    return dict(qs.values("campaign_id").annotate(n=Count("pk")).order_by().values_list("campaign_id", "n"))
+
+
+def live_calls_by_campaign(campaign_ids: Iterable[int]) -> dict[int, int]:
+    """Live outbound calls per campaign, in one grouped count (campaigns with none are absent)."""
+    return _count_by_campaign(_live_outbound().filter(campaign_id__in=list(campaign_ids)))
+
+
+def calls_placed_by_campaign(campaign_ids: Iterable[int], *, since: datetime) -> dict[int, int]:
+    """Calls created after `since` per campaign, in one grouped count (call_campaign_created_idx)."""
+    return _count_by_campaign(Call.objects.filter(campaign_id__in=list(campaign_ids), created_at__gt=since))
 
 
 def claimable_leads(campaign: Campaign, *, now: datetime, zones: list[str]) -> Any:
@@ -104,19 +120,22 @@ def claimable_leads(campaign: Campaign, *, now: datetime, zones: list[str]) -> A
     return qs.order_by(F("next_attempt_at").asc(nulls_first=True), "id")
 
 
-def _agent_version_for(campaign: Campaign, lead_id: int) -> tuple[int, int | None]:
+def _agent_versions_for(campaign: Campaign, lead_ids: list[int]) -> dict[int, tuple[int, int | None]]:
+    """(agent version, variant) per lead: the campaign's version, or each lead's sticky variant."""
     if campaign.experiment_id is None:
         assert campaign.agent_version_id is not None  # the check constraint guarantees it
-        return campaign.agent_version_id, None
+        return {lead_id: (campaign.agent_version_id, None) for lead_id in lead_ids}
     assert campaign.experiment is not None
-    assignment = assignment_get_or_create(experiment=campaign.experiment, lead_id=lead_id)
-    return assignment.variant.agent_version_id, assignment.variant_id
+    assignments = assignments_get_or_create(experiment=campaign.experiment, lead_ids=lead_ids)
+    return {
+        lead_id: (assignment.variant.agent_version_id, assignment.variant_id)
+        for lead_id, assignment in assignments.items()
+    }
 
 
-def campaign_room(campaign: Campaign, *, now: datetime) -> int:
-    """How many new attempts the campaign's own cap and pacing allow right now."""
-    concurrent_room = campaign.max_concurrent - active_calls_count(campaign_id=campaign.pk)
-    placed_last_minute = Call.objects.filter(campaign=campaign, created_at__gt=now - timedelta(seconds=60)).count()
+def campaign_room(campaign: Campaign, *, live_calls: int, placed_last_minute: int) -> int:
+    """How many new attempts the campaign's own cap and pacing allow, given its current counts."""
+    concurrent_room = campaign.max_concurrent - live_calls
     pacing_room = campaign.calls_per_minute - placed_last_minute
     return max(0, min(concurrent_room, pacing_room))
 
@@ -126,6 +145,10 @@ def dialer_tick(*, now: datetime | None = None, dispatch: bool = True) -> TickRe
 
     Their dial tasks are enqueued on commit unless `dispatch` is off (tests of
     the claim alone; the stale-dial sweep would enqueue them later).
+
+    The per-campaign counts are taken once, under the tick lock: only a tick
+    creates campaign calls, so no count can grow behind this one's back, and
+    each campaign is visited once, so its own new calls never need recounting.
     """
     now = now or timezone.now()
     settled = settle_pending_outcomes(now=now)
@@ -134,18 +157,41 @@ def dialer_tick(*, now: datetime | None = None, dispatch: bool = True) -> TickRe
     with transaction.atomic():
         _tick_lock()
         global_room = settings.DIALER_GLOBAL_MAX_CONCURRENT - active_calls_count()
-        batch = int(_setting("DIALER_BATCH_SIZE", 100))
-        campaigns = Campaign.objects.filter(status=Campaign.Status.RUNNING).select_related("experiment").order_by("id")
+        batch = settings.DIALER_BATCH_SIZE
+        campaigns = list(
+            Campaign.objects.filter(status=Campaign.Status.RUNNING)
+            .select_related("experiment")
+            .annotate(
+                # One index probe per campaign (lead_dialer_idx), inside this query.
+                has_leads=Exists(
+                    Lead.objects.filter(
+                        campaign=OuterRef("pk"), status__in=(*DIALABLE_LEAD_STATUSES, Lead.Status.DIALING)
+                    )
+                )
+            )
+            .order_by("id")
+        )
+        campaign_ids = [campaign.pk for campaign in campaigns]
+        live = live_calls_by_campaign(campaign_ids)
+        placed = calls_placed_by_campaign(campaign_ids, since=now - PACING_SPAN)
+        zones_by_window: dict[Window, list[str]] = {}  # campaigns often share their calling hours
         for campaign in campaigns:
             if global_room <= 0:
                 break
             window = campaign_window(campaign)
-            if campaign_finished(campaign, window=window, now=now):
+            live_calls = live.get(campaign.pk, 0)
+            if campaign_finished(campaign, window=window, now=now, has_leads=campaign.has_leads, live_calls=live_calls):
                 continue
-            room = min(campaign_room(campaign, now=now), global_room, batch)
+            room = min(
+                campaign_room(campaign, live_calls=live_calls, placed_last_minute=placed.get(campaign.pk, 0)),
+                global_room,
+                batch,
+            )
             if room <= 0:
                 continue
-            zones = open_zones(window, now)
+            if window not in zones_by_window:
+                zones_by_window[window] = open_zones(window, now)
+            zones = zones_by_window[window]
             if not zones:
                 continue
             leads = list(
@@ -169,15 +215,19 @@ def _enqueue_dials(call_ids: list[uuid.UUID]) -> None:
 
 
 def _attempts_create(*, campaign: Campaign, leads: list[Lead], now: datetime) -> list[uuid.UUID]:
-    """Mark the claimed leads dialing and create one queued Call per lead: two statements per batch."""
+    """Mark the claimed leads dialing and create one queued Call per lead.
+
+    Two statements per batch, plus at most four for an experiment's assignments.
+    """
     if not leads:
         return []
     Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(
         status=Lead.Status.DIALING, attempts=F("attempts") + 1, updated_at=now
     )
+    versions = _agent_versions_for(campaign, [lead.pk for lead in leads])
     calls = []
     for lead in leads:
-        version_id, variant_id = _agent_version_for(campaign, lead.pk)
+        version_id, variant_id = versions[lead.pk]
         calls.append(
             Call(
                 direction=Call.Direction.OUTBOUND,
@@ -196,13 +246,16 @@ def _attempts_create(*, campaign: Campaign, leads: list[Lead], now: datetime) ->
     return [call.pk for call in calls]
 
 
-def campaign_finished(campaign: Campaign, *, window: Window, now: datetime) -> bool:
-    """Mark a running campaign completed once nothing is left to dial or in flight."""
+def campaign_finished(campaign: Campaign, *, window: Window, now: datetime, has_leads: bool, live_calls: int) -> bool:
+    """Mark a running campaign completed once nothing is left to dial or in flight.
+
+    `has_leads` (any lead dialable or dialing) and `live_calls` come from the
+    tick's set-based reads, taken under its lock.
+    """
     past_end = campaign.end_date is not None and (now - timedelta(days=1)).date() > campaign.end_date
-    has_leads = Lead.objects.filter(campaign=campaign, status__in=(*DIALABLE_LEAD_STATUSES, Lead.Status.DIALING))
-    if not past_end and has_leads.exists():
+    if not past_end and has_leads:
         return False
-    if active_calls_count(campaign_id=campaign.pk):
+    if live_calls:
         return False
     Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
         status=Campaign.Status.COMPLETED,
@@ -287,7 +340,7 @@ def dial_attempt(*, call_id: uuid.UUID | str) -> str:
 def requeue_lost_dials(*, now: datetime) -> None:
     """Queued attempts whose dial task vanished (a lost message) are re-enqueued; dial-started
     attempts that never got a SID are failed rather than risked twice."""
-    stale = now - timedelta(seconds=int(_setting("DIALER_STALE_DIAL_SECONDS", 300)))
+    stale = now - timedelta(seconds=settings.DIALER_STALE_DIAL_SECONDS)
     lost = Call.objects.filter(
         direction=Call.Direction.OUTBOUND, status=Call.Status.QUEUED, created_at__lt=stale, campaign__isnull=False
     )
@@ -317,7 +370,7 @@ def classify_outcome(call: Call) -> str:
 
 def settle_pending_outcomes(*, now: datetime) -> int:
     """Apply outcomes held back waiting for the engine's disposition, once it came or the grace ran out."""
-    grace = timedelta(seconds=int(_setting("DIALER_DISPOSITION_GRACE_SECONDS", 10)))
+    grace = timedelta(seconds=settings.DIALER_DISPOSITION_GRACE_SECONDS)
     pending = Call.objects.filter(outcome_applied=False, campaign__isnull=False, ended_at__isnull=False).filter(
         Q(ended_at__lte=now - grace) | ~Q(disposition="")
     )
@@ -440,8 +493,8 @@ def _lead_apply(*, lead: Lead, call: Call, outcome: str, window: Window, now: da
 
 def breaker_check(*, campaign_id: int) -> bool:
     """Pause the campaign when most of its recent attempts failed; True when it tripped."""
-    size = int(_setting("DIALER_BREAKER_WINDOW", 10))
-    ratio = float(_setting("DIALER_BREAKER_RATIO", 0.8))
+    size = settings.DIALER_BREAKER_WINDOW
+    ratio = settings.DIALER_BREAKER_RATIO
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
     if campaign.status != Campaign.Status.RUNNING:
         return False
