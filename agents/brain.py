@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from agents.config import AgentConfig
 
 
 @dataclass(frozen=True)
@@ -82,19 +85,26 @@ class Brain(Protocol):
         ...
 
 
-def make_brain(ctx: CallContext) -> Brain:
-    """The brain the agent version's configuration asks for."""
-    kind = ctx.config.get("brain", "flow")
+def make_brain(ctx: CallContext, config: AgentConfig | None = None) -> Brain:
+    """The brain the agent version's configuration asks for.
+
+    Pass `config`, the parsed `ctx.config`, when the caller already has it
+    (the engine loads it once per call): the brain then uses it as it is
+    instead of parsing and validating the stored JSON (the flow graph
+    included) a second time.
+    """
+    given: dict[str, Any] | AgentConfig = ctx.config if config is None else config
+    kind = config.brain if config is not None else ctx.config.get("brain", "flow")
     if kind == "flow":
         from agents.flow import FlowBrain
 
-        return FlowBrain(ctx.config)
+        return FlowBrain(given)
     if kind == "llm":
         from agents.llm_brain import LLMBrain
 
-        return LLMBrain(ctx.config)
+        return LLMBrain(given)
     if kind == "scripted":
         from agents.scripted_brain import ScriptedBrain
 
-        return ScriptedBrain(ctx.config)
+        return ScriptedBrain(given)
     raise ValueError(f"unknown brain kind {kind!r}")

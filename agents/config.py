@@ -8,16 +8,16 @@ LLM tools are checked by their own modules (agents.flow, agents.tools).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from agents.validation import DISPOSITION_RULE, is_disposition
+
 BRAIN_KINDS = ("flow", "llm", "scripted")
 FIRST_SPEAKERS = ("agent", "caller")
 TTS_BACKENDS = ("piper", "coqui")
-_DISPOSITION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see"]
 
 
@@ -266,8 +266,8 @@ def _parse(raw: Any) -> tuple[AgentConfig, _Errors]:
         except ValidationError as exc:
             errors.add("transfer_number", exc.messages[0])
     for index, disposition in enumerate(config.success_dispositions):
-        if not _DISPOSITION.match(disposition):
-            errors.add(f"success_dispositions[{index}]", "must be a snake_case word such as booked")
+        if not is_disposition(disposition):
+            errors.add(f"success_dispositions[{index}]", DISPOSITION_RULE)
     if config.flow:
         from agents.flow import validate_flow
 

@@ -27,7 +27,6 @@ LLM brain answer a turn the flow cannot match, then ask again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -39,7 +38,10 @@ from django.utils import timezone
 from agents.brain import Brain, BrainOutput, CallContext, Hangup, Speech, ToolUse
 from agents.calendar import speak_slot
 from agents.captures import parse_datetime, parse_number, words_to_digits
+from agents.config import AgentConfig
 from agents.intents import DEFAULT_THRESHOLD, match_intent, match_yes_no, normalize
+from agents.templating import render_template
+from agents.validation import DISPOSITION_RULE, VARIABLE_NAME_RULE, is_disposition, is_variable_name
 
 logger = structlog.get_logger(__name__)
 
@@ -49,19 +51,6 @@ WAITING_TYPES = ("ask", "capture")
 # Edges that are followed without waiting for the caller, per node type.
 _IMMEDIATE_EDGES = {"say": ("next",), "action": ("next", "on_error"), "goto": ("target",)}
 _MAX_STEPS_PER_TURN = 50
-_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_DISPOSITION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
-def render(template: str, variables: dict[str, Any]) -> str:
-    """Fill {{name}} from lead and call variables; an unknown name becomes empty, never raw braces."""
-    return _TEMPLATE.sub(lambda m: str(variables.get(m.group(1), "") or ""), template).strip()
-
-
-def sentences(text: str) -> list[str]:
-    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
 
 
 # --- validation -------------------------------------------------------------------
@@ -149,8 +138,8 @@ def validate_flow(flow: Any, *, tools: tuple[str, ...] | None = None) -> list[tu
             intents(path, node, required=False)
             if node.get("kind") not in CAPTURE_KINDS:
                 errors.append((f"{path}.kind", f"must be one of {', '.join(CAPTURE_KINDS)}"))
-            if not isinstance(node.get("variable"), str) or not _VARIABLE.match(node["variable"]):
-                errors.append((f"{path}.variable", "must be a name (letters, digits and _)"))
+            if not is_variable_name(node.get("variable")):
+                errors.append((f"{path}.variable", VARIABLE_NAME_RULE))
             target(f"{path}.next", node.get("next"))
         elif kind == "action":
             if node.get("tool") not in tools:
@@ -163,9 +152,8 @@ def validate_flow(flow: Any, *, tools: tuple[str, ...] | None = None) -> list[tu
             target(f"{path}.target", node.get("target"))
         elif kind == "end":
             text(f"{path}.text", node.get("text"), required=False)
-            disposition = node.get("disposition")
-            if not isinstance(disposition, str) or not _DISPOSITION.match(disposition):
-                errors.append((f"{path}.disposition", "must be a snake_case word such as booked"))
+            if not is_disposition(node.get("disposition")):
+                errors.append((f"{path}.disposition", DISPOSITION_RULE))
 
     global_intents = flow.get("global_intents", {})
     if not isinstance(global_intents, dict):
@@ -213,11 +201,24 @@ def _loops(nodes: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 class FlowBrain(Brain):
-    """Runs one call through a flow graph; one instance per call keeps the position."""
+    """Runs one call through a flow graph; one instance per call keeps the position.
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    Each text the flow speaks (the greeting, a say node, a prompt, a goodbye)
+    is one Speech: the engine cuts a Speech into sentences itself, with
+    `calls.session.split_sentences`, which knows that "Dr. Patel" is not two.
+    """
+
+    def __init__(self, config: dict[str, Any] | AgentConfig) -> None:
+        # The engine passes the parsed config (make_brain); tests and older
+        # callers may pass the stored JSON, read here without validating it again.
         self.config = config
-        self.flow: dict[str, Any] = config.get("flow") or {}
+        if isinstance(config, AgentConfig):
+            self.greeting_text, self.first_speaker, flow = config.greeting, config.first_speaker, config.flow
+        else:
+            self.greeting_text = str(config.get("greeting") or "")
+            self.first_speaker = str(config.get("first_speaker") or "agent")
+            flow = config.get("flow") or {}
+        self.flow: dict[str, Any] = flow
         self.nodes: dict[str, dict[str, Any]] = self.flow.get("nodes") or {}
         self.waiting_at: str | None = None
         self.misses = 0
@@ -225,6 +226,7 @@ class FlowBrain(Brain):
         self.started = False
         # The call's last action, repeated if the caller speaks over the goodbye
         # (the engine cancels a stream on barge-in, so a Hangup may be cut off).
+        # Every path that ends the call sets it, through _end.
         self.final_action: BrainOutput | None = None
         self._llm: Brain | None = None
         # Where the walk goes on after a call action the engine carried out
@@ -234,7 +236,7 @@ class FlowBrain(Brain):
     # Brain interface
 
     async def greeting(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
-        if self.config.get("first_speaker", "agent") == "caller":
+        if self.first_speaker == "caller":
             return
         async for output in self._greet(ctx):
             yield output
@@ -251,6 +253,7 @@ class FlowBrain(Brain):
             async for output in self._greet(ctx):
                 yield output
             return
+        origin: str | None = None
         if self.waiting_at is None:
             # The caller cut the greeting off before the flow's first question
             # (an answering machine does): hear them against that question.
@@ -259,14 +262,16 @@ class FlowBrain(Brain):
             self.waiting_at = self._first_question(origin)
             if self.waiting_at is None or origin is None:
                 return
-            if self._global_or_branch(self.nodes[self.waiting_at], caller_text) is None:
-                async for output in self._run(ctx, origin):
-                    yield output
-                return
         node_id = self.waiting_at
         node = self.nodes[node_id]
         log = logger.bind(call_id=ctx.call_id, node=node_id)
+        # Matched once: the same words against the same node give the same answer.
         next_node = self._global_or_branch(node, caller_text)
+        if next_node is None and origin is not None:
+            # Not an answer to the question they spoke over: say the opening again.
+            async for output in self._run(ctx, origin):
+                yield output
+            return
         if next_node is None and node["type"] == "capture" and self._capture(node, caller_text, ctx):
             next_node = node["next"]
         if next_node is not None:
@@ -286,8 +291,8 @@ class FlowBrain(Brain):
         self.misses += 1
         reprompts = node.get("reprompts", [])
         if self.misses <= len(reprompts):
-            for sentence in sentences(render(reprompts[self.misses - 1], self._variables(ctx))):
-                yield Speech(sentence)
+            for speech in self._say(reprompts[self.misses - 1], ctx):
+                yield speech
             return
         self.misses = 0
         async for output in self._run(ctx, node["no_match"]):
@@ -296,12 +301,22 @@ class FlowBrain(Brain):
     async def _greet(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
         """The greeting, then the walk from the start node (whoever spoke first)."""
         self.started = True
-        greeting = render(str(self.config.get("greeting") or ""), self._variables(ctx))
-        for sentence in sentences(greeting):
-            yield Speech(sentence)
+        for speech in self._say(self.greeting_text, ctx):
+            yield speech
         if self.flow.get("start") in self.nodes:
             async for output in self._run(ctx, self.flow["start"]):
                 yield output
+
+    def _say(self, template: str, ctx: CallContext) -> list[Speech]:
+        """The template filled in, as one Speech (none when it renders empty)."""
+        text = render_template(template, self._variables(ctx))
+        return [Speech(text)] if text else []
+
+    def _end(self, action: Hangup) -> Hangup:
+        """End the call with `action`, remembered before it is yielded: a barge-in may cut the stream first."""
+        self.finished = True
+        self.final_action = action
+        return action
 
     # the walk
 
@@ -315,48 +330,43 @@ class FlowBrain(Brain):
             kind = node["type"]
             ctx.variables["flow_node"] = node_id
             if kind == "say":
-                for sentence in sentences(render(node["text"], self._variables(ctx))):
-                    yield Speech(sentence)
+                for speech in self._say(node["text"], ctx):
+                    yield speech
                 node_id = node["next"]
             elif kind in WAITING_TYPES:
                 # Waiting from the first word on: a barge-in over the question answers it.
                 self.waiting_at = node_id
-                for sentence in sentences(render(node["prompt"], self._variables(ctx))):
-                    yield Speech(sentence)
+                for speech in self._say(node["prompt"], ctx):
+                    yield speech
                 return
             elif kind == "action":
                 arguments = self._arguments(node.get("arguments", {}), ctx)
                 outcome = await run_tool(node["tool"], arguments, ctx)
                 yield ToolUse(name=node["tool"], arguments=arguments, result=outcome.result)
+                if isinstance(outcome.action, Hangup):
+                    yield self._end(outcome.action)
+                    return
                 if outcome.action is not None:
-                    if isinstance(outcome.action, Hangup):
-                        self.finished = True
-                        self.final_action = outcome.action
                     yield outcome.action
-                    if self.finished:
-                        return
                 failed = "error" in outcome.result
                 following = (node.get("on_error") or node.get("next")) if failed else node.get("next")
                 if following is None:
                     # An end_call/mark_do_not_call node whose tool failed: end anyway.
-                    self.finished = True
-                    yield Hangup(ctx.disposition or "completed")
+                    yield self._end(Hangup(ctx.disposition or "completed"))
                     return
                 node_id = following
             elif kind == "goto":
                 node_id = node["target"]
             elif kind == "end":
                 ctx.disposition = node["disposition"]
-                self.finished = True
-                self.final_action = Hangup(node["disposition"])
-                for sentence in sentences(render(node.get("text", ""), self._variables(ctx))):
-                    yield Speech(sentence)
-                yield self.final_action
+                goodbye = self._end(Hangup(node["disposition"]))
+                for speech in self._say(node.get("text", ""), ctx):
+                    yield speech
+                yield goodbye
                 return
         # validate_flow refuses loops; this guards flows stored before it existed.
         logger.error("flow_step_limit", call_id=ctx.call_id, node=node_id)
-        self.finished = True
-        yield Hangup("flow_error")
+        yield self._end(Hangup("flow_error"))
 
     def _resume(self, ctx: CallContext) -> None:
         """Pick up a call in progress on a new stream (after DTMF) where the last one left the flow.
@@ -395,7 +405,10 @@ class FlowBrain(Brain):
 
     def _arguments(self, arguments: dict[str, Any], ctx: CallContext) -> dict[str, Any]:
         variables = self._variables(ctx)
-        return {key: render(value, variables) if isinstance(value, str) else value for key, value in arguments.items()}
+        return {
+            key: render_template(value, variables) if isinstance(value, str) else value
+            for key, value in arguments.items()
+        }
 
     def _global_or_branch(self, node: dict[str, Any], caller_text: str) -> str | None:
         """The node the caller's words lead to through an intent, if any."""
@@ -456,11 +469,10 @@ class FlowBrain(Brain):
                 from agents.llm_brain import LLMBrain
 
                 # Unreachable, it raises rather than apologise and hang up: the flow goes on.
+                # Given the parsed config it does not parse and validate it again.
                 self._llm = LLMBrain(self.config, apologize_when_unavailable=False)
             async for output in self._llm.reply(ctx, caller_text):
-                if isinstance(output, Hangup):
-                    self.finished = True
-                yield output
+                yield self._end(output) if isinstance(output, Hangup) else output
         except Exception:  # no LLM reachable: the flow's own reprompt still works
             logger.warning("flow_llm_fallback_failed", call_id=ctx.call_id, exc_info=True)
 

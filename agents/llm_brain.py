@@ -33,6 +33,7 @@ from django.conf import settings
 from agents.brain import BrainOutput, CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
 from agents.config import AgentConfig, load_config
 from agents.engines.llm import Finished, LLMClient, LLMError, TextDelta, ToolCall
+from agents.templating import render_template
 
 log = structlog.get_logger(__name__)
 
@@ -41,20 +42,6 @@ log = structlog.get_logger(__name__)
 MAX_TOOL_ROUNDS = 4
 UNAVAILABLE_MESSAGE = "I'm sorry, I'm having technical trouble right now. Someone will get back to you. Goodbye."
 UNAVAILABLE_DISPOSITION = "llm_unavailable"
-
-_TEMPLATE_FIELD = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-
-
-def render_template(template: str, variables: dict[str, Any]) -> str:
-    """`{{first_name}}` style fields; an unknown or empty field becomes empty text, never the raw braces."""
-
-    def value(match: re.Match[str]) -> str:
-        found = variables.get(match.group(1))
-        return "" if found is None else str(found)
-
-    rendered = _TEMPLATE_FIELD.sub(value, template)
-    # "Hi {{first_name}}," with no first name must not be read as "Hi ,".
-    return re.sub(r"\s+([,.!?])", r"\1", re.sub(r"[ \t]{2,}", " ", rendered)).strip()
 
 
 class SentenceChunker:

@@ -21,14 +21,19 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from agents.brain import BrainOutput, CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
+from agents.config import AgentConfig
+from agents.templating import render_template
+from agents.validation import DISPOSITION_RULE, DTMF_RULE, is_disposition, is_dtmf
+from voiceops.validators import validate_e164
 
 # One tag per line; the argument is checked here so that a typo in a script
-# fails loudly when the brain is built, not halfway through a call.
+# fails loudly when the brain is built, not halfway through a call. The checks
+# are the ones the flow, the tools and the config use, so a scripted call can
+# do nothing the others would refuse.
 _TAG = re.compile(r"\[(hangup|transfer|dtmf)(?::([^\]]*))?\]")
-_DISPOSITION = re.compile(r"^[\w-]+$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_DIGITS = re.compile(r"^[0-9*#wW]{1,64}$")
 
 
 class ScriptError(ValueError):
@@ -38,9 +43,12 @@ class ScriptError(ValueError):
 class ScriptedBrain:
     speculative_safe = True  # replies depend only on the context: safe to start before the turn is final
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.greeting_text = str(config.get("greeting", ""))
-        self.script = [str(line) for line in config.get("script", [])]
+    def __init__(self, config: dict[str, Any] | AgentConfig) -> None:
+        if isinstance(config, AgentConfig):
+            self.greeting_text, self.script = config.greeting, list(config.script)
+        else:
+            self.greeting_text = str(config.get("greeting", ""))
+            self.script = [str(line) for line in config.get("script", [])]
         for index, line in enumerate([self.greeting_text, *self.script]):
             where = "greeting" if index == 0 else f"script[{index - 1}]"
             _parse(line, where)
@@ -66,12 +74,17 @@ def _parse(line: str, where: str) -> tuple[str, str, str]:
     if not tags:
         return text, "", ""
     tag, argument = tags[0].group(1), (tags[0].group(2) or "").strip()
-    if tag == "hangup" and argument and not _DISPOSITION.match(argument):
-        raise ScriptError(f"{where}: disposition {argument!r} must be letters, digits, _ or -")
-    if tag == "transfer" and not _E164.match(argument):
-        raise ScriptError(f"{where}: transfer needs an E.164 number such as +14155550123, got {argument!r}")
-    if tag == "dtmf" and not _DIGITS.match(argument):
-        raise ScriptError(f"{where}: dtmf digits may only be 0-9, *, # and w, got {argument!r}")
+    if tag == "hangup" and argument and not is_disposition(argument):
+        raise ScriptError(f"{where}: disposition {argument!r} {DISPOSITION_RULE}")
+    if tag == "transfer":
+        try:
+            validate_e164(argument)
+        except ValidationError as exc:
+            raise ScriptError(
+                f"{where}: transfer needs an E.164 number such as +14155550123, got {argument!r} ({exc.messages[0]})"
+            ) from None
+    if tag == "dtmf" and not is_dtmf(argument):
+        raise ScriptError(f"{where}: dtmf digits {DTMF_RULE}, got {argument!r}")
     return text, tag, argument
 
 
@@ -79,7 +92,9 @@ def _outputs(line: str, ctx: CallContext) -> list[BrainOutput]:
     text, tag, argument = _parse(line, "script line")
     out: list[BrainOutput] = []
     if text:
-        out.append(Speech(_fill(text, ctx)))
+        spoken = render_template(text, {**ctx.lead_variables, **ctx.variables})
+        if spoken:
+            out.append(Speech(spoken))
     if tag == "hangup":
         out.append(Hangup(argument or "completed"))
     elif tag == "transfer":
@@ -89,8 +104,3 @@ def _outputs(line: str, ctx: CallContext) -> list[BrainOutput]:
         out.append(ToolUse("send_dtmf", {"digits": argument}, {"ok": True, "digits": argument}))
         out.append(SendDigits(digits=argument))
     return out
-
-
-def _fill(text: str, ctx: CallContext) -> str:
-    values = {**ctx.lead_variables, **ctx.variables}
-    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: str(values.get(m.group(1), "")), text)

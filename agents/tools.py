@@ -9,7 +9,6 @@ flow can branch on it. Call actions (hang up, transfer, DTMF) come back as
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,12 +23,10 @@ from django.utils import timezone
 from agents.brain import CallContext, Hangup, SendDigits, Transfer
 from agents.calendar import calendar_free_slots, pick_offers, speak_slot
 from agents.captures import parse_datetime
+from agents.validation import DTMF_RULE, is_disposition, is_dtmf, is_variable_name
 
 logger = structlog.get_logger(__name__)
 
-_DTMF = re.compile(r"^[0-9*#wW]{1,64}$")
-_DISPOSITION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Lead columns a tool must never overwrite through "custom fields".
 _RESERVED_FIELDS = {"first_name", "last_name", "full_name", "phone", "timezone", "persona"}
 
@@ -71,7 +68,7 @@ def _text(arguments: dict[str, Any], name: str, *, required: bool = True, defaul
 
 async def _end_call(arguments: dict[str, Any], ctx: CallContext) -> ToolOutcome:
     disposition = _text(arguments, "disposition", required=False, default="completed").lower().replace(" ", "_")
-    if not _DISPOSITION.match(disposition):
+    if not is_disposition(disposition):
         raise ToolError("disposition must be a short snake_case word such as 'booked' or 'not_interested'")
     ctx.disposition = disposition
     return ToolOutcome({"ok": True, "disposition": disposition}, Hangup(disposition))
@@ -87,8 +84,8 @@ async def _transfer_to_human(arguments: dict[str, Any], ctx: CallContext) -> Too
 
 async def _send_dtmf(arguments: dict[str, Any], ctx: CallContext) -> ToolOutcome:
     digits = _text(arguments, "digits").replace(" ", "")
-    if not _DTMF.match(digits):
-        raise ToolError("digits may only contain 0-9, *, # and w (a half-second pause)")
+    if not is_dtmf(digits):
+        raise ToolError(f"digits {DTMF_RULE}")
     return ToolOutcome({"ok": True, "digits": digits}, SendDigits(digits=digits))
 
 
@@ -106,7 +103,7 @@ def _lead_set_field(lead_id: int, field: str, value: Any) -> None:
 
 async def _set_lead_field(arguments: dict[str, Any], ctx: CallContext) -> ToolOutcome:
     field = _text(arguments, "field")
-    if not _FIELD_NAME.match(field) or field in _RESERVED_FIELDS:
+    if not is_variable_name(field) or field in _RESERVED_FIELDS:
         raise ToolError(f"{field!r} is not a field the agent may set (letters, digits and _; not a built-in field)")
     raw_value = arguments.get("value")
     if isinstance(raw_value, dict | list) or raw_value is None:

@@ -8,6 +8,7 @@ import time_machine
 from agents.brain import CallContext, Hangup, SendDigits, Speech, ToolUse
 from agents.config import load_config
 from agents.flow import FlowBrain, validate_flow
+from calls.session import split_sentences
 
 
 async def collect(stream):
@@ -51,7 +52,7 @@ ENDS = {
 }
 
 
-async def test_say_goto_and_ask_speak_each_sentence_templated():
+async def test_say_goto_and_ask_speak_each_text_templated():
     nodes = {
         "hello": {"type": "say", "text": "Welcome, {{first_name}}! Your plan is {{plan}}. {{missing}}", "next": "jump"},
         "jump": {"type": "goto", "target": "question"},
@@ -61,15 +62,32 @@ async def test_say_goto_and_ask_speak_each_sentence_templated():
     config = flow_config(nodes, "hello")
     brain, ctx = FlowBrain(config), context(config)
     outputs = await collect(brain.greeting(ctx))
-    # One Speech per sentence, so the engine can speak the first one at once.
+    # One Speech per text the flow speaks; the engine cuts each into sentences.
     assert outputs == [
-        Speech("Hi Maria."),
-        Speech("This is a test."),
-        Speech("Welcome, Maria!"),
-        Speech("Your plan is gold."),
+        Speech("Hi Maria. This is a test."),
+        Speech("Welcome, Maria! Your plan is gold."),
         Speech("Do you like gold plans?"),
     ]
+    assert [chunk for output in outputs for chunk in split_sentences(output.text)] == [
+        "Hi Maria.",
+        "This is a test.",
+        "Welcome, Maria!",
+        "Your plan is gold.",
+        "Do you like gold plans?",
+    ]
     assert brain.waiting_at == "question"
+
+
+async def test_a_title_in_a_prompt_stays_in_one_tts_chunk():
+    nodes = {
+        "question": {**QUESTION, "prompt": "Dr. Patel can see you at St. Mary's. Do you like {{plan}} plans?"},
+        **ENDS,
+    }
+    config = flow_config(nodes, "question")
+    brain, ctx = FlowBrain(config), context(config)
+    outputs = await collect(brain.greeting(ctx))
+    # What the engine synthesises, chunk by chunk, after the greeting.
+    assert split_sentences(outputs[-1].text) == ["Dr. Patel can see you at St. Mary's.", "Do you like gold plans?"]
 
 
 @pytest.mark.parametrize(
@@ -216,7 +234,7 @@ async def test_action_nodes_run_tools_and_put_them_in_the_transcript():
     config = flow_config(nodes, "press")
     brain, ctx = FlowBrain(config), context(config, extension="1234#")
     outputs = await collect(brain.greeting(ctx))
-    assert outputs[2:] == [
+    assert outputs[1:] == [
         ToolUse("send_dtmf", {"digits": "1234#"}, {"ok": True, "digits": "1234#"}),
         SendDigits("1234#"),
         ToolUse("end_call", {"disposition": "menu_done"}, {"ok": True, "disposition": "menu_done"}),
@@ -238,8 +256,8 @@ async def test_action_errors_take_the_error_path():
     }
     config = flow_config(nodes, "press")
     outputs = await collect(FlowBrain(config).greeting(context(config)))
-    assert isinstance(outputs[2], ToolUse)
-    assert "digits may only" in outputs[2].result["error"]
+    assert isinstance(outputs[1], ToolUse)
+    assert "digits may only" in outputs[1].result["error"]
     assert outputs[-2:] == [Speech("That failed."), Hangup("failed")]
 
 
@@ -309,7 +327,7 @@ OPENING = {"hello": {"type": "say", "text": "Welcome to the survey.", "next": "q
 async def test_a_barge_in_over_the_greeting_answers_the_first_question():
     config = flow_config(OPENING, "hello")
     brain, ctx = FlowBrain(config), context(config)
-    assert await first_then_cancel(brain.greeting(ctx)) == Speech("Hi Maria.")
+    assert await first_then_cancel(brain.greeting(ctx)) == Speech("Hi Maria. This is a test.")
     assert (await collect(brain.reply(ctx, "Oh yes I love it")))[-1] == Hangup("likes_it")
 
 
@@ -326,5 +344,5 @@ async def test_a_barge_in_over_the_goodbye_still_hangs_up():
     config = flow_config({"question": QUESTION, **ENDS}, "question")
     brain, ctx = FlowBrain(config), context(config)
     await collect(brain.greeting(ctx))
-    assert await first_then_cancel(brain.reply(ctx, "yes")) == Speech("Great.")
+    assert await first_then_cancel(brain.reply(ctx, "yes")) == Speech("Great. Goodbye!")
     assert await collect(brain.reply(ctx, "wait, one more thing")) == [Hangup("likes_it")]
