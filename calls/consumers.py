@@ -209,7 +209,10 @@ class _SocketTransport(Transport):
         self._consumer = consumer
 
     async def send_json(self, message: dict[str, Any]) -> None:
-        await self._consumer.send(text_data=json.dumps(message, separators=(",", ":")))
+        await self.send_text(json.dumps(message, separators=(",", ":")))
+
+    async def send_text(self, text: str) -> None:
+        await self._consumer.send(text_data=text)
 
     async def close(self, code: int) -> None:
         await self._consumer.close(code=code)

@@ -39,10 +39,21 @@ def call_stream_start(*, call_id: uuid.UUID, stream_sid: str, call_sid: str = ""
 
 @transaction.atomic
 def call_store_outcome(
-    *, call_id: uuid.UUID, disposition: str = "", recording: str = "", variables: dict[str, Any] | None = None
+    *,
+    call_id: uuid.UUID,
+    disposition: str = "",
+    recording: str = "",
+    variables: dict[str, Any] | None = None,
+    status: str = "",
+    reason: str = "",
 ) -> None:
     """What the engine learned by the end of the call: the brain's disposition, the recording's path,
-    and the call variables (captures, offered slots, callback time, DTMF), merged into the call's."""
+    and the call variables (captures, offered slots, callback time, DTMF), merged into the call's.
+
+    With `status`, the call also moves forward to it (a backwards move is
+    ignored, as in call_set_status): the end of a session is one row lock,
+    one UPDATE and one broadcast, never an outcome committed without its status.
+    """
     call = Call.objects.select_for_update().get(pk=call_id)
     fields = []
     if variables:
@@ -58,6 +69,8 @@ def call_store_outcome(
     if recording and call.recording != recording:
         call.recording = recording[:300]
         fields.append("recording")
+    if status:
+        fields += call_status_advance(call=call, status=status, reason=reason)
     if fields:
         call.save(update_fields=fields)
         transaction.on_commit(lambda: broadcast_call_changed(call_id))

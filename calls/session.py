@@ -48,7 +48,7 @@ from calls.pipeline.frames import (
 )
 from calls.pipeline.heard import HeardTracker
 from calls.pipeline.inbound import MODEL_RATE, TWILIO_RATE, MediaDecoder, Resampler
-from calls.pipeline.outbound import OutboundEncoder, media_message
+from calls.pipeline.outbound import MediaMessages, OutboundEncoder
 from calls.pipeline.pacer import FRAME_MS, FramePacer
 from calls.pipeline.turns import TurnDetector
 from calls.pipeline.vad import VadProcessor
@@ -86,6 +86,10 @@ class Transport:
     """What the session needs from the socket (the consumer implements it)."""
 
     async def send_json(self, message: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def send_text(self, text: str) -> None:
+        """A message already serialised (the media frames, built from a prebuilt head)."""
         raise NotImplementedError
 
     async def close(self, code: int) -> None:
@@ -173,6 +177,11 @@ class CallSession:
         )
         self.bargein = BargeInDetector(min_ms=tt.barge_in_min_ms, enabled=tt.interruptible)
         self.recorder = StereoRecorder() if config.recording.enabled else None
+        # One encoder for every sentence: flush() leaves it as new, and a
+        # sentence is encoded and flushed with no await in between, so replies
+        # being prepared side by side never interleave in it.
+        self.encoder = OutboundEncoder(tts.sample_rate)
+        self.media_messages = MediaMessages(stream_sid)
         self.pacer = FramePacer(
             send_frame=self._send_frame,
             send_mark=self._send_mark,
@@ -342,6 +351,16 @@ class CallSession:
 
     def _speculate(self, audio: Samples, speech_end_at: float) -> None:
         self._discard_pending("new pause")
+        self._start_caller_job(audio, speech_end_at)
+
+    def _commit(self, audio: Samples, speech_end_at: float) -> None:
+        job = self.pending
+        if job is None or job.committed.is_set():
+            job = self._start_caller_job(audio, speech_end_at)
+        job.committed.set()
+
+    def _start_caller_job(self, audio: Samples, speech_end_at: float) -> ReplyJob:
+        """A reply to the caller's utterance: transcribed first, so its text is not known yet."""
         job = ReplyJob(
             caller_text="",
             speech_end_at=speech_end_at,
@@ -349,18 +368,7 @@ class CallSession:
             overlapped_agent=self.bargein.overlapped and not self.bargein.fired,
         )
         self._start_job(job)
-
-    def _commit(self, audio: Samples, speech_end_at: float) -> None:
-        job = self.pending
-        if job is None or job.committed.is_set():
-            job = ReplyJob(
-                caller_text="",
-                speech_end_at=speech_end_at,
-                audio=audio,
-                overlapped_agent=self.bargein.overlapped and not self.bargein.fired,
-            )
-            self._start_job(job)
-        job.committed.set()
+        return job
 
     def _discard_pending(self, why: str) -> None:
         job = self.pending
@@ -380,6 +388,10 @@ class CallSession:
             return
         self.barge_ins += 1
         self.log.info("barge_in", heard=job.heard.heard_text(interrupted_at=now))
+        self._interrupt(job, now)
+
+    def _interrupt(self, job: ReplyJob, now: float) -> None:
+        """Cut off the reply that is playing: drop its unsent audio, store what was heard, stop its task."""
         self._clear_playback(now)
         self._finalize_agent_turn(job, interrupted=True, at=now)
         if job.task is not None:
@@ -440,15 +452,13 @@ class CallSession:
         else:
             assert caller_text is not None
             outputs = self.brain.reply(self.ctx, caller_text)
-        encoder = OutboundEncoder(self.tts.sample_rate)
         async for output in outputs:
             if isinstance(output, Speech):
                 job.stamp("first_brain_text")
                 for sentence in split_sentences(output.text):
                     audio = await self._synthesize(sentence)
                     job.stamp("first_tts_audio")
-                    frames = encoder.process(audio) + encoder.flush()
-                    encoder = OutboundEncoder(self.tts.sample_rate)
+                    frames = self.encoder.process(audio) + self.encoder.flush()
                     await job.committed.wait()
                     self._begin_playing(job)
                     self._queue_chunk(job, sentence, frames)
@@ -490,11 +500,7 @@ class CallSession:
         previous = self.playing
         if previous is not None and previous is not job and not previous.finished:
             # A new committed reply replaces one still playing (the caller spoke over it).
-            now = time.monotonic()
-            self._clear_playback(now)
-            self._finalize_agent_turn(previous, interrupted=True, at=now)
-            if previous.task is not None:
-                previous.task.cancel()
+            self._interrupt(previous, time.monotonic())
         self.playing = job
         if job.caller_text:
             self.log.info("caller_turn", text=job.caller_text, timings=job.timings)
@@ -578,7 +584,7 @@ class CallSession:
     # ---- media out -------------------------------------------------------
 
     async def _send_frame(self, frame: bytes) -> None:
-        await self.transport.send_json(media_message(self.stream_sid, frame))
+        await self.transport.send_text(self.media_messages.text(frame))
 
     async def _send_mark(self, name: str) -> None:
         await self.transport.send_json({"event": "mark", "streamSid": self.stream_sid, "mark": {"name": name}})
@@ -634,8 +640,12 @@ def _store_end(
     call_id: uuid.UUID, status: str, reason: str, disposition: str, recording: str, variables: dict[str, Any]
 ) -> None:
     from calls.engine_services import call_store_outcome
-    from calls.services import call_set_status
 
-    call_store_outcome(call_id=call_id, disposition=disposition, recording=recording, variables=variables)
-    if status:
-        call_set_status(call_id=call_id, status=status, reason=reason)
+    call_store_outcome(
+        call_id=call_id,
+        disposition=disposition,
+        recording=recording,
+        variables=variables,
+        status=status,
+        reason=reason,
+    )

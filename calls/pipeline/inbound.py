@@ -55,3 +55,8 @@ class Resampler:
         t_ms = 1000.0 * self._out_samples / self.out_rate
         self._out_samples += len(out)
         return AudioFrame(out.astype(np.float32, copy=False), self.out_rate, t_ms)
+
+    def reset(self) -> None:
+        """Ready for a new signal after `flush` (soxr takes no input after its last chunk until cleared)."""
+        self._stream.clear()
+        self._out_samples = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import numpy as np
 
@@ -17,7 +18,8 @@ class OutboundEncoder:
     """Float audio at the TTS rate in, whole 160-byte mu-law frames out.
 
     A partial frame is held for the next chunk; `flush` pads the last one
-    with silence so a reply always ends on a frame boundary.
+    with silence so a reply always ends on a frame boundary, and leaves the
+    encoder as good as new: one encoder serves every sentence of a call.
     """
 
     def __init__(self, in_rate: int) -> None:
@@ -31,7 +33,10 @@ class OutboundEncoder:
         return self._cut(mulaw_encode(audio))
 
     def flush(self) -> list[bytes]:
-        tail = mulaw_encode(self._resampler.flush().samples) if self._resampler else b""
+        tail = b""
+        if self._resampler is not None:
+            tail = mulaw_encode(self._resampler.flush().samples)
+            self._resampler.reset()
         frames = self._cut(tail)
         if self._pending:
             frames.append(self._pending + bytes([SILENCE_BYTE]) * (FRAME_BYTES - len(self._pending)))
@@ -47,3 +52,17 @@ class OutboundEncoder:
 
 def media_message(stream_sid: str, frame: bytes) -> dict[str, object]:
     return {"event": "media", "streamSid": stream_sid, "media": {"payload": base64.b64encode(frame).decode("ascii")}}
+
+
+class MediaMessages:
+    """One stream's outgoing `media` messages as compact JSON text (media_message's, serialised).
+
+    Fifty a second per call and only the payload changes, so the rest is
+    built once; base64 needs no JSON escaping.
+    """
+
+    def __init__(self, stream_sid: str) -> None:
+        self._head = '{"event":"media","streamSid":' + json.dumps(stream_sid) + ',"media":{"payload":"'
+
+    def text(self, frame: bytes) -> str:
+        return self._head + base64.b64encode(frame).decode("ascii") + '"}}'

@@ -51,6 +51,11 @@ def silero_model_path() -> Path:
     return Path(spec.origin).parent / "assets" / "silero_vad_v6.onnx"
 
 
+def silero_loaded() -> bool:
+    """Whether silero_session() is ready to return at once (a read: never the lock, never a load)."""
+    return _session is not None
+
+
 def silero_session() -> onnxruntime.InferenceSession:
     """The process-wide Silero session, created on first use (tens of ms: engine setup warms it off the loop)."""
     global _session

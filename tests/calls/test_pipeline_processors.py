@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from calls.pipeline.frames import AudioFrame, UserSpeaking, UserSpeechStarted, V
 from calls.pipeline.heard import HeardTracker
 from calls.pipeline.inbound import BadMediaPayload, MediaDecoder, Resampler
 from calls.pipeline.mulaw import mulaw_decode, mulaw_encode
-from calls.pipeline.outbound import FRAME_BYTES, OutboundEncoder
+from calls.pipeline.outbound import FRAME_BYTES, MediaMessages, OutboundEncoder, media_message
 from calls.pipeline.pacer import FramePacer
 from calls.pipeline.turns import TurnDetector
 from calls.pipeline.vad import VadProcessor
@@ -137,6 +138,26 @@ def test_encoder_cuts_whole_frames_and_pads_the_last():
     assert len(frames) == 26  # 510 ms at 8 kHz, the last frame padded
     audio = mulaw_decode(b"".join(frames))
     assert np.max(np.abs(audio[800:3200])) > 0.3
+
+
+@pytest.mark.parametrize("rate", [22050, 16000, 8000])
+def test_one_encoder_serves_sentence_after_sentence_as_if_each_had_a_new_one(rate):
+    # The session keeps one encoder per call: after each flush it must be as good as new.
+    shared = OutboundEncoder(rate)
+    for seconds, freq in [(0.51, 440.0), (0.33, 300.0), (0.2, 700.0)]:
+        audio = tone(seconds, rate, freq)
+        fresh = OutboundEncoder(rate)
+        assert shared.process(audio) + shared.flush() == fresh.process(audio) + fresh.flush()
+
+
+@pytest.mark.parametrize("stream_sid", ["MZ" + "a" * 32, "", 'odd "sid" \\ \u00e9'])
+def test_prebuilt_media_messages_are_the_compact_json_of_media_message(stream_sid):
+    messages = MediaMessages(stream_sid)
+    for frame in (bytes(range(160)), b"\xff" * 160, b""):
+        text = messages.text(frame)
+        assert text == json.dumps(media_message(stream_sid, frame), separators=(",", ":"))
+        parsed = json.loads(text)
+        assert parsed["streamSid"] == stream_sid and base64.b64decode(parsed["media"]["payload"]) == frame
 
 
 def test_heard_tracker_counts_acknowledged_chunks_and_estimates_the_cut_one():
