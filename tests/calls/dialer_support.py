@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
@@ -66,3 +70,39 @@ def campaign_attempt(sid: str | None, campaign: Any = None) -> Call:
         to_number=lead.phone,
         from_number=campaign.caller_id,
     )
+
+
+def run_at_once(work: Callable[[], object], *, times: int) -> list[BaseException]:
+    """Run `work` in `times` threads released together, each on its own database connection; returns their errors."""
+    barrier = threading.Barrier(times)
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            barrier.wait()
+            work()
+        except BaseException as exc:  # returned to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+# Wednesday 10 June 2026, 16:00 UTC: 12:00 in New York, inside every default window.
+NOON_NY = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
+
+
+def running_campaign(**kwargs: Any) -> Any:
+    """A running campaign with room to dial (override any field)."""
+    from tests.factories import CampaignFactory
+
+    kwargs.setdefault("status", "running")
+    kwargs.setdefault("max_concurrent", 10)
+    kwargs.setdefault("calls_per_minute", 60)
+    return CampaignFactory(**kwargs)

@@ -14,6 +14,7 @@ from channels.testing import WebsocketCommunicator
 
 from calls.models import Call
 from calls.tokens import stream_token_make
+from tests.calls.media_support import start_message
 from tests.factories import AgentVersionFactory, CallFactory
 from voiceops.asgi import application
 
@@ -35,18 +36,7 @@ async def test_the_call_ends_at_its_maximum_duration():
     call = await sync_to_async(CallFactory)(agent_version=await sync_to_async(AgentVersionFactory)(config=CONFIG))
     communicator = WebsocketCommunicator(application, "/ws/twilio/media/")
     assert (await communicator.connect())[0]
-    await communicator.send_json_to(
-        {
-            "event": "start",
-            "start": {
-                "streamSid": STREAM,
-                "callSid": call.twilio_call_sid,
-                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-                "customParameters": {"token": stream_token_make(call.pk)},
-            },
-            "streamSid": STREAM,
-        }
-    )
+    await communicator.send_json_to(start_message(call.twilio_call_sid, STREAM, stream_token_make(call.pk)))
     # Twilio's side: a line of silence, every mark echoed, until the server closes.
     code = None
     for _ in range(2000):  # about 40 s of 20 ms frames: a bound, not a timing

@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from calls.engine_services import call_store_outcome
 from calls.tokens import stream_token_make
+from tests.calls.media_support import start_message
 from tests.factories import AgentVersionFactory, CallFactory
 from voiceops.asgi import application
 
@@ -27,18 +28,7 @@ async def test_dtmf_the_caller_pressed_is_in_the_transcript_and_the_call_variabl
     call = await sync_to_async(CallFactory)(agent_version=version, variables={"plan": "gold"})
     communicator = WebsocketCommunicator(application, "/ws/twilio/media/")
     assert (await communicator.connect())[0]
-    await communicator.send_json_to(
-        {
-            "event": "start",
-            "start": {
-                "streamSid": STREAM,
-                "callSid": call.twilio_call_sid,
-                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-                "customParameters": {"token": stream_token_make(call.pk)},
-            },
-            "streamSid": STREAM,
-        }
-    )
+    await communicator.send_json_to(start_message(call.twilio_call_sid, STREAM, stream_token_make(call.pk)))
     for digit in "42#":
         await communicator.send_json_to({"event": "dtmf", "streamSid": STREAM, "dtmf": {"digit": digit}})
     await communicator.send_json_to({"event": "stop", "streamSid": STREAM, "stop": {}})

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
 
 from calls.dialer import dialer_tick
 from calls.models import Call, Lead
 from calls.services import call_set_status
 from experiments.models import Assignment
-from tests.calls.dialer_support import no_carrier
-from tests.factories import CampaignFactory, ExperimentFactory, LeadFactory, VariantFactory
+from tests.calls.dialer_support import NOON_NY, no_carrier, run_at_once, running_campaign
+from tests.factories import ExperimentFactory, LeadFactory, VariantFactory
 
 pytestmark = pytest.mark.usefixtures("no_carrier")
 __all__ = ["no_carrier"]
-
-# Wednesday 10 June 2026, 16:00 UTC: 12:00 in New York, inside every default window.
-NOON_NY = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
-
-
-def running_campaign(**kwargs):
-    kwargs.setdefault("status", "running")
-    kwargs.setdefault("max_concurrent", 10)
-    kwargs.setdefault("calls_per_minute", 60)
-    return CampaignFactory(**kwargs)
 
 
 def end_calls(call_ids: list):
@@ -130,24 +118,7 @@ def test_concurrent_ticks_never_exceed_caps_or_double_claim(settings):
     campaigns = [running_campaign(max_concurrent=4, calls_per_minute=100) for _ in range(2)]
     for campaign in campaigns:
         LeadFactory.create_batch(10, campaign=campaign)
-    barrier = threading.Barrier(6)
-    errors: list[BaseException] = []
-
-    def tick() -> None:
-        try:
-            barrier.wait()
-            dialer_tick(now=NOON_NY, dispatch=False)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=tick) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_at_once(lambda: dialer_tick(now=NOON_NY, dispatch=False), times=6) == []
     calls = Call.objects.filter(campaign__in=campaigns)
     assert calls.count() == 7  # the global cap, not 8 (2 x 4) nor 6 x anything
     for campaign in campaigns:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 import time_machine
@@ -15,21 +14,11 @@ from calls.dialer import dialer_tick
 from calls.models import Call, Lead
 from calls.services import call_set_status
 from experiments.models import Assignment
-from tests.calls.dialer_support import no_carrier
-from tests.factories import CallFactory, CampaignFactory, ExperimentFactory, LeadFactory, VariantFactory
+from tests.calls.dialer_support import NOON_NY, no_carrier, run_at_once, running_campaign
+from tests.factories import CallFactory, ExperimentFactory, LeadFactory, VariantFactory
 
 pytestmark = pytest.mark.usefixtures("no_carrier")
 __all__ = ["no_carrier"]
-
-# Wednesday 10 June 2026, 16:00 UTC: 12:00 in New York, inside every default window.
-NOON_NY = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
-
-
-def running_campaign(**kwargs):
-    kwargs.setdefault("status", "running")
-    kwargs.setdefault("max_concurrent", 10)
-    kwargs.setdefault("calls_per_minute", 60)
-    return CampaignFactory(**kwargs)
 
 
 def experiment_campaign(weights=(1, 1), **kwargs):
@@ -176,24 +165,7 @@ def test_concurrent_ticks_hold_caps_and_pacing_with_an_experiment_campaign(setti
     paced = running_campaign(max_concurrent=50, calls_per_minute=4)
     for campaign in (experiment, capped, paced):
         LeadFactory.create_batch(12, campaign=campaign)
-    barrier = threading.Barrier(6)
-    errors: list[BaseException] = []
-
-    def tick() -> None:
-        try:
-            barrier.wait()
-            dialer_tick(now=NOON_NY, dispatch=False)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=tick) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert run_at_once(lambda: dialer_tick(now=NOON_NY, dispatch=False), times=6) == []
     calls = Call.objects.filter(campaign__in=[experiment, capped, paced])
     assert per_campaign(calls.values_list("pk", flat=True)) == {experiment.pk: 5, capped.pk: 3, paced.pk: 4}
     lead_ids = list(calls.values_list("lead_id", flat=True))

@@ -11,32 +11,13 @@ from channels.testing import WebsocketCommunicator
 
 from calls.models import Call
 from calls.tokens import stream_token_make
+from tests.calls.media_support import media, start_message
 from tests.factories import AgentVersionFactory, CallFactory
 from voiceops.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 GREETING = {"brain": "scripted", "greeting": "Hello, you are through to the test line.", "script": []}
-
-
-def start_message(call_sid: str, stream_sid: str, token: str) -> dict:
-    return {
-        "event": "start",
-        "sequenceNumber": "1",
-        "start": {
-            "accountSid": "AC" + "0" * 32,
-            "streamSid": stream_sid,
-            "callSid": call_sid,
-            "tracks": ["inbound"],
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-            "customParameters": {"token": token},
-        },
-        "streamSid": stream_sid,
-    }
-
-
-def media(stream_sid: str, payload: str) -> dict:
-    return {"event": "media", "streamSid": stream_sid, "media": {"track": "inbound", "payload": payload}}
 
 
 SILENCE = base64.b64encode(b"\xff" * 160).decode()

@@ -20,6 +20,7 @@ from channels.testing import WebsocketCommunicator
 from calls.models import Call
 from calls.pipeline.mulaw import mulaw_decode, mulaw_encode
 from calls.tokens import stream_token_make
+from tests.calls.media_support import start_message
 from tests.e2e.conftest import FakeTwilioApi
 from tests.factories import AgentVersionFactory, CallFactory
 from voiceops.asgi import application
@@ -61,18 +62,7 @@ async def run_stream(call: Call, stream_sid: str, byte: int, until) -> int:
     """One media stream, Twilio's side, until `until()` holds; then `stop`. Returns the media frames sent."""
     communicator = WebsocketCommunicator(application, "/ws/twilio/media/")
     assert (await communicator.connect())[0]
-    await communicator.send_json_to(
-        {
-            "event": "start",
-            "start": {
-                "streamSid": stream_sid,
-                "callSid": call.twilio_call_sid,
-                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-                "customParameters": {"token": stream_token_make(call.pk)},
-            },
-            "streamSid": stream_sid,
-        }
-    )
+    await communicator.send_json_to(start_message(call.twilio_call_sid or "", stream_sid, stream_token_make(call.pk)))
     payload = base64.b64encode(bytes([byte]) * 160).decode()
     sent = 0
     for _ in range(1500):  # about 30 s of 20 ms frames: a bound, not a timing

@@ -18,6 +18,7 @@ from channels.testing import WebsocketCommunicator
 
 from calls.simulator import speak
 from calls.tokens import stream_token_make
+from tests.calls.media_support import start_message
 from tests.factories import AgentVersionFactory, CallFactory
 from voiceops.asgi import application
 
@@ -58,18 +59,7 @@ async def test_the_reply_cuts_off_the_greeting_and_keeps_what_was_heard():
     line = [SILENCE] * 25 + [said[i : i + 160].ljust(160, b"\xff") for i in range(0, len(said), 160)]
     communicator = WebsocketCommunicator(application, "/ws/twilio/media/")
     assert (await communicator.connect())[0]
-    await communicator.send_json_to(
-        {
-            "event": "start",
-            "start": {
-                "streamSid": STREAM,
-                "callSid": call.twilio_call_sid,
-                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-                "customParameters": {"token": stream_token_make(call.pk)},
-            },
-            "streamSid": STREAM,
-        }
-    )
+    await communicator.send_json_to(start_message(call.twilio_call_sid, STREAM, stream_token_make(call.pk)))
     sent = 0
 
     async def line_of_audio() -> None:
