@@ -7,11 +7,9 @@ import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.conf import settings
 
 from agents.brain import CallContext, make_brain
 from agents.config import load_config
-from agents.engines.base import SpeechToText, TextToSpeech
 from calls.pipeline.vad import silero_loaded, silero_session
 from calls.session import STT_POOL, TTS_POOL, CallActions, CallSession, Transport
 
@@ -62,8 +60,8 @@ async def build_session(
     transport: Transport,
     actions: CallActions | None = None,
 ) -> CallSession:
-    from agents.engines.stt import get_stt
-    from agents.engines.tts import get_tts
+    from agents.engines.stt import get_stt, loaded_stt
+    from agents.engines.tts import get_tts, loaded_tts
 
     raw, ctx, resumed, call_sid = await database_sync_to_async(_load)(call_id, stream_sid, call_sid)
     config = load_config(raw)
@@ -72,10 +70,10 @@ async def build_session(
     # A loaded one is a dictionary read, taken here: a hop to a pool would
     # queue this call's setup behind other calls' transcriptions and speech.
     loop = asyncio.get_running_loop()
-    stt = _loaded_stt(model)
+    stt = loaded_stt(model)
     if stt is None:
         stt = await loop.run_in_executor(STT_POOL, get_stt, model, None)
-    tts = _loaded_tts(backend, voice)
+    tts = loaded_tts(backend, voice)
     if tts is None:
         tts = await loop.run_in_executor(TTS_POOL, get_tts, backend, voice)
     if not silero_loaded():
@@ -94,20 +92,3 @@ async def build_session(
         actions=actions,
         resumed=resumed,
     )
-
-
-# get_stt and get_tts take a lock, which a model load on a pool thread holds
-# for seconds; these read their caches without it (one dict lookup, atomic),
-# by the keys those functions use. A miss only means a trip to the pool.
-
-
-def _loaded_stt(model: str | None) -> SpeechToText | None:
-    from agents.engines import stt
-
-    return stt._cache.get((model or settings.STT_MODEL, settings.STT_DEVICE))
-
-
-def _loaded_tts(backend: str | None, voice: str | None) -> TextToSpeech | None:
-    from agents.engines import tts
-
-    return tts._cache.get((backend or settings.TTS_BACKEND, voice or ""))

@@ -123,9 +123,22 @@ def _cuda_available() -> bool:
         return False
 
 
+def _stt_key(model: str | None, device: str | None) -> tuple[str, str]:
+    return (model or settings.STT_MODEL, device or settings.STT_DEVICE)
+
+
+def loaded_stt(model: str | None = None, device: str | None = None) -> SpeechToText | None:
+    """get_stt's engine if it is already loaded, else None; never loads, never waits.
+
+    (It reads the cache without its lock, which a load holds for seconds: a
+    miss only means the caller goes to get_stt on a worker thread.)
+    """
+    return _cache.get(_stt_key(model, device))
+
+
 def get_stt(model: str | None = None, device: str | None = None) -> SpeechToText:
     """The process-wide STT engine for (model, device); loaded once, then shared by every call."""
-    key = (model or settings.STT_MODEL, device or settings.STT_DEVICE)
+    key = _stt_key(model, device)
     with _cache_lock:
         engine = _cache.get(key)
         if engine is None:

@@ -56,6 +56,11 @@ def _torch_cuda() -> bool:
         return False
 
 
+def loaded_tts(backend: str | None = None, voice: str | None = None) -> TextToSpeech | None:
+    """get_tts's engine if it is already loaded, else None; never loads, never waits (as stt.loaded_stt)."""
+    return _cache.get((backend or settings.TTS_BACKEND, voice or ""))
+
+
 def get_tts(backend: str | None = None, voice: str | None = None) -> TextToSpeech:
     """The process-wide TTS engine for (backend, voice); loaded once, then shared by every call."""
     backend = backend or settings.TTS_BACKEND
