@@ -405,16 +405,11 @@ def call_outcome_apply(*, call_id: uuid.UUID | str, now: datetime | None = None,
     Twilio's completed callback.
     """
     call = Call.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=call_id)
-    return call_outcome_apply_locked(call=call, now=now, force=force)
-
-
-def call_outcome_apply_locked(*, call: Call, now: datetime | None = None, force: bool = False) -> bool:
-    """call_outcome_apply for a caller already holding the call's row lock in its transaction."""
     return bool(calls_outcome_apply_locked(calls=[call], now=now, force=force))
 
 
 def calls_outcome_apply_locked(*, calls: Sequence[Call], now: datetime | None = None, force: bool = False) -> int:
-    """call_outcome_apply_locked for several calls at once (the status webhook's batches); returns how many applied.
+    """call_outcome_apply for calls the caller holds locked (the status webhook's batches); returns how many applied.
 
     Their campaigns are read, and their leads locked, in one query each.
     """

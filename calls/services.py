@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from calls.broadcast import broadcast_call_changed
-from calls.models import Call, CallEvent, CallTurn, Campaign
+from calls.models import Call, CallTurn, Campaign
 
 
 @transaction.atomic
@@ -91,31 +91,6 @@ def call_add_turn(
     )
     transaction.on_commit(lambda: broadcast_call_changed(call_id))
     return turn
-
-
-def call_event_record(
-    *,
-    idempotency_key: str,
-    kind: str,
-    payload: dict[str, Any],
-    call: Call | None = None,
-    call_sid: str = "",
-    sequence_number: int | None = None,
-) -> tuple[CallEvent, bool]:
-    """Store an event once. Returns (event, created); a duplicate returns the first copy."""
-    try:
-        with transaction.atomic():
-            event = CallEvent.objects.create(
-                idempotency_key=idempotency_key[:200],
-                kind=kind,
-                payload=payload,
-                call=call,
-                call_sid=call_sid,
-                sequence_number=sequence_number,
-            )
-            return event, True
-    except IntegrityError:
-        return CallEvent.objects.get(idempotency_key=idempotency_key[:200]), False
 
 
 # --- campaigns (outbound dialer) ------------------------------------------------------------

@@ -137,16 +137,16 @@ def status_callbacks_apply(callbacks: Sequence[StatusCallback]) -> list[str]:
                 log.warning("twilio_status_unknown_call", call_sid=callback.sid, status=callback.status)
                 results.append(UNKNOWN_CALL)
                 continue
-            changed_fields, status_moved = _apply(callback, call)
+            call_changed, status_moved = _apply(callback, call)
             by_sid.setdefault(callback.sid, call)
-            if changed_fields:
+            if call_changed:
                 changed[call.pk] = call
             if status_moved or callback.answered_by:
                 moved[call.pk] = None
             results.append(APPLIED if status_moved or callback.kind == "amd" else STALE)
         events_insert(events)
         rows_update(Call, list(changed.values()), APPLIED_FIELDS)
-        calls_outcome_apply_locked(calls=[call for call in changed.values() if call.is_final])
+        calls_outcome_apply_locked(calls=list(changed.values()))
         if moved:
             transaction.on_commit(lambda: broadcast_calls_changed(list(moved)))
     # Debug, not info: every callback is already kept in CallEvent, and at
@@ -164,8 +164,11 @@ def _call_for(callback: StatusCallback, by_id: dict[uuid.UUID, Call], by_sid: di
     return by_sid.get(callback.sid)
 
 
-def _apply(callback: StatusCallback, call: Call) -> tuple[list[str], bool]:
-    """Apply one new callback to the locked call in memory: (the fields it changed, whether the status moved)."""
+def _apply(callback: StatusCallback, call: Call) -> tuple[bool, bool]:
+    """Apply one new callback to the locked call in memory: (whether it changed the call, whether the status moved).
+
+    (The caller writes every one of APPLIED_FIELDS for a changed call.)
+    """
     fields: list[str] = []
     if not call.twilio_call_sid:
         call.twilio_call_sid = callback.sid
@@ -187,4 +190,4 @@ def _apply(callback: StatusCallback, call: Call) -> tuple[list[str], bool]:
         if moved and call.is_final and duration.isdigit():
             call.duration_seconds = int(duration)
             moved.append("duration_seconds")
-    return fields + moved, bool(moved)
+    return bool(fields or moved), bool(moved)

@@ -67,8 +67,3 @@ def assignments_get_or_create(*, experiment: Experiment, lead_ids: Iterable[int]
     )
     found.update((assignment.lead_id, assignment) for assignment in assigned.filter(lead_id__in=missing))
     return found
-
-
-def assignment_get_or_create(*, experiment: Experiment, lead_id: int) -> Assignment:
-    """The lead's variant in `experiment`, assigned on first use and never changed."""
-    return assignments_get_or_create(experiment=experiment, lead_ids=[lead_id])[lead_id]

@@ -231,7 +231,7 @@ def media_path_stages(repeat: int = 3) -> list[str]:
 
     from calls.pipeline.bargein import BargeInDetector
     from calls.pipeline.inbound import MediaDecoder, Resampler
-    from calls.pipeline.outbound import OutboundEncoder, media_message
+    from calls.pipeline.outbound import MediaMessages, OutboundEncoder
     from calls.pipeline.turns import TurnDetector
     from calls.pipeline.vad import VadProcessor
     from calls.recording import StereoRecorder
@@ -274,8 +274,9 @@ def media_path_stages(repeat: int = 3) -> list[str]:
         with timed("TTS audio -> 8 kHz mu-law frames"):
             out_frames += encoder.process(spoken) + encoder.flush()
     with timed("base64 + JSON per outgoing frame"):
+        outgoing = MediaMessages(sid)
         for payload in out_frames:
-            dumps(media_message(sid, payload))
+            outgoing.text(payload)
     with timed("recording (agent)"):
         for i, payload in enumerate(out_frames):
             recorder.add_agent(payload, 0.02 * i)
@@ -319,7 +320,7 @@ def media_path_capacity(
     from calls.pipeline.bargein import BargeInDetector
     from calls.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted, UserTurnEnded
     from calls.pipeline.inbound import MediaDecoder, Resampler
-    from calls.pipeline.outbound import OutboundEncoder, media_message
+    from calls.pipeline.outbound import MediaMessages, OutboundEncoder
     from calls.pipeline.pacer import FramePacer
     from calls.pipeline.turns import TurnDetector
     from calls.pipeline.vad import VadProcessor
@@ -330,6 +331,7 @@ def media_path_capacity(
     reply_frames = reply.process(tone) + reply.flush()
     _, _, inbound = caller_audio()
     sid = "MZ" + "0" * 32
+    messages = MediaMessages(sid)  # what each call's session builds its frames with
     lines: list[str] = []
     random.seed(3)
 
@@ -348,7 +350,7 @@ def media_path_capacity(
 
             async def send_frame(frame: bytes) -> None:
                 nonlocal last, late_frames, sent_frames
-                dumps(media_message(sid, frame))
+                messages.text(frame)
                 now = time.monotonic()
                 if last:
                     gaps.append(1000 * (now - last))

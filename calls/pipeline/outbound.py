@@ -50,12 +50,8 @@ class OutboundEncoder:
         return [data[i : i + FRAME_BYTES] for i in range(0, whole, FRAME_BYTES)]
 
 
-def media_message(stream_sid: str, frame: bytes) -> dict[str, object]:
-    return {"event": "media", "streamSid": stream_sid, "media": {"payload": base64.b64encode(frame).decode("ascii")}}
-
-
 class MediaMessages:
-    """One stream's outgoing `media` messages as compact JSON text (media_message's, serialised).
+    """One stream's outgoing Twilio `media` messages, as compact JSON text.
 
     Fifty a second per call and only the payload changes, so the rest is
     built once; base64 needs no JSON escaping.

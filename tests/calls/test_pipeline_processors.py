@@ -14,7 +14,7 @@ from calls.pipeline.frames import AudioFrame, UserSpeaking, UserSpeechStarted, V
 from calls.pipeline.heard import HeardTracker
 from calls.pipeline.inbound import BadMediaPayload, MediaDecoder, Resampler
 from calls.pipeline.mulaw import mulaw_decode, mulaw_encode
-from calls.pipeline.outbound import FRAME_BYTES, MediaMessages, OutboundEncoder, media_message
+from calls.pipeline.outbound import FRAME_BYTES, MediaMessages, OutboundEncoder
 from calls.pipeline.pacer import FramePacer
 from calls.pipeline.turns import TurnDetector
 from calls.pipeline.vad import VadProcessor
@@ -151,11 +151,12 @@ def test_one_encoder_serves_sentence_after_sentence_as_if_each_had_a_new_one(rat
 
 
 @pytest.mark.parametrize("stream_sid", ["MZ" + "a" * 32, "", 'odd "sid" \\ \u00e9'])
-def test_prebuilt_media_messages_are_the_compact_json_of_media_message(stream_sid):
+def test_prebuilt_media_messages_are_twilio_media_messages_in_compact_json(stream_sid):
     messages = MediaMessages(stream_sid)
     for frame in (bytes(range(160)), b"\xff" * 160, b""):
         text = messages.text(frame)
-        assert text == json.dumps(media_message(stream_sid, frame), separators=(",", ":"))
+        expected = {"event": "media", "streamSid": stream_sid, "media": {"payload": base64.b64encode(frame).decode()}}
+        assert text == json.dumps(expected, separators=(",", ":"))
         parsed = json.loads(text)
         assert parsed["streamSid"] == stream_sid and base64.b64decode(parsed["media"]["payload"]) == frame
 

@@ -11,7 +11,6 @@ from django.db import connection, transaction
 from experiments.models import Assignment
 from experiments.services import (
     ExperimentHasNoVariants,
-    assignment_get_or_create,
     assignments_get_or_create,
     variant_pick,
 )
@@ -70,15 +69,6 @@ def test_query_count_is_bounded_whatever_the_number_of_leads(django_assert_max_n
     assert len(assigned) == 60 and len(versions) == 2
     with django_assert_max_num_queries(1):  # everyone assigned: one read
         assert len(assignments_get_or_create(experiment=experiment, lead_ids=lead_ids)) == 60
-
-
-@pytest.mark.django_db
-def test_one_lead_form_matches_the_batch():
-    experiment, _, lead_ids = experiment_with_leads(3)
-    single = assignment_get_or_create(experiment=experiment, lead_id=lead_ids[0])
-    batch = assignments_get_or_create(experiment=experiment, lead_ids=lead_ids)
-    assert batch[lead_ids[0]].pk == single.pk
-    assert assignment_get_or_create(experiment=experiment, lead_id=lead_ids[0]).pk == single.pk
 
 
 @pytest.mark.django_db
