@@ -3,7 +3,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from agents.models import Agent, AgentVersion, Appointment, Calendar, PhoneNumber
+from agents.models import Agent, AgentVersion, PhoneNumber
+from calendars.models import Appointment, Calendar
 
 
 class AgentVersionInline(admin.TabularInline):

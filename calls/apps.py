@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class CallsConfig(AppConfig):
     name = "calls"
-    verbose_name = "Calls, leads and campaigns"
+    verbose_name = "Calls"

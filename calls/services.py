@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -10,8 +11,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from calls.broadcast import broadcast_call_changed
-from calls.models import Call, CallTurn, Campaign
+from calls.models import Call, CallTurn
+from voiceops.realtime import broadcast_call_changed
 
 
 @transaction.atomic
@@ -93,39 +94,63 @@ def call_add_turn(
     return turn
 
 
-# --- campaigns (outbound dialer) ------------------------------------------------------------
-
-
-class CampaignTransitionError(Exception):
-    """A campaign control that does not apply to the campaign's current status."""
-
-
-_CAMPAIGN_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    # action: (allowed from, to)
-    "start": ((Campaign.Status.DRAFT,), Campaign.Status.RUNNING),
-    "pause": ((Campaign.Status.RUNNING,), Campaign.Status.PAUSED),
-    "resume": ((Campaign.Status.PAUSED,), Campaign.Status.RUNNING),
-    "stop": ((Campaign.Status.DRAFT, Campaign.Status.RUNNING, Campaign.Status.PAUSED), Campaign.Status.STOPPED),
-}
-
-
-def campaign_actions_allowed(campaign: Campaign) -> tuple[str, ...]:
-    """The controls that apply to the campaign as it stands, in the map's order (the console shows these)."""
-    return tuple(action for action, (allowed, _) in _CAMPAIGN_TRANSITIONS.items() if campaign.status in allowed)
+# --- the live engine's writes on the call row ---------------------------------------------
 
 
 @transaction.atomic
-def campaign_control(*, campaign_id: int, action: str, reason: str = "") -> Campaign:
-    """Start, pause, resume or stop a campaign. Calls in flight finish; no new ones start."""
-    if action not in _CAMPAIGN_TRANSITIONS:
-        raise CampaignTransitionError(f"unknown action {action!r}; use {', '.join(_CAMPAIGN_TRANSITIONS)}")
-    allowed, target = _CAMPAIGN_TRANSITIONS[action]
-    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-    if campaign.status not in allowed:
-        raise CampaignTransitionError(f"cannot {action} a campaign that is {campaign.status}")
-    campaign.status = target
-    # A resume clears the circuit breaker's note; the breaker only counts
-    # attempts made after this change (Campaign.updated_at).
-    campaign.status_reason = reason[:300]
-    campaign.save(update_fields=["status", "status_reason", "updated_at"])
-    return campaign
+def call_stream_start(*, call_id: uuid.UUID, stream_sid: str, call_sid: str = "") -> Call:
+    """The media socket started: remember its stream and mark the call in progress."""
+    call = Call.objects.select_for_update().get(pk=call_id)
+    fields = []
+    if call.stream_sid != stream_sid:
+        call.stream_sid = stream_sid[:64]
+        fields.append("stream_sid")
+    if call_sid and not call.twilio_call_sid:
+        call.twilio_call_sid = call_sid
+        fields.append("twilio_call_sid")
+    # The row is already locked: advance the status here and save once.
+    moved = call_status_advance(call=call, status=Call.Status.IN_PROGRESS)
+    if fields or moved:
+        call.save(update_fields=fields + moved)
+    if moved:
+        transaction.on_commit(lambda: broadcast_call_changed(call.pk))
+    return call
+
+
+@transaction.atomic
+def call_store_outcome(
+    *,
+    call_id: uuid.UUID,
+    disposition: str = "",
+    recording: str = "",
+    variables: dict[str, Any] | None = None,
+    status: str = "",
+    reason: str = "",
+) -> None:
+    """What the engine learned by the end of the call: the brain's disposition, the recording's path,
+    and the call variables (captures, offered slots, callback time, DTMF), merged into the call's.
+
+    With `status`, the call also moves forward to it (a backwards move is
+    ignored, as in call_set_status): the end of a session is one row lock,
+    one UPDATE and one broadcast, never an outcome committed without its status.
+    """
+    call = Call.objects.select_for_update().get(pk=call_id)
+    fields = []
+    if variables:
+        # Variables are what brains put there (text, numbers, lists of slots);
+        # anything else is stored as its text rather than failing the write.
+        merged = {**(call.variables or {}), **json.loads(json.dumps(variables, default=str))}
+        if merged != call.variables:
+            call.variables = merged
+            fields.append("variables")
+    if disposition and call.disposition != disposition:
+        call.disposition = disposition[:40]
+        fields.append("disposition")
+    if recording and call.recording != recording:
+        call.recording = recording[:300]
+        fields.append("recording")
+    if status:
+        fields += call_status_advance(call=call, status=status, reason=reason)
+    if fields:
+        call.save(update_fields=fields)
+        transaction.on_commit(lambda: broadcast_call_changed(call_id))

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.shortcuts import get_object_or_404, render
 
 from agents.models import Agent
-from calls.forms import LeadImportForm
-from calls.importer import ImportRejected, lead_import_create
-from calls.models import Call, Campaign, LeadImport
-from calls.selectors import (
-    calls_live,
-    calls_recent,
-    campaign_lead_counts,
-    campaign_outcome_counts,
-    campaign_recent_attempts,
-    campaigns_overview,
-    lead_imports_recent,
-)
-from calls.services import CampaignTransitionError, campaign_actions_allowed, campaign_control
+from calls.models import Call
+from calls.selectors import calls_live, calls_recent
+from campaigns.models import Campaign
 
 
 @login_required
@@ -45,66 +33,3 @@ def call_detail(request: HttpRequest, call_id: uuid.UUID) -> HttpResponse:
         Call.objects.select_related("agent_version__agent", "lead", "campaign").prefetch_related("turns"), pk=call_id
     )
     return render(request, "console/call_detail.html", {"call": call})
-
-
-# --- campaigns and lead imports ---------------------------------------------------------------
-
-
-@login_required
-def campaigns(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/campaigns.html", {"campaigns": campaigns_overview()})
-
-
-@login_required
-def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = get_object_or_404(campaigns_overview(), pk=campaign_id)
-    context = {
-        "campaign": campaign,
-        "lead_counts": campaign_lead_counts(campaign),
-        "outcome_counts": campaign_outcome_counts(campaign),
-        "attempts": campaign_recent_attempts(campaign),
-        "actions": campaign_actions_allowed(campaign),
-    }
-    if getattr(request, "htmx", False):
-        return render(request, "console/_campaign_panel.html", context)
-    return render(request, "console/campaign_detail.html", context)
-
-
-@login_required
-@require_POST
-def campaign_control_view(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
-    get_object_or_404(Campaign, pk=campaign_id)
-    try:
-        campaign_control(campaign_id=campaign_id, action=action)
-    except CampaignTransitionError as exc:
-        messages.error(request, str(exc))
-    return redirect("console:campaign-detail", campaign_id=campaign_id)
-
-
-@login_required
-def lead_import(request: HttpRequest) -> HttpResponse:
-    form = LeadImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            job = lead_import_create(
-                filename=upload.name,
-                content=upload.read(),
-                campaign=form.cleaned_data["campaign"],
-                default_region=form.cleaned_data["default_region"],
-            )
-        except ImportRejected as exc:
-            form.add_error("file", str(exc))
-        else:
-            return redirect("console:lead-import-detail", import_id=job.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(request, "console/lead_import.html", {"form": form, "imports": lead_imports_recent()}, status=status)
-
-
-@login_required
-def lead_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
-    job = get_object_or_404(LeadImport.objects.select_related("campaign").defer("content"), pk=import_id)
-    template = (
-        "console/_lead_import_progress.html" if getattr(request, "htmx", False) else "console/lead_import_detail.html"
-    )
-    return render(request, template, {"job": job})

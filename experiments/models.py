@@ -47,7 +47,7 @@ class Assignment(models.Model):
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="assignments")
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="assignments")
-    lead = models.ForeignKey("calls.Lead", on_delete=models.CASCADE, related_name="assignments")
+    lead = models.ForeignKey("campaigns.Lead", on_delete=models.CASCADE, related_name="assignments")
     assigned_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -62,9 +62,10 @@ def main() -> None:
     settings.DIALER_BATCH_SIZE = args.batch
 
     from agents.models import Agent, AgentVersion
-    from calls.dialer import campaign_window, claimable_leads, dialer_tick
-    from calls.models import Call, Campaign, Lead
-    from calls.windows import open_zones
+    from calls.models import Call
+    from campaigns.dialer import campaign_window, claimable_leads, dialer_tick
+    from campaigns.models import Campaign, Lead
+    from campaigns.windows import open_zones
 
     now = timezone.now()
     agent, _ = Agent.objects.get_or_create(name="Bench agent")

@@ -94,9 +94,9 @@ def silent_server() -> str:
 
 
 async def run_turns(urls: list[str], turns: int, max_tokens: int, deadline_ms: int) -> dict[str, list[float]]:
-    from agents.brain import CallContext, Speech
-    from agents.engines.llm import TextDelta
-    from agents.llm_brain import LLMBrain
+    from agents.brains.base import CallContext, Speech
+    from agents.brains.llm import LLMBrain
+    from agents.brains.llm_client import TextDelta
 
     brain = LLMBrain(
         {

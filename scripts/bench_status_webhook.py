@@ -112,7 +112,8 @@ def make_calls(count: int) -> list[tuple[str, str, str]]:
     from django.utils import timezone
 
     from agents.models import Agent, AgentVersion
-    from calls.models import Call, Campaign, Lead
+    from calls.models import Call
+    from campaigns.models import Campaign, Lead
 
     agent, _ = Agent.objects.get_or_create(name="Bench agent")
     version = AgentVersion.objects.filter(agent=agent).first() or AgentVersion.objects.create(
@@ -356,7 +357,8 @@ def main() -> None:
         for server in servers:
             server.wait(timeout=10)
 
-    from calls.models import Call, CallEvent, Lead
+    from calls.models import Call, CallEvent
+    from campaigns.models import Lead
 
     sids = [sid for _, sid, _ in calls]
     stored = CallEvent.objects.filter(call_sid__in=sids).count()

@@ -144,8 +144,8 @@ for e164, greeting, first in (("+14155550101", {greeting!r}, "agent"), ("+141555
 
 
 async def one_call(server: Server, number: str, lines: list[str], barge: bool = False) -> Any:
-    from calls.personas import Persona
-    from calls.simulator import simulate_call
+    from sandbox.personas import Persona
+    from sandbox.simulator import simulate_call
 
     persona = Persona(name="bench", lines=lines, barge_in=barge)
     return await simulate_call(
@@ -197,8 +197,8 @@ def caller_audio() -> tuple[np.ndarray, int, list[str]]:
     """
     import soxr
 
-    from agents.engines.tts import get_tts
-    from calls.pipeline.mulaw import mulaw_encode
+    from live.pipeline.mulaw import mulaw_encode
+    from live.speech.tts import get_tts
 
     tts = get_tts("piper")
     spoken = np.concatenate(list(tts.synthesize("Tuesday morning would be great, thank you.")))
@@ -229,12 +229,12 @@ def media_path_stages(repeat: int = 3) -> list[str]:
     """
     import contextlib
 
-    from calls.pipeline.bargein import BargeInDetector
-    from calls.pipeline.inbound import MediaDecoder, Resampler
-    from calls.pipeline.outbound import MediaMessages, OutboundEncoder
-    from calls.pipeline.turns import TurnDetector
-    from calls.pipeline.vad import VadProcessor
-    from calls.recording import StereoRecorder
+    from live.pipeline.bargein import BargeInDetector
+    from live.pipeline.inbound import MediaDecoder, Resampler
+    from live.pipeline.outbound import MediaMessages, OutboundEncoder
+    from live.pipeline.turns import TurnDetector
+    from live.pipeline.vad import VadProcessor
+    from live.recording import StereoRecorder
 
     spoken, tts_rate, messages = caller_audio()
     frames = len(messages) * repeat
@@ -317,14 +317,14 @@ def media_path_capacity(
     """
     import random
 
-    from calls.pipeline.bargein import BargeInDetector
-    from calls.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted, UserTurnEnded
-    from calls.pipeline.inbound import MediaDecoder, Resampler
-    from calls.pipeline.outbound import MediaMessages, OutboundEncoder
-    from calls.pipeline.pacer import FramePacer
-    from calls.pipeline.turns import TurnDetector
-    from calls.pipeline.vad import VadProcessor
-    from calls.recording import StereoRecorder
+    from live.pipeline.bargein import BargeInDetector
+    from live.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted, UserTurnEnded
+    from live.pipeline.inbound import MediaDecoder, Resampler
+    from live.pipeline.outbound import MediaMessages, OutboundEncoder
+    from live.pipeline.pacer import FramePacer
+    from live.pipeline.turns import TurnDetector
+    from live.pipeline.vad import VadProcessor
+    from live.recording import StereoRecorder
 
     reply = OutboundEncoder(22050)
     tone = (0.3 * np.sin(2 * np.pi * 300 * np.arange(22050 * 2) / 22050)).astype(np.float32)
@@ -491,7 +491,7 @@ def main() -> None:
         import django
 
         django.setup()
-        from agents.engines.tts import get_tts
+        from live.speech.tts import get_tts
 
         get_tts("piper")  # the simulator's voice
         db = "PostgreSQL" if args.database_url else "SQLite"

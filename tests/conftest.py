@@ -1,8 +1,15 @@
+import datetime as dt
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import UserFactory
+from calendars.models import Calendar
+from tests.factories import LeadFactory, UserFactory
+
+# A Monday morning in New York, well before the clinic opens; tests that need
+# a fixed "now" travel here with time-machine.
+MONDAY_MORNING = dt.datetime(2025, 3, 3, 12, 0, tzinfo=dt.UTC)  # 7 AM New York, 4 AM Los Angeles
 
 
 @pytest.fixture
@@ -22,3 +29,14 @@ def api_client(operator):
     token, _ = Token.objects.get_or_create(user=operator)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def clinic_calendar(db):
+    # Weekdays 9-12 and 13-17 in New York, 30-minute slots.
+    return Calendar.objects.create(name="Clinic", timezone="America/New_York", slot_minutes=30, min_notice_minutes=60)
+
+
+@pytest.fixture
+def lead(db):
+    return LeadFactory(first_name="Maria", timezone="America/Los_Angeles", custom_fields={"persona": "booker"})

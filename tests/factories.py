@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from agents.models import Agent, AgentVersion, PhoneNumber
-from calls.models import Call, Campaign, Lead
+from calls.models import Call
+from campaigns.models import Campaign, Lead
 from experiments.models import Experiment, Variant
 
 

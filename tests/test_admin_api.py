@@ -7,7 +7,8 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from agents.models import Agent, PhoneNumber
-from calls.models import Call, Campaign, Lead
+from calls.models import Call
+from campaigns.models import Campaign, Lead
 from experiments.models import Experiment
 from tests.factories import AgentVersionFactory, CallFactory, LeadFactory
 
@@ -17,8 +18,11 @@ ADMIN_MODELS = [
     "agents_agent",
     "agents_agentversion",
     "agents_phonenumber",
-    "calls_lead",
-    "calls_campaign",
+    "campaigns_lead",
+    "campaigns_campaign",
+    "campaigns_leadimport",
+    "calendars_calendar",
+    "calendars_appointment",
     "calls_call",
     "calls_callevent",
     "experiments_experiment",
@@ -34,7 +38,7 @@ def test_admin_changelist_and_add_pages_render(operator_client, model):
 def test_admin_lead_search_and_filters(operator_client):
     LeadFactory(first_name="Zelda", phone="+12125550177", timezone="America/Chicago")
     LeadFactory(first_name="Yusuf", phone="+12125550178")
-    url = reverse("admin:calls_lead_changelist")
+    url = reverse("admin:campaigns_lead_changelist")
     page = operator_client.get(url, {"q": "Zelda"}).content.decode()
     assert "Zelda" in page and "Yusuf" not in page
     page = operator_client.get(url, {"q": "+12125550178"}).content.decode()
@@ -51,7 +55,7 @@ def test_admin_shows_a_published_version_read_only(operator_client):
 
 
 def test_admin_requires_login(client):
-    response = client.get(reverse("admin:calls_lead_changelist"))
+    response = client.get(reverse("admin:campaigns_lead_changelist"))
     assert response.status_code == 302
 
 

@@ -6,7 +6,8 @@ from django.db import IntegrityError, connection, transaction
 
 from agents.models import AgentVersion, PublishedVersionImmutable
 from agents.services import VersionAlreadyPublished, agent_version_create_draft, agent_version_publish
-from calls.models import Call, CallStatusError, Campaign, Lead
+from calls.models import Call, CallStatusError
+from campaigns.models import Campaign, Lead
 from tests.factories import (
     AgentFactory,
     AgentVersionFactory,

@@ -2,7 +2,7 @@
 
 HTTP goes to Django, except Twilio's status callbacks: POST /twilio/status/
 arrives hundreds of times a second during a campaign and goes straight to its
-lean ASGI handler (calls.twilio_status), past middleware it has no use for.
+lean ASGI handler (telephony.status), past middleware it has no use for.
 WebSockets split in two: the Twilio media socket is
 authenticated by its per-call token (Twilio sends no browser Origin), while
 console sockets need a same-origin browser and a logged-in session.
@@ -22,8 +22,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from calls.routing import console_websocket_urlpatterns, twilio_websocket_urlpatterns  # noqa: E402
-from calls.twilio_status import STATUS_PATH, status_asgi_app  # noqa: E402
+from calls.routing import console_websocket_urlpatterns  # noqa: E402
+from telephony.routing import twilio_websocket_urlpatterns  # noqa: E402
+from telephony.status import STATUS_PATH, status_asgi_app  # noqa: E402
 
 
 async def http_application(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -53,8 +53,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "agents",
+    "calendars",
+    "campaigns",
     "calls",
     "experiments",
+    "sandbox",
+    "telephony",
 ]
 
 MIDDLEWARE = [
@@ -174,7 +178,7 @@ DIALER_BREAKER_RATIO = DIALER_BREAKER_PERCENT / 100
 DIALER_DISPOSITION_GRACE_SECONDS = env_int("DIALER_DISPOSITION_GRACE_SECONDS", 10, minimum=0)
 DIALER_STALE_DIAL_SECONDS = env_int("DIALER_STALE_DIAL_SECONDS", 300, minimum=30)
 LEAD_IMPORT_INLINE_ROWS = env_int("LEAD_IMPORT_INLINE_ROWS", 500, minimum=0)
-# Without a Twilio account the built-in simulated carrier (calls/carrier.py,
+# Without a Twilio account the built-in simulated carrier (sandbox/carrier.py,
 # mounted at /carrier/) answers the dialer's calls with simulator personas.
 SIMULATED_CARRIER = env_bool("SIMULATED_CARRIER", not env_str("TWILIO_ACCOUNT_SID"))
 if SIMULATED_CARRIER and not env_str("TWILIO_API_BASE_URL"):
@@ -224,8 +228,8 @@ SPECTACULAR_SETTINGS = {
     # Several models have a "status" field; name their enums apart.
     "ENUM_NAME_OVERRIDES": {
         "CallStatusEnum": "calls.models.Call.Status",
-        "LeadStatusEnum": "calls.models.Lead.Status",
-        "CampaignStatusEnum": "calls.models.Campaign.Status",
+        "LeadStatusEnum": "campaigns.models.Lead.Status",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
     },
 }
 

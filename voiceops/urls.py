@@ -5,7 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from agents.api import AgentViewSet
-from calls.api import CallViewSet, CampaignViewSet, LeadViewSet
+from calls.api import CallViewSet
+from campaigns.api import CampaignViewSet, LeadViewSet
 
 router = DefaultRouter()
 router.register("agents", AgentViewSet, basename="agent")
@@ -20,9 +21,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include(router.urls)),
-    path("twilio/", include("calls.twilio_urls")),
+    path("twilio/", include("telephony.urls")),
     # The simulated carrier (Twilio's REST protocol); 404 unless SIMULATED_CARRIER.
-    path("carrier/", include("calls.carrier")),
+    path("carrier/", include("sandbox.carrier")),
     path("agents/", include("agents.urls")),
     path("", include("calls.urls")),
 ]

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import agents.models
+import calendars.models
 import voiceops.validators
 
 # On PostgreSQL, no two booked appointments of a calendar may overlap at all,
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 (
                     "availability",
                     models.JSONField(
-                        default=agents.models._default_availability,
+                        default=calendars.models._default_availability,
                         help_text='ISO weekday ("1" = Monday) to a list of ["HH:MM", "HH:MM"] opening intervals, business-local.',
                     ),
                 ),

@@ -6,13 +6,14 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from agents.brain import CallContext, Hangup, Speech, ToolUse
-from agents.config import load_config
-from agents.demo import DEMO_AGENT_NAME, DEMO_DISPOSITIONS, demo_agent_config
-from agents.flow import FlowBrain
-from agents.models import Agent, Appointment
-from calls.models import Lead
-from calls.personas import PERSONAS
+from agents.brains.base import CallContext, Hangup, Speech, ToolUse
+from agents.brains.config import load_config
+from agents.brains.flow import FlowBrain
+from agents.models import Agent
+from calendars.models import Appointment
+from campaigns.models import Lead
+from sandbox.demo import DEMO_AGENT_NAME, DEMO_DISPOSITIONS, demo_agent_config
+from sandbox.personas import PERSONAS
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 import time_machine
 
-from agents.brain import CallContext, Hangup, SendDigits, Speech, ToolUse
-from agents.config import load_config
-from agents.flow import FlowBrain, validate_flow
-from calls.session import split_sentences
+from agents.brains.base import CallContext, Hangup, SendDigits, Speech, ToolUse
+from agents.brains.config import load_config
+from agents.brains.flow import FlowBrain, validate_flow
+from agents.brains.sentences import split_sentences
 
 
 async def collect(stream):

@@ -5,8 +5,8 @@ before it has played), so what matters is the order: the words, the tool use
 for the transcript, then the action.
 """
 
-from agents.brain import CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
-from agents.flow import FlowBrain, validate_flow
+from agents.brains.base import CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
+from agents.brains.flow import FlowBrain, validate_flow
 
 HUMAN = "+14155550199"
 

@@ -9,12 +9,12 @@ once, and a parsed config handed to make_brain is used as it is.
 
 import pytest
 
-from agents.brain import CallContext, Hangup, Speech, ToolUse, make_brain
-from agents.config import AgentConfig, load_config
-from agents.flow import FlowBrain, validate_flow
-from agents.llm_brain import LLMBrain
-from agents.scripted_brain import ScriptedBrain
-from tests.engines.conftest import ScriptedLLM, sse_finish, sse_text, sse_tool_call
+from agents.brains.base import CallContext, Hangup, Speech, ToolUse, make_brain
+from agents.brains.config import AgentConfig, load_config
+from agents.brains.flow import FlowBrain, validate_flow
+from agents.brains.llm import LLMBrain
+from agents.brains.scripted import ScriptedBrain
+from tests.agents.brains.conftest import ScriptedLLM, sse_finish, sse_text, sse_tool_call
 
 
 async def collect(stream):

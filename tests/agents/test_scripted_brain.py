@@ -2,8 +2,8 @@
 
 import pytest
 
-from agents.brain import CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
-from agents.scripted_brain import ScriptedBrain, ScriptError
+from agents.brains.base import CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
+from agents.brains.scripted import ScriptedBrain, ScriptError
 
 
 async def collect(stream):

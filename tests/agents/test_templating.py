@@ -2,8 +2,8 @@
 
 import pytest
 
-from agents.brain import CallContext, Speech, make_brain
-from agents.templating import render_template
+from agents.brains.base import CallContext, Speech, make_brain
+from agents.brains.templating import render_template
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,11 @@ import datetime as dt
 import pytest
 import time_machine
 
-from agents.brain import Hangup, SendDigits, Transfer
-from agents.models import Appointment
-from agents.tools import TOOL_NAMES, run_tool, tool_specs
-from calls.models import Lead
-from tests.agents.conftest import MONDAY_MORNING
+from agents.brains.base import Hangup, SendDigits, Transfer
+from agents.brains.tools import TOOL_NAMES, run_tool, tool_specs
+from calendars.models import Appointment
+from campaigns.models import Lead
+from tests.conftest import MONDAY_MORNING
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

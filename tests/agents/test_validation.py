@@ -3,11 +3,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from agents.brain import CallContext
-from agents.config import load_config
-from agents.flow import validate_flow
-from agents.scripted_brain import ScriptedBrain, ScriptError
-from agents.tools import run_tool
+from agents.brains.base import CallContext
+from agents.brains.config import load_config
+from agents.brains.flow import validate_flow
+from agents.brains.scripted import ScriptedBrain, ScriptError
+from agents.brains.tools import run_tool
 
 # (disposition, valid as written, valid for end_call, valid in a script tag): the tool lower-cases,
 # joins words with _ and strips its argument, the script strips its tag; an empty one means

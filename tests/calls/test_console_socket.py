@@ -13,11 +13,11 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from calls.broadcast import CONSOLE_GROUP
 from calls.models import Call
 from calls.services import call_set_status
 from tests.factories import CallFactory
 from voiceops.asgi import application
+from voiceops.realtime import CONSOLE_GROUP
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -224,8 +224,8 @@ def voice_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[Voic
 @pytest.fixture(scope="session")
 def speech_engines() -> tuple[Any, Any]:
     """Whisper and Piper in the test process (the simulator speaks and listens with them), loaded once."""
-    from agents.engines.stt import get_stt
-    from agents.engines.tts import get_tts
+    from live.speech.stt import get_stt
+    from live.speech.tts import get_tts
 
     return get_stt(), get_tts("piper")
 

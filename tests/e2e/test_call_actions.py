@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from calls.models import Call, CallTurn
-from calls.personas import Persona
-from calls.simulator import simulate_call
+from sandbox.personas import Persona
+from sandbox.simulator import simulate_call
 from tests.e2e.conftest import VoiceServer
 from tests.factories import AgentVersionFactory, PhoneNumberFactory
 

@@ -12,8 +12,8 @@ from django.conf import settings
 from rapidfuzz import fuzz
 
 from calls.models import Call
-from calls.personas import Persona
-from calls.simulator import simulate_call
+from sandbox.personas import Persona
+from sandbox.simulator import simulate_call
 from tests.factories import AgentVersionFactory, PhoneNumberFactory
 
 pytestmark = [pytest.mark.e2e]

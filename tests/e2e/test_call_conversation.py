@@ -8,8 +8,8 @@ import pytest
 from rapidfuzz import fuzz
 
 from calls.models import Call, CallTurn
-from calls.personas import Persona
-from calls.simulator import simulate_call
+from sandbox.personas import Persona
+from sandbox.simulator import simulate_call
 from tests.factories import AgentVersionFactory, PhoneNumberFactory
 
 pytestmark = [pytest.mark.e2e]

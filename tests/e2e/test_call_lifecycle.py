@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from calls.models import Call
-from calls.personas import Persona
-from calls.simulator import simulate_call
+from sandbox.personas import Persona
+from sandbox.simulator import simulate_call
 from tests.factories import AgentVersionFactory, PhoneNumberFactory
 
 pytestmark = [pytest.mark.e2e]

@@ -3,7 +3,7 @@
 The real daphne server runs the LLM brain with two OpenAI-compatible
 endpoints in failover order. Both are HTTP servers on loopback streaming the
 SSE chunks each test scripts (the real llama.cpp server is exercised by
-tests/engines/test_llm_real_server.py; a death at a chosen byte needs a
+tests/agents/brains/test_llm_real_server.py; a death at a chosen byte needs a
 script). The caller is the simulator speaking over Twilio's Media Streams
 protocol with real Whisper, Piper and Silero on the server side.
 """
@@ -17,9 +17,9 @@ import pytest
 from rapidfuzz import fuzz
 
 from calls.models import Call, CallTurn
-from calls.personas import Persona
-from calls.simulator import simulate_call
-from tests.engines.conftest import ScriptedLLM, sse_finish, sse_text, sse_tool_call
+from sandbox.personas import Persona
+from sandbox.simulator import simulate_call
+from tests.agents.brains.conftest import ScriptedLLM, sse_finish, sse_text, sse_tool_call
 from tests.factories import AgentVersionFactory, PhoneNumberFactory
 
 pytestmark = [pytest.mark.e2e]

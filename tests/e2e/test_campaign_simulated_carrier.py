@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 
-from agents.demo import DEMO_AGENT_NAME
 from agents.models import AgentVersion
-from calls.dialer import dialer_tick
-from calls.models import Call, CallEvent, Campaign, Lead
+from calls.models import Call, CallEvent
+from campaigns.dialer import dialer_tick
+from campaigns.models import Campaign, Lead
+from sandbox.demo import DEMO_AGENT_NAME
 from tests.e2e.conftest import E2E_ACCOUNT_SID, VoiceServer, run_voice_server
 
 pytestmark = [pytest.mark.e2e]

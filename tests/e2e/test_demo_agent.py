@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 
-from agents.demo import DEMO_AGENT_NAME
-from agents.models import Agent, Appointment
-from calls.models import Call, CallTurn, Lead
-from calls.personas import PERSONAS
-from calls.simulator import simulate_call
+from agents.models import Agent
+from calendars.models import Appointment
+from calls.models import Call, CallTurn
+from campaigns.models import Lead
+from sandbox.demo import DEMO_AGENT_NAME
+from sandbox.personas import PERSONAS
+from sandbox.simulator import simulate_call
 from tests.factories import LeadFactory
 
 pytestmark = [pytest.mark.e2e]

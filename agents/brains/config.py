@@ -1,0 +1,288 @@
+"""The agent version configuration: one JSON object per version, validated on save.
+
+`load_config` turns the stored JSON into typed settings with defaults filled
+in, and `validate_config` reports every problem at once, keyed by field path
+(for example ``turn_taking.end_of_turn_silence_ms``). The flow graph and the
+LLM tools are checked by their own modules (agents.brains.flow, agents.brains.tools).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from agents.brains.validation import DISPOSITION_RULE, is_disposition
+
+BRAIN_KINDS = ("flow", "llm", "scripted")
+FIRST_SPEAKERS = ("agent", "caller")
+TTS_BACKENDS = ("piper", "coqui")
+DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see"]
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    backend: str = ""  # empty: the server's TTS_BACKEND
+    voice: str = ""  # empty: the backend's default voice (Piper: en_US-joe-medium)
+    speed: float = 1.0
+
+
+@dataclass(frozen=True)
+class SttSettings:
+    model: str = ""  # empty: the server's STT_MODEL
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class TurnTaking:
+    end_of_turn_silence_ms: int = 500
+    barge_in_min_ms: int = 300
+    backchannel_words: list[str] = field(default_factory=lambda: list(DEFAULT_BACKCHANNELS))
+    interruptible: bool = True
+
+
+@dataclass(frozen=True)
+class SilenceSettings:
+    reminder_after_s: float = 8.0
+    reminders: list[str] = field(default_factory=lambda: ["Are you still there?"])
+    hangup_after_reminders: int = 2
+    hangup_message: str = "I'll let you go for now. Goodbye!"
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    enabled: bool = False
+    notice: str = "This call may be recorded for quality purposes."
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    system_prompt: str = "You are a helpful, concise phone agent."
+    temperature: float = 0.3
+    max_tokens: int = 200
+    tools: list[str] = field(default_factory=list)
+    endpoints: list[str] = field(default_factory=list)  # empty: the server's LLM_BASE_URLS
+    model: str = ""  # empty: the server's LLM_MODEL
+    first_token_timeout_ms: int = 0  # 0: the server's LLM_FIRST_TOKEN_TIMEOUT_MS
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    brain: str = "flow"
+    greeting: str = ""
+    first_speaker: str = "agent"
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    stt: SttSettings = field(default_factory=SttSettings)
+    turn_taking: TurnTaking = field(default_factory=TurnTaking)
+    max_duration_s: int = 600
+    silence: SilenceSettings = field(default_factory=SilenceSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    flow: dict[str, Any] = field(default_factory=dict)
+    script: list[str] = field(default_factory=list)  # the scripted test brain's lines
+    success_dispositions: list[str] = field(default_factory=lambda: ["booked"])
+    transfer_number: str = ""
+    calendar: str = ""  # the name of the agents.Calendar that book_appointment uses
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.by_field: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self.by_field.setdefault(path, []).append(message)
+
+
+def _section(raw: dict[str, Any], key: str, errors: _Errors) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        errors.add(key, "must be an object")
+        return {}
+    return value
+
+
+def _get(
+    raw: dict[str, Any],
+    key: str,
+    path: str,
+    kind: type | tuple[type, ...],
+    default: Any,
+    errors: _Errors,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] | None = None,
+) -> Any:
+    if key not in raw:
+        return default
+    value = raw[key]
+    # bool is an int in Python; a number field must not accept true/false.
+    if isinstance(value, bool) and kind is not bool:
+        errors.add(path, f"must be {_kind_name(kind)}")
+        return default
+    if not isinstance(value, kind):
+        errors.add(path, f"must be {_kind_name(kind)}")
+        return default
+    if minimum is not None and value < minimum:
+        errors.add(path, f"must be at least {minimum}")
+        return default
+    if maximum is not None and value > maximum:
+        errors.add(path, f"must be at most {maximum}")
+        return default
+    if choices is not None and value not in choices:
+        errors.add(path, f"must be one of {', '.join(choices)}")
+        return default
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _string_list(raw: dict[str, Any], key: str, path: str, default: list[str], errors: _Errors) -> list[str]:
+    value = _get(raw, key, path, list, default, errors)
+    if any(not isinstance(item, str) for item in value):
+        errors.add(path, "must be a list of text")
+        return default
+    return list(value)
+
+
+def _parse(raw: Any) -> tuple[AgentConfig, _Errors]:
+    errors = _Errors()
+    if not isinstance(raw, dict):
+        errors.add("config", "must be a JSON object")
+        return AgentConfig(), errors
+    number = (int, float)
+
+    voice_raw = _section(raw, "voice", errors)
+    voice = VoiceSettings(
+        backend=_get(voice_raw, "backend", "voice.backend", str, "", errors, choices=("", *TTS_BACKENDS)),
+        voice=_get(voice_raw, "voice", "voice.voice", str, "", errors),
+        speed=float(_get(voice_raw, "speed", "voice.speed", number, 1.0, errors, minimum=0.5, maximum=2.0)),
+    )
+    stt_raw = _section(raw, "stt", errors)
+    stt = SttSettings(
+        model=_get(stt_raw, "model", "stt.model", str, "", errors),
+        language=_get(stt_raw, "language", "stt.language", str, "en", errors),
+    )
+    tt_raw = _section(raw, "turn_taking", errors)
+    turn_taking = TurnTaking(
+        end_of_turn_silence_ms=_get(
+            tt_raw,
+            "end_of_turn_silence_ms",
+            "turn_taking.end_of_turn_silence_ms",
+            int,
+            500,
+            errors,
+            minimum=100,
+            maximum=5000,
+        ),
+        barge_in_min_ms=_get(
+            tt_raw, "barge_in_min_ms", "turn_taking.barge_in_min_ms", int, 300, errors, minimum=0, maximum=5000
+        ),
+        backchannel_words=[
+            w.lower().strip()
+            for w in _string_list(
+                tt_raw, "backchannel_words", "turn_taking.backchannel_words", DEFAULT_BACKCHANNELS, errors
+            )
+        ],
+        interruptible=_get(tt_raw, "interruptible", "turn_taking.interruptible", bool, True, errors),
+    )
+    silence_raw = _section(raw, "silence", errors)
+    silence = SilenceSettings(
+        reminder_after_s=float(
+            _get(
+                silence_raw, "reminder_after_s", "silence.reminder_after_s", number, 8.0, errors, minimum=1, maximum=120
+            )
+        ),
+        reminders=_string_list(silence_raw, "reminders", "silence.reminders", ["Are you still there?"], errors),
+        hangup_after_reminders=_get(
+            silence_raw,
+            "hangup_after_reminders",
+            "silence.hangup_after_reminders",
+            int,
+            2,
+            errors,
+            minimum=0,
+            maximum=10,
+        ),
+        hangup_message=_get(
+            silence_raw, "hangup_message", "silence.hangup_message", str, SilenceSettings.hangup_message, errors
+        ),
+    )
+    rec_raw = _section(raw, "recording", errors)
+    recording = RecordingSettings(
+        enabled=_get(rec_raw, "enabled", "recording.enabled", bool, False, errors),
+        notice=_get(rec_raw, "notice", "recording.notice", str, RecordingSettings.notice, errors),
+    )
+    llm_raw = _section(raw, "llm", errors)
+    llm = LlmSettings(
+        system_prompt=_get(llm_raw, "system_prompt", "llm.system_prompt", str, LlmSettings.system_prompt, errors),
+        temperature=float(_get(llm_raw, "temperature", "llm.temperature", number, 0.3, errors, minimum=0, maximum=2)),
+        max_tokens=_get(llm_raw, "max_tokens", "llm.max_tokens", int, 200, errors, minimum=1, maximum=4096),
+        tools=_string_list(llm_raw, "tools", "llm.tools", [], errors),
+        endpoints=_string_list(llm_raw, "endpoints", "llm.endpoints", [], errors),
+        model=_get(llm_raw, "model", "llm.model", str, "", errors),
+        first_token_timeout_ms=_get(
+            llm_raw, "first_token_timeout_ms", "llm.first_token_timeout_ms", int, 0, errors, minimum=0, maximum=60000
+        ),
+    )
+    for index, endpoint in enumerate(llm.endpoints):
+        if not endpoint.startswith(("http://", "https://")):
+            errors.add(f"llm.endpoints[{index}]", "must be an http(s) URL")
+    # Imported here: the tool and flow modules import models, and this schema
+    # must stay importable before Django's app registry is ready.
+    from agents.brains.tools import TOOL_NAMES
+
+    for index, tool in enumerate(llm.tools):
+        if tool not in TOOL_NAMES:
+            errors.add(f"llm.tools[{index}]", f"unknown tool {tool!r}; known: {', '.join(TOOL_NAMES)}")
+
+    config = AgentConfig(
+        brain=_get(raw, "brain", "brain", str, "flow", errors, choices=BRAIN_KINDS),
+        greeting=_get(raw, "greeting", "greeting", str, "", errors),
+        first_speaker=_get(raw, "first_speaker", "first_speaker", str, "agent", errors, choices=FIRST_SPEAKERS),
+        voice=voice,
+        stt=stt,
+        turn_taking=turn_taking,
+        max_duration_s=_get(raw, "max_duration_s", "max_duration_s", int, 600, errors, minimum=10, maximum=4 * 3600),
+        silence=silence,
+        recording=recording,
+        llm=llm,
+        flow=_get(raw, "flow", "flow", dict, {}, errors),
+        script=_string_list(raw, "script", "script", [], errors),
+        success_dispositions=_string_list(raw, "success_dispositions", "success_dispositions", ["booked"], errors),
+        transfer_number=_get(raw, "transfer_number", "transfer_number", str, "", errors),
+        calendar=_get(raw, "calendar", "calendar", str, "", errors),
+    )
+    if config.transfer_number:
+        from voiceops.validators import validate_e164
+
+        try:
+            validate_e164(config.transfer_number)
+        except ValidationError as exc:
+            errors.add("transfer_number", exc.messages[0])
+    for index, disposition in enumerate(config.success_dispositions):
+        if not is_disposition(disposition):
+            errors.add(f"success_dispositions[{index}]", DISPOSITION_RULE)
+    if config.flow:
+        from agents.brains.flow import validate_flow
+
+        for path, message in validate_flow(config.flow, tools=TOOL_NAMES):
+            errors.add(f"flow.{path}" if path else "flow", message)
+    return config, errors
+
+
+def load_config(raw: Any) -> AgentConfig:
+    """Typed settings with defaults; raises ValidationError on any bad field."""
+    config, errors = _parse(raw)
+    if errors.by_field:
+        raise ValidationError(errors.by_field)
+    return config
+
+
+def validate_config(raw: Any) -> None:
+    load_config(raw)

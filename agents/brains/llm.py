@@ -1,0 +1,259 @@
+"""The LLM brain: a streamed chat completion, spoken sentence by sentence.
+
+Each reply sends [system prompt + ctx.history + the caller's new words] to the
+model and yields `Speech` as soon as a sentence (or, for the first one, a
+clause long enough to be worth synthesising) exists, so the engine starts
+speaking while the model is still writing.
+
+Tools. When the model asks for tools, each is run through `agents.brains.tools`
+(`run_tool`), reported as `ToolUse` for the transcript, and its call action
+(Hangup, Transfer, SendDigits) yielded when it has one. A terminal action ends
+the reply; otherwise the tool results go back to the model for a follow-up
+completion in the same reply. The tool round-trip (the assistant's tool_calls
+message and the tool results) lives only in this reply's own message list: we
+never write to `ctx.history`, which the engine owns and fills with what the
+caller actually heard (a tool exchange spliced in there would sit before the
+user message the engine appends afterwards, an order the API rejects).
+
+When no endpoint can answer, the caller hears a short apology and the call
+ends with disposition ``llm_unavailable`` rather than sitting in silence.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import structlog
+from django.conf import settings
+
+from agents.brains.base import BrainOutput, CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
+from agents.brains.config import AgentConfig, load_config
+from agents.brains.llm_client import Finished, LLMClient, LLMError, TextDelta, ToolCall
+from agents.brains.templating import render_template
+
+log = structlog.get_logger(__name__)
+
+# A model that keeps calling tools without ever answering would hold the
+# caller forever; a few rounds cover "look something up, then act".
+MAX_TOOL_ROUNDS = 4
+UNAVAILABLE_MESSAGE = "I'm sorry, I'm having technical trouble right now. Someone will get back to you. Goodbye."
+UNAVAILABLE_DISPOSITION = "llm_unavailable"
+
+
+class SentenceChunker:
+    """Cuts a stream of text into speakable pieces as early as is natural.
+
+    A piece ends at a sentence end (. ! ? followed by a space, or a line
+    break). The first piece of a reply may also end at a clause break (, ; :
+    or a dash) once it has a few words, because the caller waits for the
+    first audio and Piper speaks a clause in tens of milliseconds. A piece
+    that grows long without any break is cut at a space.
+    """
+
+    FIRST_CLAUSE_MIN_WORDS = 4
+    MAX_CHARS = 220
+    _ABBREVIATIONS = frozenset(
+        {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "jr", "sr", "prof", "no", "a.m", "p.m"}
+    )
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._emitted = 0
+
+    def feed(self, text: str) -> list[str]:
+        self._buffer += text
+        pieces: list[str] = []
+        while True:
+            cut = self._find_cut()
+            if cut is None:
+                break
+            piece, self._buffer = self._buffer[:cut], self._buffer[cut:]
+            self._add(pieces, piece)
+        return pieces
+
+    def flush(self) -> list[str]:
+        pieces: list[str] = []
+        self._add(pieces, self._buffer)
+        self._buffer = ""
+        return pieces
+
+    def _add(self, pieces: list[str], piece: str) -> None:
+        cleaned = clean_for_speech(piece)
+        if cleaned:
+            pieces.append(cleaned)
+            self._emitted += 1
+
+    def _find_cut(self) -> int | None:
+        text = self._buffer
+        for index, char in enumerate(text[:-1]):
+            following = text[index + 1]
+            if char == "\n" and text[:index].strip():
+                return index + 1
+            if char in ".!?" and following.isspace() and not self._is_abbreviation(text, index):
+                return index + 1
+            if (
+                self._emitted == 0
+                and (char in ",;:" or (char in "-\u2013\u2014" and index > 0 and text[index - 1] == " "))
+                and following.isspace()
+                and len(text[:index].split()) >= self.FIRST_CLAUSE_MIN_WORDS
+            ):
+                return index + 1
+        if len(text) > self.MAX_CHARS:
+            space = text.rfind(" ", 0, self.MAX_CHARS)
+            return space + 1 if space > 0 else self.MAX_CHARS
+        return None
+
+    def _is_abbreviation(self, text: str, dot: int) -> bool:
+        if text[dot] != ".":
+            return False
+        word = text[:dot].rsplit(None, 1)[-1].lower() if text[:dot].strip() else ""
+        return word.rstrip(".") in self._ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+_MARKUP = re.compile(r"[*_#`~]+|\[(?:[^\]]*)\]\((?:[^)]*)\)")
+
+
+def clean_for_speech(text: str) -> str:
+    """Drop markdown a chat model may write (asterisks, headings, backticks); TTS would read it aloud."""
+    return " ".join(_MARKUP.sub("", text).split())
+
+
+class LLMBrain:
+    """agents.brains.base.Brain over the OpenAI-compatible chat completions API."""
+
+    def __init__(self, config: dict[str, Any] | AgentConfig, *, apologize_when_unavailable: bool = True) -> None:
+        self.config = config if isinstance(config, AgentConfig) else load_config(config)
+        # False when another brain stands behind this one (a flow's LLM
+        # fallback): LLMError is raised so that brain can carry on instead.
+        self.apologize_when_unavailable = apologize_when_unavailable
+        llm = self.config.llm
+        timeout_ms = llm.first_token_timeout_ms or settings.LLM_FIRST_TOKEN_TIMEOUT_MS
+        self._client_args: dict[str, Any] = {
+            "endpoints": list(llm.endpoints or settings.LLM_BASE_URLS),
+            "model": llm.model or settings.LLM_MODEL,
+            "api_key": settings.LLM_API_KEY,
+            "first_token_timeout_s": timeout_ms / 1000,
+        }
+        self._client: LLMClient | None = None
+
+    def client(self, ctx: CallContext) -> LLMClient:
+        # One client per call (this brain serves one call): the endpoint that
+        # took over after a failure keeps serving the later turns.
+        if self._client is None:
+            self._client = LLMClient(**self._client_args, call_id=ctx.call_id)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def greeting(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
+        text = render_template(self.config.greeting, ctx.lead_variables)
+        if text:
+            yield Speech(text)
+
+    def system_prompt(self, ctx: CallContext) -> str:
+        return render_template(self.config.llm.system_prompt, ctx.lead_variables)
+
+    async def reply(self, ctx: CallContext, caller_text: str) -> AsyncIterator[BrainOutput]:
+        logger = log.bind(call_id=ctx.call_id)
+        llm = self.config.llm
+        messages: list[dict[str, Any]] = [
+            {"role": "system", "content": self.system_prompt(ctx)},
+            *ctx.history,
+            {"role": "user", "content": caller_text},
+        ]
+        tools = _tool_specs(llm.tools)
+        spoken_any = False
+        for _round in range(MAX_TOOL_ROUNDS + 1):
+            chunker = SentenceChunker()
+            text = ""
+            finished: Finished | None = None
+            try:
+                async with aclosing(
+                    self.client(ctx).stream_chat(
+                        messages, temperature=llm.temperature, max_tokens=llm.max_tokens, tools=tools or None
+                    )
+                ) as stream:
+                    async for event in stream:
+                        if isinstance(event, TextDelta):
+                            text += event.text
+                            for piece in chunker.feed(event.text):
+                                spoken_any = True
+                                yield Speech(piece)
+                        else:
+                            finished = event
+            except LLMError as exc:
+                # An unfinished sentence is dropped rather than spoken cut off.
+                logger.error("llm_unavailable", error=str(exc), spoken_before=spoken_any)
+                if not self.apologize_when_unavailable:
+                    raise
+                yield Speech(UNAVAILABLE_MESSAGE)
+                yield Hangup(UNAVAILABLE_DISPOSITION)
+                return
+            for piece in chunker.flush():
+                spoken_any = True
+                yield Speech(piece)
+            if finished is None or not finished.tool_calls:
+                return
+            if _round == MAX_TOOL_ROUNDS:
+                logger.warning("llm_tool_rounds_exhausted", rounds=MAX_TOOL_ROUNDS)
+                return
+            messages.append(_assistant_tool_message(text, finished.tool_calls))
+            ended = False
+            for call in finished.tool_calls:
+                arguments, result, action = await _run_tool(call.name, call.arguments, ctx, allowed=llm.tools)
+                logger.info("llm_tool_call", tool=call.name, arguments=arguments, result=result)
+                yield ToolUse(name=call.name, arguments=arguments, result=result)
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+                if action is not None:
+                    yield action
+                    # Digits into a phone menu keep the conversation going;
+                    # a hang-up or a transfer ends this agent's part.
+                    ended = ended or isinstance(action, Hangup | Transfer)
+            if ended:
+                # The call is over or leaving this agent: no follow-up to speak.
+                return
+
+
+def _assistant_tool_message(text: str, calls: list[ToolCall]) -> dict[str, Any]:
+    """The assistant turn that asked for tools, as the API wants it echoed before the results."""
+    return {
+        "role": "assistant",
+        "content": text or None,
+        "tool_calls": [
+            {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+            for call in calls
+        ],
+    }
+
+
+def _tool_specs(names: list[str]) -> list[dict[str, Any]]:
+    if not names:
+        return []
+    from agents.brains.tools import tool_specs  # the tools module imports Django models: load it only when used
+
+    return tool_specs(names)
+
+
+async def _run_tool(
+    name: str, raw_arguments: str, ctx: CallContext, *, allowed: list[str]
+) -> tuple[dict[str, Any], dict[str, Any], Hangup | Transfer | SendDigits | None]:
+    """Run one tool call from the model; bad calls become an error result the model can read."""
+    try:
+        arguments = json.loads(raw_arguments) if raw_arguments.strip() else {}
+    except json.JSONDecodeError:
+        return {"_raw": raw_arguments}, {"error": "arguments are not valid JSON"}, None
+    if not isinstance(arguments, dict):
+        return {"_raw": raw_arguments}, {"error": "arguments must be a JSON object"}, None
+    if name not in allowed:
+        # Models sometimes invent tools; never run one the agent was not given.
+        return arguments, {"error": f"unknown tool {name!r}"}, None
+    from agents.brains.tools import run_tool
+
+    outcome = await run_tool(name, arguments, ctx)
+    return arguments, dict(outcome.result), outcome.action

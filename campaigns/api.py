@@ -1,0 +1,222 @@
+"""REST API: leads (read, bulk create), campaigns (create and control, attempts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Count, QuerySet
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from calls.models import Call
+from campaigns.importer import leads_bulk_upsert
+from campaigns.models import Campaign, Lead
+from campaigns.retry import retry_rules_validate
+from campaigns.selectors import campaign_lead_counts, campaign_outcome_counts
+from campaigns.services import CampaignTransitionError, campaign_control
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "phone",
+            "first_name",
+            "last_name",
+            "timezone",
+            "custom_fields",
+            "consent",
+            "consent_at",
+            "do_not_call",
+            "status",
+            "campaign",
+            "attempts",
+            "next_attempt_at",
+            "last_outcome",
+            "created_at",
+        ]
+
+
+class LeadBulkSerializer(serializers.Serializer):
+    campaign = serializers.PrimaryKeyRelatedField(queryset=Campaign.objects.all(), required=False, allow_null=True)
+    default_region = serializers.CharField(default="US", max_length=2)
+    leads = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=5000)
+
+
+class LeadViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Lead.objects.order_by("id")
+    serializer_class = LeadSerializer
+
+    @extend_schema(
+        request=LeadBulkSerializer,
+        responses=inline_serializer(
+            "LeadBulkResult",
+            {
+                "created": serializers.IntegerField(),
+                "merged": serializers.IntegerField(),
+                "errors": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        """Create or merge up to 5000 leads; each bad item is reported by index, the good ones are kept."""
+        payload = LeadBulkSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        created, merged, errors = leads_bulk_upsert(
+            items=payload.validated_data["leads"],
+            campaign=payload.validated_data.get("campaign"),
+            default_region=payload.validated_data["default_region"].upper(),
+        )
+        code = status.HTTP_201_CREATED if created or merged else status.HTTP_400_BAD_REQUEST
+        return Response({"created": created, "merged": merged, "errors": errors}, status=code)
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    lead_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "agent_version",
+            "experiment",
+            "status",
+            "status_reason",
+            "caller_id",
+            "window_start",
+            "window_end",
+            "days",
+            "start_date",
+            "end_date",
+            "max_concurrent",
+            "calls_per_minute",
+            "retry_rules",
+            "require_consent",
+            "lead_count",
+            "created_at",
+        ]
+        read_only_fields = ["status", "status_reason", "created_at"]
+
+    def validate_days(self, value: Any) -> list[int]:
+        if not isinstance(value, list) or any(not isinstance(d, int) or not 1 <= d <= 7 for d in value):
+            raise serializers.ValidationError("days must be a list of ISO weekdays, 1 (Monday) to 7 (Sunday).")
+        return sorted(set(value))
+
+    def validate_retry_rules(self, value: Any) -> dict[str, Any]:
+        try:
+            return retry_rules_validate(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        version = attrs.get("agent_version", getattr(self.instance, "agent_version", None))
+        experiment = attrs.get("experiment", getattr(self.instance, "experiment", None))
+        if (version is None) == (experiment is None):
+            raise serializers.ValidationError("Give exactly one of agent_version or experiment.")
+        if version is not None and not version.is_published:
+            raise serializers.ValidationError({"agent_version": "Only a published version can be dialed."})
+        start = attrs.get("window_start", getattr(self.instance, "window_start", None))
+        end = attrs.get("window_end", getattr(self.instance, "window_end", None))
+        if start is not None and end is not None and end <= start:
+            raise serializers.ValidationError({"window_end": "The window must end after it starts."})
+        first = attrs.get("start_date", getattr(self.instance, "start_date", None))
+        last = attrs.get("end_date", getattr(self.instance, "end_date", None))
+        if first and last and last < first:
+            raise serializers.ValidationError({"end_date": "end_date is before start_date."})
+        for name in ("max_concurrent", "calls_per_minute"):
+            if name in attrs and attrs[name] < 1:
+                raise serializers.ValidationError({name: "Must be at least 1."})
+        return attrs
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Call
+        fields = [
+            "id",
+            "lead",
+            "attempt_number",
+            "status",
+            "answered_by",
+            "disposition",
+            "outcome",
+            "variant",
+            "agent_version",
+            "twilio_call_sid",
+            "failure_reason",
+            "created_at",
+            "answered_at",
+            "ended_at",
+            "duration_seconds",
+        ]
+
+
+class CampaignViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = CampaignSerializer
+
+    def get_queryset(self) -> QuerySet[Campaign]:
+        return Campaign.objects.annotate(lead_count=Count("leads")).order_by("-created_at")
+
+    def _control(self, pk: str, action_name: str) -> Response:
+        try:
+            campaign_control(campaign_id=int(pk), action=action_name)
+        except Campaign.DoesNotExist:
+            return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        except CampaignTransitionError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, pk: str) -> Response:
+        return self._control(pk, "start")
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        return self._control(pk, "pause")
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        return self._control(pk, "resume")
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def stop(self, request: Request, pk: str) -> Response:
+        return self._control(pk, "stop")
+
+    @extend_schema(responses=AttemptSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def attempts(self, request: Request, pk: str) -> Response:
+        """Every attempt of the campaign with its outcome, newest first (paginated)."""
+        campaign = self.get_object()
+        calls = Call.objects.filter(campaign=campaign).order_by("-created_at")
+        page = self.paginate_queryset(calls)
+        return self.get_paginated_response(AttemptSerializer(page, many=True).data)
+
+    @extend_schema(
+        responses=inline_serializer(
+            "CampaignOutcomes",
+            {"leads": serializers.DictField(), "attempts": serializers.DictField()},
+        )
+    )
+    @action(detail=True, methods=["get"])
+    def outcomes(self, request: Request, pk: str) -> Response:
+        """Leads by state and attempts by outcome."""
+        campaign = self.get_object()
+        leads, attempts = campaign_lead_counts(campaign), campaign_outcome_counts(campaign)
+        return Response({"leads": leads, "attempts": attempts})

@@ -1,0 +1,37 @@
+"""Reads for campaigns, their leads and lead imports."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from calls.models import Call
+from campaigns.models import Campaign, Lead, LeadImport
+
+
+def campaigns_overview() -> QuerySet[Campaign]:
+    return (
+        Campaign.objects.select_related("agent_version__agent", "experiment")
+        .annotate(
+            lead_count=Count("leads", distinct=True),
+            live_calls=Count("calls", filter=Q(calls__status__in=Call.LIVE_STATUSES), distinct=True),
+        )
+        .order_by("-created_at")
+    )
+
+
+def campaign_lead_counts(campaign: Campaign) -> dict[str, int]:
+    rows = Lead.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("id"))
+    return {str(status): n for status, n in rows}
+
+
+def campaign_outcome_counts(campaign: Campaign) -> dict[str, int]:
+    rows = Call.objects.filter(campaign=campaign, outcome_applied=True).values_list("outcome").annotate(n=Count("id"))
+    return {str(outcome): n for outcome, n in rows}
+
+
+def campaign_recent_attempts(campaign: Campaign, *, limit: int = 25) -> QuerySet[Call]:
+    return Call.objects.filter(campaign=campaign).select_related("lead").order_by("-created_at")[:limit]
+
+
+def lead_imports_recent(*, limit: int = 10) -> QuerySet[LeadImport]:
+    return LeadImport.objects.select_related("campaign").defer("content").order_by("-created_at")[:limit]

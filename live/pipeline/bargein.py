@@ -1,0 +1,58 @@
+"""Barge-in: caller speech over the agent, longer than a backchannel, interrupts it."""
+
+from __future__ import annotations
+
+import re
+
+from live.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted
+
+_WORDS = re.compile(r"[a-z']+(?:-[a-z']+)*")
+
+
+class BargeInDetector:
+    """Emits one BargeIn when the caller has talked `min_ms` while the agent is audible.
+
+    The engine sets `agent_speaking` from its playback state. Speech that
+    started before the agent began (the tail of the caller's own turn) counts
+    only from the moment the agent became audible.
+    """
+
+    def __init__(self, *, min_ms: float = 300, enabled: bool = True) -> None:
+        self.min_ms = min_ms
+        self.enabled = enabled
+        self.agent_speaking = False
+        self._speech_ms_at_agent_start: float | None = None
+        self.fired = False
+        self.overlapped = False  # the current utterance overlapped agent speech
+
+    def set_agent_speaking(self, speaking: bool, current_speech_ms: float = 0.0) -> None:
+        if speaking and not self.agent_speaking:
+            self._speech_ms_at_agent_start = current_speech_ms
+            self.fired = False
+        self.agent_speaking = speaking
+
+    def process(self, event: object) -> BargeIn | None:
+        if isinstance(event, UserSpeechStarted):
+            self._speech_ms_at_agent_start = 0.0
+            self.fired = False
+            self.overlapped = self.agent_speaking
+            return None
+        if not isinstance(event, UserSpeaking) or not self.agent_speaking or not self.enabled or self.fired:
+            return None
+        self.overlapped = True
+        over_agent = event.speech_ms - (self._speech_ms_at_agent_start or 0.0)
+        if over_agent >= self.min_ms:
+            self.fired = True
+            return BargeIn(over_agent, event.t_ms)
+        return None
+
+
+def is_backchannel(text: str, words: list[str]) -> bool:
+    """True when an utterance is only acknowledgement words ("mhm", "okay", "yeah yeah")."""
+    said = " ".join(_WORDS.findall(text.lower()))
+    if not said:
+        return True
+    allowed = {w.lower().strip() for w in words}
+    if said in allowed:
+        return True
+    return all(token in allowed for token in said.split())

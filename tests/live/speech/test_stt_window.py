@@ -1,0 +1,63 @@
+"""The STT engine's short encoder window gives the standard path's words, and silence stays silent."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import soxr
+
+from live.speech.stt import WhisperSTT, get_stt
+from live.speech.tts import get_tts
+
+LINES = [
+    "Yes, speaking.",
+    "I'm busy right now. Please call me back later.",
+    "I would like the first slot on Tuesday please.",
+]
+
+
+@pytest.fixture(scope="module")
+def stt() -> WhisperSTT:
+    engine = get_stt()
+    assert isinstance(engine, WhisperSTT)
+    return engine
+
+
+def _spoken(text: str) -> np.ndarray:
+    tts = get_tts("piper")
+    audio = np.concatenate(list(tts.synthesize(text)))
+    return soxr.resample(audio, tts.sample_rate, 16000).astype(np.float32)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_short_window_hears_the_same_words_as_the_standard_path(stt, settings, monkeypatch, line):
+    audio = _spoken(line)
+    settings.STT_ENCODER_WINDOW_S = 10
+    with monkeypatch.context() as patch:
+        patch.setattr(stt, "_transcribe_standard", lambda audio: pytest.fail("took the 30 s path"))
+        short = stt.transcribe(audio)
+    settings.STT_ENCODER_WINDOW_S = 0
+    standard = stt.transcribe(audio)
+    assert _words(short) == _words(line)
+    assert _words(short) == _words(standard)
+
+
+def test_short_window_returns_nothing_for_silence_and_noise(stt, settings):
+    settings.STT_ENCODER_WINDOW_S = 10
+    assert stt.transcribe(np.zeros(16000, dtype=np.float32)) == ""
+    noise = (np.random.default_rng(7).standard_normal(16000) * 0.002).astype(np.float32)
+    assert stt.transcribe(noise) == ""
+
+
+def test_audio_longer_than_the_window_is_still_heard_whole(stt, settings):
+    settings.STT_ENCODER_WINDOW_S = 2
+    line = "I'm busy right now. Please call me back later."
+    audio = _spoken(line)
+    assert len(audio) > 2 * 16000  # the window grows to fit the utterance
+    assert _words(stt.transcribe(audio)) == _words(line)

@@ -1,0 +1,122 @@
+"""The simulated carrier over real HTTP: Twilio's REST protocol in, signed callbacks out.
+
+A live server runs the whole product; the dialer's official Twilio client
+talks to the carrier at /carrier/, and the carrier calls back /twilio/status/.
+Carrier-level personas (busy, no_answer, failed) need no speech models.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from calls.models import Call, CallEvent
+from campaigns.dialer import dial_attempt, dialer_tick
+from campaigns.models import Lead
+from sandbox import carrier
+from telephony.rest import twilio_create_call
+from tests.factories import CampaignFactory, LeadFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def wired(settings, live_server):
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.TWILIO_API_BASE_URL = live_server.url + "/carrier"
+    settings.TWILIO_AUTH_TOKEN = "carrier-test-token"
+    settings.SIMULATED_CARRIER = True
+    settings.DIALER_GLOBAL_MAX_CONCURRENT = 50
+    return live_server
+
+
+def campaign_with(personas):
+    # A window covering the whole guarded day, every day: the test may run at any hour,
+    # so leads live in a zone where it is currently daytime.
+    zone = next(
+        z
+        for z in ("America/New_York", "Asia/Tokyo", "Europe/London", "America/Los_Angeles", "Asia/Kolkata")
+        if 9 <= datetime.now(ZoneInfo(z)).hour < 20
+    )
+    campaign = CampaignFactory(
+        status="running", window_start=time(8), window_end=time(21), max_concurrent=10, calls_per_minute=60
+    )
+    leads = [LeadFactory(campaign=campaign, timezone=zone, custom_fields={"persona": p}) for p in personas]
+    return campaign, leads
+
+
+def wait_all(calls):
+    for call in calls:
+        call.refresh_from_db()
+        assert call.twilio_call_sid, call.failure_reason
+        carrier.wait_for(call.twilio_call_sid, timeout=30)
+
+
+def test_carrier_level_outcomes_come_back_as_signed_callbacks(wired):
+    _campaign, (busy, silent, broken) = campaign_with(["busy", "no_answer", "failed"])
+    call_ids = dialer_tick().call_ids  # eager tasks: each dial goes over HTTP to the carrier
+    calls = list(Call.objects.filter(pk__in=call_ids))
+    assert len(calls) == 3
+    wait_all(calls)
+    outcomes = {c.lead_id: (c.status, c.outcome) for c in Call.objects.filter(pk__in=call_ids)}
+    assert outcomes[busy.pk] == ("busy", "busy")
+    assert outcomes[silent.pk] == ("no-answer", "no-answer")
+    assert outcomes[broken.pk] == ("failed", "failed")
+    for lead in (busy, silent, broken):
+        lead.refresh_from_db()
+    assert busy.status == Lead.Status.RETRY and silent.status == Lead.Status.RETRY
+    # Every callback was signed and accepted: initiated (+ ringing) + final, once each.
+    events = CallEvent.objects.filter(call_id__in=call_ids)
+    assert events.filter(call__lead=busy).count() == 3
+    assert events.filter(call__lead=broken).count() == 2
+    assert Call.objects.get(lead=broken).failure_reason == "carrier failed the call (SIP 503)"
+
+
+def test_duplicated_dial_tasks_ring_once(wired):
+    _campaign, [lead] = campaign_with(["busy"])
+    [call_id] = dialer_tick(dispatch=False).call_ids
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(dial_attempt(call_id=call_id))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["already-started"] * 3 + ["dialed"]
+    rung = [c for c in carrier.CALLS.values() if c.to == lead.phone]
+    assert len(rung) == 1
+    call = Call.objects.get(pk=call_id)
+    assert call.twilio_call_sid == rung[0].sid
+
+
+def test_carrier_refuses_bad_credentials_and_bad_numbers(wired, settings):
+    with pytest.raises(TwilioRestException) as bad_number:
+        twilio_create_call(to="+1555", from_="+15005550006", url=wired.url + "/twilio/voice/")
+    assert bad_number.value.status == 400
+    client = Client(settings.TWILIO_ACCOUNT_SID, "not-the-token")
+    client.api.base_url = settings.TWILIO_API_BASE_URL
+    with pytest.raises(TwilioRestException) as refused:
+        client.api.v2010.accounts(settings.TWILIO_ACCOUNT_SID).calls.create(
+            to="+12125550100", from_="+15005550006", url=wired.url + "/twilio/voice/"
+        )
+    assert refused.value.status == 401
+
+
+def test_carrier_is_off_with_a_real_twilio_account(wired, settings, client):
+    settings.SIMULATED_CARRIER = False
+    response = client.post(f"/carrier/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Calls.json", {})
+    assert response.status_code == 404
