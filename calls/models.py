@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db import models
+from django.db import IntegrityError, models
 from django.db.models import Q
 
 
-class CallStatusError(Exception):
-    """A call status was about to move backwards (or out of a final state)."""
+class CallStatusError(IntegrityError):
+    """A call status was about to move backwards (or out of a final state).
+
+    An IntegrityError, as the database trigger's refusal is on the paths that
+    skip save() (calls/status_sql.py): one exception to catch on every path.
+    """
 
 
 class Call(models.Model):
@@ -30,6 +34,9 @@ class Call(models.Model):
         CANCELED = "canceled", "Canceled"
 
     # Statuses only move up this ladder; everything on the top rung is final.
+    # The one definition of the order: can_move() and save() read it here, and
+    # the database triggers every other write path meets are generated from it
+    # (calls/status_sql.py).
     STATUS_RANK = {
         Status.QUEUED: 0,
         Status.INITIATED: 1,
