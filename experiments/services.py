@@ -1,34 +1,94 @@
-"""Writes for experiments: sticky, weighted variant assignment of leads."""
+"""Writes for experiments: setup, start, stop and promotion, and sticky weighted assignment of leads.
+
+Every path (console, admin, API, the dialer) goes through these functions, so
+the rules live here once: variants are published versions of the
+experiment's own agent (`variant_version_problem`, also behind
+Variant.clean), the status only moves draft -> running -> stopped under a row
+lock, and a lead keeps the first variant it was dealt.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
 
-from experiments.models import Assignment, Experiment, Variant
+from agents.models import Agent, AgentVersion, PhoneNumber
+from agents.services import agent_version_rollback
+from campaigns.models import Campaign
+from experiments.models import Assignment, Experiment, Variant, variant_version_problem
 
 
 class ExperimentHasNoVariants(Exception):
     """A campaign runs an experiment that has no variant to assign."""
 
 
-def variant_pick(*, variants: list[Variant], experiment_id: int, lead_id: int) -> Variant:
+class ExperimentTransitionError(Exception):
+    """A lifecycle step that does not apply to the experiment as it stands."""
+
+
+# --- assignment -----------------------------------------------------------------------------------
+
+_FNV_OFFSET_BASIS = 0x811C9DC5
+_FNV_PRIME = 0x01000193
+BUCKETS = 10_000
+
+
+def fnv1a_32(data: bytes) -> int:
+    """The 32-bit FNV-1a hash: xor each byte in, then multiply by the FNV prime, modulo 2**32."""
+    value = _FNV_OFFSET_BASIS
+    for byte in data:
+        value = ((value ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
+    return value
+
+
+def bucket_of(*, key: str, lead_id: int) -> int:
+    """The lead's bucket in 0 .. BUCKETS-1 for the experiment keyed `key`.
+
+    Modelled on GrowthBook's "v2" hash: FNV-1a over key and id, then FNV-1a
+    again over the decimal text of that hash, modulo 10,000. The second round
+    spreads ids that differ in their last digit (consecutive lead ids), which a
+    single FNV round leaves correlated in the low bits. Unlike GrowthBook, a
+    ":" separates key and id, so "exp-1" with lead 23 and "exp-12" with lead 3
+    never share a hash (and so never a bucket) by accident.
+    """
+    inner = fnv1a_32(f"{key}:{lead_id}".encode())
+    return fnv1a_32(str(inner).encode()) % BUCKETS
+
+
+def variant_pick(*, variants: Sequence[Variant], key: str, lead_id: int) -> Variant:
     """Deterministic weighted choice: the same lead always lands on the same variant.
 
-    A stable hash (not Python's salted hash()) so that a lost assignment row, or
-    another process, computes the same answer.
+    The variants, in creation order, cut the buckets into consecutive ranges
+    in proportion to their weights; the lead takes the range its bucket falls
+    in. A stable hash (not Python's salted hash()) so that a lost assignment
+    row, or another process, computes the same answer. Integer comparisons
+    (bucket * total < cumulative weight * BUCKETS) keep the range edges exact.
     """
     ordered = sorted(variants, key=lambda v: v.pk)
     total = sum(v.weight for v in ordered)
-    digest = hashlib.sha256(f"{experiment_id}:{lead_id}".encode()).digest()
-    point = int.from_bytes(digest[:8], "big") % total
+    point = bucket_of(key=key, lead_id=lead_id) * total
+    cumulative = 0
     for variant in ordered:
-        if point < variant.weight:
+        cumulative += variant.weight
+        if point < cumulative * BUCKETS:
             return variant
-        point -= variant.weight
-    raise AssertionError("unreachable: point < total weight")
+    raise AssertionError("unreachable: bucket < BUCKETS")
+
+
+def experiment_assignable(experiment: Experiment) -> bool:
+    """Whether the dialer and inbound routing may assign leads to `experiment` and call them with a variant.
+
+    Only a running experiment deals leads. A draft has not started (its
+    campaigns wait for it); a stopped one is over: its campaigns were switched
+    to the winner, or, stopped without one, wait for an operator's decision.
+    """
+    return experiment.status == Experiment.Status.RUNNING
 
 
 # No savepoint: the dialer calls this inside its tick transaction, and one INSERT needs none.
@@ -41,7 +101,8 @@ def assignments_get_or_create(*, experiment: Experiment, lead_ids: Iterable[int]
     process may assign some of the same leads at the same time; whichever row
     committed first stands, so the new rows are read back rather than trusted
     from memory. Inserting in lead order keeps two such batches from
-    deadlocking on each other's unique-index entries.
+    deadlocking on each other's unique-index entries. The caller checks
+    `experiment_assignable` first: this function does not look at the status.
     """
     wanted = sorted(set(lead_ids))
     if not wanted:
@@ -58,7 +119,7 @@ def assignments_get_or_create(*, experiment: Experiment, lead_ids: Iterable[int]
         [
             Assignment(
                 experiment=experiment,
-                variant=variant_pick(variants=variants, experiment_id=experiment.pk, lead_id=lead_id),
+                variant=variant_pick(variants=variants, key=experiment.key, lead_id=lead_id),
                 lead_id=lead_id,
             )
             for lead_id in missing
@@ -67,3 +128,220 @@ def assignments_get_or_create(*, experiment: Experiment, lead_ids: Iterable[int]
     )
     found.update((assignment.lead_id, assignment) for assignment in assigned.filter(lead_id__in=missing))
     return found
+
+
+# --- setup ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """One variant of a new experiment, as the console, admin or API describe it."""
+
+    name: str
+    agent_version: AgentVersion
+    weight: int = 1
+    is_control: bool = False
+
+
+def _unique_key(name: str) -> str:
+    base = (slugify(name) or "experiment")[:50]
+    key, n = base, 1
+    while Experiment.objects.filter(key=key).exists():
+        n += 1
+        key = f"{base}-{n}"
+    return key
+
+
+@transaction.atomic
+def experiment_create(
+    *,
+    name: str,
+    agent: Agent,
+    variants: Sequence[VariantSpec],
+    hypothesis: str = "",
+    campaigns: Iterable[Campaign] = (),
+    phone_numbers: Iterable[PhoneNumber] = (),
+    created_by: Any = None,
+) -> Experiment:
+    """A draft experiment with its variants, the draft campaigns that will run it, and its inbound numbers.
+
+    With no variant marked as control, the first one is. Every problem is
+    reported at once as a ValidationError keyed by field ("variants",
+    "campaigns", "phone_numbers", or the experiment's own fields).
+    """
+    experiment = Experiment(name=name, agent=agent, hypothesis=hypothesis, created_by=created_by)
+    experiment.key = _unique_key(name)
+    errors: dict[str, list[str]] = {}
+    try:
+        experiment.full_clean(exclude=["key"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    problems = [
+        f"{spec.name or 'unnamed'}: {problem}"
+        for spec in variants
+        if (problem := variant_version_problem(experiment=experiment, agent_version=spec.agent_version))
+    ]
+    names = [spec.name.strip() for spec in variants]
+    if len(variants) < 2:
+        problems.append("An experiment needs at least two variants.")
+    if any(not n for n in names) or len(set(names)) != len(names):
+        problems.append("Each variant needs a name of its own.")
+    if any(spec.weight < 1 for spec in variants):
+        problems.append("Weights are whole numbers of at least 1.")
+    if sum(spec.is_control for spec in variants) > 1:
+        problems.append("Only one variant can be the control.")
+    if problems:
+        errors["variants"] = problems
+    campaigns = list(campaigns)
+    campaign_problems = [problem for campaign in campaigns if (problem := _campaign_problem(campaign, agent))]
+    if campaign_problems:
+        errors["campaigns"] = campaign_problems
+    phone_numbers = list(phone_numbers)
+    number_problems = [problem for number in phone_numbers if (problem := _number_problem(number, agent))]
+    if number_problems:
+        errors["phone_numbers"] = number_problems
+    if errors:
+        raise ValidationError(errors)
+
+    experiment.save()
+    has_control = any(spec.is_control for spec in variants)
+    for index, spec in enumerate(variants):
+        variant = Variant(
+            experiment=experiment,
+            name=spec.name.strip(),
+            agent_version=spec.agent_version,
+            weight=spec.weight,
+            is_control=spec.is_control or (not has_control and index == 0),
+        )
+        variant.full_clean()
+        variant.save()
+    if campaigns:
+        # No campaigns service switches what a campaign runs; this is the one
+        # write. Only drafts (nothing dialed yet, _campaign_problem) and under
+        # their row locks, so a campaign started meanwhile is not switched.
+        locked = Campaign.objects.select_for_update().filter(pk__in=[c.pk for c in campaigns])
+        switched = locked.filter(status=Campaign.Status.DRAFT).update(
+            experiment=experiment, agent_version=None, updated_at=timezone.now()
+        )
+        if switched != len(campaigns):
+            raise ValidationError({"campaigns": ["A chosen campaign is no longer a draft; choose again."]})
+    if phone_numbers:
+        experiment.phone_numbers.set(phone_numbers)
+    return experiment
+
+
+def _campaign_problem(campaign: Campaign, agent: Agent) -> str:
+    if campaign.status != Campaign.Status.DRAFT:
+        return f"{campaign}: only a draft campaign (nothing dialed yet) can run a new experiment."
+    if campaign.experiment_id is not None:
+        return f"{campaign}: already runs an experiment."
+    version = campaign.agent_version
+    if version is not None and version.agent_id != agent.pk:
+        return f"{campaign}: runs another agent."
+    return ""
+
+
+def _number_problem(number: PhoneNumber, agent: Agent) -> str:
+    if number.agent_id != agent.pk:
+        return f"{number} is answered by another agent."
+    return ""
+
+
+@transaction.atomic
+def variant_weight_set(*, variant: Variant, weight: int) -> Variant:
+    """Change a variant's weight: leads assigned from now on follow it; assigned leads keep their variant."""
+    Experiment.objects.select_for_update().get(pk=variant.experiment_id)
+    locked = Variant.objects.select_related("experiment", "agent_version").get(pk=variant.pk)
+    locked.weight = weight
+    locked.full_clean()
+    locked.save(update_fields=["weight"])
+    return locked
+
+
+# --- lifecycle ------------------------------------------------------------------------------------
+
+
+def experiment_control(variants: Sequence[Variant]) -> Variant | None:
+    """The baseline: the variant marked as control, or else the first one created."""
+    marked = [variant for variant in variants if variant.is_control]
+    if marked:
+        return marked[0]
+    return min(variants, key=lambda v: v.pk) if variants else None
+
+
+@transaction.atomic
+def experiment_start(*, experiment: Experiment, user: Any = None) -> Experiment:
+    """Draft -> running: from now on the dialer and inbound routing deal its leads.
+
+    Checked again here, whatever path set the experiment up: at least two
+    variants, each a published version of the experiment's agent, one control
+    (the first variant, when none is marked), and inbound numbers answered by
+    its agent and in no other running experiment.
+    """
+    locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if locked.status != Experiment.Status.DRAFT:
+        raise ExperimentTransitionError(f"cannot start an experiment that is {locked.status}")
+    variants = list(locked.variants.select_related("agent_version").order_by("pk"))
+    problems = [
+        f"{variant.name}: {problem}"
+        for variant in variants
+        if (problem := variant_version_problem(experiment=locked, agent_version=variant.agent_version))
+    ]
+    if len(variants) < 2:
+        problems.append("An experiment needs at least two variants.")
+    for number in locked.phone_numbers.all():
+        if problem := _number_problem(number, locked.agent):
+            problems.append(problem)
+        elif number.experiments.filter(status=Experiment.Status.RUNNING).exclude(pk=locked.pk).exists():
+            problems.append(f"{number} already takes part in another running experiment.")
+    if problems:
+        raise ValidationError(problems)
+    control = experiment_control(variants)
+    if control is not None and not control.is_control:
+        Variant.objects.filter(pk=control.pk).update(is_control=True)
+    now = timezone.now()
+    locked.status = Experiment.Status.RUNNING
+    locked.started_at = now
+    locked.started_by = user
+    locked.weights_changed_at = now
+    locked.save(update_fields=["status", "started_at", "started_by", "weights_changed_at"])
+    experiment.refresh_from_db()
+    return experiment
+
+
+@transaction.atomic
+def experiment_stop(*, experiment: Experiment, winner: Variant | None = None, user: Any = None) -> Experiment:
+    """Running -> stopped, promoting `winner` when given; who and when are recorded.
+
+    Promotion switches the experiment's campaigns that can still dial (draft,
+    running, paused) to the winner's version; finished campaigns keep their
+    link to the experiment as the record of what they ran. When the
+    experiment ran on inbound numbers and the winner is not already the
+    agent's live version, its configuration is published as the new live
+    version (the agents' own service), since a number answers with that.
+    """
+    locked = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if locked.status != Experiment.Status.RUNNING:
+        raise ExperimentTransitionError(f"cannot stop an experiment that is {locked.status}")
+    if winner is not None and winner.experiment_id != locked.pk:
+        raise ValidationError({"winner": f"{winner} is not a variant of {locked}."})
+    now = timezone.now()
+    locked.status = Experiment.Status.STOPPED
+    locked.stopped_at = now
+    locked.stopped_by = user
+    locked.winner = winner
+    locked.save(update_fields=["status", "stopped_at", "stopped_by", "winner"])
+    if winner is not None:
+        version = AgentVersion.objects.get(pk=winner.agent_version_id)
+        # No campaigns service switches a campaign's version: one UPDATE here,
+        # under the experiment's lock (the check constraint wants the version
+        # and the experiment swapped together).
+        Campaign.objects.filter(
+            experiment=locked,
+            status__in=[Campaign.Status.DRAFT, Campaign.Status.RUNNING, Campaign.Status.PAUSED],
+        ).update(experiment=None, agent_version=version, updated_at=now)
+        live = locked.agent.live_version
+        if locked.phone_numbers.exists() and (live is None or live.pk != version.pk):
+            agent_version_rollback(version=version, notes=f"Winner of experiment {locked.name}: {winner.name}")
+    experiment.refresh_from_db()
+    return experiment

@@ -1,20 +1,87 @@
-"""Batched sticky assignment of leads to experiment variants, on PostgreSQL."""
+"""Sticky, weighted assignment of leads to experiment variants: the hash, its spread, and the batched
+service on PostgreSQL (concurrent assigners included)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 import pytest
 from django.db import connection, transaction
 
-from experiments.models import Assignment
+from experiments.models import Assignment, Experiment
 from experiments.services import (
+    BUCKETS,
     ExperimentHasNoVariants,
     assignments_get_or_create,
+    bucket_of,
+    experiment_start,
+    fnv1a_32,
     variant_pick,
+    variant_weight_set,
 )
 from tests.factories import CampaignFactory, ExperimentFactory, LeadFactory, VariantFactory
+
+
+@dataclass
+class _Arm:
+    """A stand-in variant for the pure hash tests (no database)."""
+
+    pk: int
+    weight: int
+
+
+def test_fnv1a_32_matches_the_published_test_vectors():
+    # From the FNV reference test suite (Fowler, Noll, Vo).
+    assert fnv1a_32(b"") == 0x811C9DC5
+    assert fnv1a_32(b"a") == 0xE40C292C
+    assert fnv1a_32(b"foobar") == 0xBF9CF968
+
+
+def test_a_leads_bucket_depends_only_on_the_key_and_the_lead():
+    buckets = [bucket_of(key="greeting-test", lead_id=lead_id) for lead_id in range(1, 2001)]
+    assert buckets == [bucket_of(key="greeting-test", lead_id=lead_id) for lead_id in range(1, 2001)]
+    assert all(0 <= bucket < BUCKETS for bucket in buckets)
+    other = [bucket_of(key="greeting-test-2", lead_id=lead_id) for lead_id in range(1, 2001)]
+    # Another experiment deals the same leads independently: about 1 in BUCKETS coincide.
+    assert sum(a == b for a, b in zip(buckets, other, strict=True)) < 10
+    # The separator keeps "exp-1" + 23 and "exp-12" + 3 apart.
+    assert bucket_of(key="exp-1", lead_id=23) != bucket_of(key="exp-12", lead_id=3)
+
+
+@pytest.mark.parametrize("weights", [(1, 1), (3, 1), (1, 2, 7)])
+def test_100000_leads_split_by_the_weights(weights):
+    arms = [_Arm(pk=10 + index, weight=weight) for index, weight in enumerate(weights)]
+    counts = dict.fromkeys((arm.pk for arm in arms), 0)
+    for lead_id in range(1, 100_001):
+        counts[variant_pick(variants=arms, key="split-check", lead_id=lead_id).pk] += 1
+    total = sum(weights)
+    for arm in arms:
+        # A share's standard error at 100,000 leads is at most 0.0016: 0.006 is almost 4 of them.
+        assert counts[arm.pk] / 100_000 == pytest.approx(arm.weight / total, abs=0.006)
+    # Consecutive lead ids do not cluster: every block of 1,000 leads uses every arm.
+    for start in range(1, 100_001, 1000):
+        assert {
+            variant_pick(variants=arms, key="split-check", lead_id=i).pk for i in range(start, start + 1000)
+        } == set(counts)
+
+
+def test_the_pick_does_not_depend_on_the_order_the_variants_come_in():
+    arms = [_Arm(pk=3, weight=2), _Arm(pk=1, weight=1), _Arm(pk=2, weight=1)]
+    for lead_id in range(1, 500):
+        assert (
+            variant_pick(variants=arms, key="order", lead_id=lead_id).pk
+            == variant_pick(variants=list(reversed(arms)), key="order", lead_id=lead_id).pk
+        )
+
+
+def test_bucket_edges_follow_the_weights_exactly():
+    """With weights 1:1 the first half of the buckets goes to the first variant, the rest to the second."""
+    arms = [_Arm(pk=1, weight=1), _Arm(pk=2, weight=1)]
+    for lead_id in range(1, 3000):
+        bucket = bucket_of(key="edges", lead_id=lead_id)
+        assert variant_pick(variants=arms, key="edges", lead_id=lead_id).pk == (1 if bucket < BUCKETS // 2 else 2)
 
 
 def experiment_with_leads(count: int, weights=(3, 1)):
@@ -32,7 +99,7 @@ def test_new_leads_get_the_weighted_pick_and_one_row_each():
     assert sorted(assigned) == sorted(lead_ids)
     for lead_id, assignment in assigned.items():
         assert assignment.pk is not None and assignment.lead_id == lead_id
-        expected = variant_pick(variants=variants, experiment_id=experiment.pk, lead_id=lead_id)
+        expected = variant_pick(variants=variants, key=experiment.key, lead_id=lead_id)
         assert assignment.variant_id == expected.pk
     used = {assignment.variant_id for assignment in assigned.values()}
     assert used == {variant.pk for variant in variants}  # 40 leads at 3:1 land on both
@@ -53,9 +120,30 @@ def test_assignments_are_sticky_when_the_weights_change():
     again = assignments_get_or_create(experiment=experiment, lead_ids=[*lead_ids, *newcomers])
     assert {lead_id: again[lead_id].variant_id for lead_id in lead_ids} == first
     for lead_id in newcomers:
-        expected = variant_pick(variants=[*variants, heavy], experiment_id=experiment.pk, lead_id=lead_id)
+        expected = variant_pick(variants=[*variants, heavy], key=experiment.key, lead_id=lead_id)
         assert again[lead_id].variant_id == expected.pk
     assert Assignment.objects.filter(experiment=experiment).count() == 35
+
+
+@pytest.mark.django_db
+def test_a_weight_change_on_a_running_experiment_moves_only_new_leads():
+    experiment, variants, lead_ids = experiment_with_leads(40, weights=(1, 1))
+    experiment_start(experiment=experiment)
+    first = {
+        lead_id: a.variant_id
+        for lead_id, a in assignments_get_or_create(experiment=experiment, lead_ids=lead_ids).items()
+    }
+    variant_weight_set(variant=variants[1], weight=50)
+    variants[1].refresh_from_db()
+    newcomers = [lead.pk for lead in LeadFactory.create_batch(40, campaign=experiment.campaigns.get())]
+    again = assignments_get_or_create(experiment=experiment, lead_ids=[*lead_ids, *newcomers])
+    assert {lead_id: again[lead_id].variant_id for lead_id in lead_ids} == first
+    for lead_id in newcomers:
+        assert again[lead_id].variant_id == variant_pick(variants=variants, key=experiment.key, lead_id=lead_id).pk
+    # 50:1 now: nearly every newcomer goes to the heavy variant (the old 1:1 would give it about half).
+    assert sum(again[lead_id].variant_id == variants[1].pk for lead_id in newcomers) >= 35
+    experiment.refresh_from_db()
+    assert experiment.status == Experiment.Status.RUNNING and experiment.weights_changed_at > experiment.started_at
 
 
 @pytest.mark.django_db
@@ -99,7 +187,7 @@ def test_a_concurrent_assigners_committed_choice_stands():
     """The first transaction to insert a lead's row wins, even with a variant the second would not pick."""
     experiment, variants, lead_ids = experiment_with_leads(10)
     contested = lead_ids[4]
-    picked = variant_pick(variants=variants, experiment_id=experiment.pk, lead_id=contested)
+    picked = variant_pick(variants=variants, key=experiment.key, lead_id=contested)
     other = next(variant for variant in variants if variant.pk != picked.pk)
     inserted, release = threading.Event(), threading.Event()
     results: dict[int, int] = {}
