@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -11,13 +13,13 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from calls.models import Call
 from campaigns.importer import leads_bulk_upsert
 from campaigns.models import Campaign, Lead
-from campaigns.retry import retry_rules_validate
 from campaigns.selectors import campaign_lead_counts, campaign_outcome_counts
-from campaigns.services import CampaignTransitionError, campaign_control
+from campaigns.services import CampaignTransitionError, campaign_control, campaign_create, campaign_update
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -104,36 +106,27 @@ class CampaignSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["status", "status_reason", "created_at"]
 
-    def validate_days(self, value: Any) -> list[int]:
-        if not isinstance(value, list) or any(not isinstance(d, int) or not 1 <= d <= 7 for d in value):
-            raise serializers.ValidationError("days must be a list of ISO weekdays, 1 (Monday) to 7 (Sunday).")
-        return sorted(set(value))
-
-    def validate_retry_rules(self, value: Any) -> dict[str, Any]:
-        try:
-            return retry_rules_validate(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        version = attrs.get("agent_version", getattr(self.instance, "agent_version", None))
-        experiment = attrs.get("experiment", getattr(self.instance, "experiment", None))
-        if (version is None) == (experiment is None):
-            raise serializers.ValidationError("Give exactly one of agent_version or experiment.")
-        if version is not None and not version.is_published:
-            raise serializers.ValidationError({"agent_version": "Only a published version can be dialed."})
-        start = attrs.get("window_start", getattr(self.instance, "window_start", None))
-        end = attrs.get("window_end", getattr(self.instance, "window_end", None))
-        if start is not None and end is not None and end <= start:
-            raise serializers.ValidationError({"window_end": "The window must end after it starts."})
-        first = attrs.get("start_date", getattr(self.instance, "start_date", None))
-        last = attrs.get("end_date", getattr(self.instance, "end_date", None))
-        if first and last and last < first:
-            raise serializers.ValidationError({"end_date": "end_date is before start_date."})
-        for name in ("max_concurrent", "calls_per_minute"):
-            if name in attrs and attrs[name] < 1:
-                raise serializers.ValidationError({name: "Must be at least 1."})
+        """The campaign rule (Campaign.clean), on the campaign as it would be saved; errors keyed by field."""
+        campaign = copy.copy(self.instance) if self.instance is not None else Campaign()
+        for name, value in attrs.items():
+            setattr(campaign, name, value)
+        try:
+            campaign.full_clean(validate_unique=False)  # the name's UniqueValidator has answered already
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: messages
+                    for field, messages in exc.message_dict.items()
+                }
+            ) from None
         return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Campaign:
+        return campaign_create(**validated_data)
+
+    def update(self, instance: Campaign, validated_data: dict[str, Any]) -> Campaign:
+        return campaign_update(campaign_id=instance.pk, **validated_data)
 
 
 class AttemptSerializer(serializers.ModelSerializer):

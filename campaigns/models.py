@@ -6,11 +6,14 @@ existing database moves over without copying a row (see the 0001 migration).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import Q
 
+from campaigns.retry import retry_rules_validate
 from voiceops.validators import validate_e164, validate_timezone
 
 
@@ -117,8 +120,8 @@ class Campaign(models.Model):
     caller_id = models.CharField(max_length=16, validators=[validate_e164], default="+15005550006")
     window_start = models.TimeField(default="09:00")
     window_end = models.TimeField(default="19:00")
-    # ISO weekdays the campaign may call on (1 = Monday … 7 = Sunday), lead-local.
-    days = models.JSONField(default=list)
+    # ISO weekdays the campaign may call on (1 = Monday … 7 = Sunday), lead-local; empty: every day.
+    days = models.JSONField(default=list, blank=True)
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
     max_concurrent = models.PositiveIntegerField(default=2)
@@ -153,6 +156,71 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The campaign rule, the one every path that writes a campaign runs.
+
+        The admin runs it through its form (ModelAdmin calls full_clean), the
+        API's serializer and the console through campaigns.services
+        (campaign_create, campaign_update, and campaign_control before a
+        campaign runs). Errors are keyed by field where one field is at fault.
+        `days` and `retry_rules` are normalised in place (sorted unique
+        weekdays; every rule spelled out).
+
+        The Meta constraints hold the same orderings in the database, for
+        writes that skip this (bulk SQL, a shell); the dialer never reads a
+        campaign that breaks them.
+        """
+        errors: dict[str, list[str]] = {}
+        if (self.agent_version_id is None) == (self.experiment_id is None):
+            errors[NON_FIELD_ERRORS] = ["Give exactly one of agent_version or experiment."]
+        elif self.agent_version_id is not None and not self.agent_version.is_published:  # type: ignore[union-attr]
+            errors["agent_version"] = ["Only a published version can be dialed."]
+        try:
+            self.days = weekdays_validate(self.days)
+        except ValidationError as exc:
+            errors["days"] = exc.messages
+        try:
+            self.retry_rules = retry_rules_validate(self.retry_rules)
+        except ValidationError as exc:
+            errors["retry_rules"] = exc.messages
+        start, end = (self._time_or_none(name) for name in ("window_start", "window_end"))
+        if start is not None and end is not None and end <= start:
+            errors["window_end"] = ["The window must end after it starts."]
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = ["end_date is before start_date."]
+        for name in ("max_concurrent", "calls_per_minute"):
+            value = getattr(self, name)
+            if isinstance(value, int) and value < 1:
+                errors[name] = ["Must be at least 1."]
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        # clean() words the version-or-experiment rule itself; the constraint's
+        # own message would only repeat it by the constraint's name. (The other
+        # constraints are skipped already when clean() keyed an error to their field.)
+        if (self.agent_version_id is None) == (self.experiment_id is None):
+            exclude = {*(exclude or ()), "agent_version", "experiment"}
+        super().validate_constraints(exclude=exclude)
+
+    def _time_or_none(self, name: str) -> Any:
+        """A window bound as a time (a form or the field default may hold it as text); None when unreadable."""
+        field = self._meta.get_field(name)
+        assert isinstance(field, models.TimeField)
+        try:
+            return field.to_python(getattr(self, name))
+        except ValidationError:
+            return None  # clean_fields() reports it under the field's name
+
+
+def weekdays_validate(raw: Any) -> list[int]:
+    """A campaign's `days`: ISO weekdays, returned sorted and unique; empty (or unset) means every day."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, list) or any(not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 7 for d in raw):
+        raise ValidationError("days must be a list of ISO weekdays, 1 (Monday) to 7 (Sunday).")
+    return sorted(set(raw))
 
 
 class LeadImport(models.Model):

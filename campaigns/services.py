@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
 from campaigns.models import Campaign, Lead
@@ -11,6 +12,55 @@ from campaigns.models import Campaign, Lead
 
 class CampaignTransitionError(Exception):
     """A campaign control that does not apply to the campaign's current status."""
+
+
+# What an operator sets on a campaign; status moves only through campaign_control.
+CAMPAIGN_SETTINGS = frozenset(
+    {
+        "name",
+        "agent_version",
+        "experiment",
+        "caller_id",
+        "window_start",
+        "window_end",
+        "days",
+        "start_date",
+        "end_date",
+        "max_concurrent",
+        "calls_per_minute",
+        "retry_rules",
+        "require_consent",
+    }
+)
+
+
+def _settings_checked(values: dict[str, Any]) -> None:
+    unknown = set(values) - CAMPAIGN_SETTINGS
+    if unknown:
+        raise TypeError(f"not a campaign setting: {', '.join(sorted(unknown))}")
+
+
+@transaction.atomic
+def campaign_create(**values: Any) -> Campaign:
+    """Create a draft campaign; raises ValidationError, keyed by field, when it breaks the campaign rule."""
+    _settings_checked(values)
+    campaign = Campaign(**values)
+    campaign.full_clean()  # Campaign.clean(): the rule, and days and retry_rules normalised
+    campaign.save()
+    return campaign
+
+
+@transaction.atomic
+def campaign_update(*, campaign_id: int, **changes: Any) -> Campaign:
+    """Change a campaign's settings under its row lock; the whole campaign must still keep the rule."""
+    _settings_checked(changes)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    for name, value in changes.items():
+        setattr(campaign, name, value)
+    campaign.full_clean()
+    # Whatever clean() normalised is saved too.
+    campaign.save(update_fields=sorted({*changes, "days", "retry_rules", "updated_at"}))
+    return campaign
 
 
 _CAMPAIGN_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -36,6 +86,18 @@ def campaign_control(*, campaign_id: int, action: str, reason: str = "") -> Camp
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
     if campaign.status not in allowed:
         raise CampaignTransitionError(f"cannot {action} a campaign that is {campaign.status}")
+    if target == Campaign.Status.RUNNING:
+        # A campaign written before the rule was enforced everywhere (or by a
+        # bulk path that skips it) is checked again before it may dial.
+        try:
+            campaign.full_clean(validate_unique=False)
+        except ValidationError as exc:
+            problems = "; ".join(
+                message if field == NON_FIELD_ERRORS else f"{field}: {message}"
+                for field, messages in exc.message_dict.items()
+                for message in messages
+            )
+            raise CampaignTransitionError(f"cannot {action} this campaign: {problems}") from None
     campaign.status = target
     # A resume clears the circuit breaker's note; the breaker only counts
     # attempts made after this change (Campaign.updated_at).

@@ -13,6 +13,7 @@ from agents.models import Agent, AgentVersion, PhoneNumber
 from agents.services import agent_version_create_draft, agent_version_publish
 from calendars.models import Calendar
 from campaigns.models import Campaign, Lead
+from campaigns.services import campaign_create
 from experiments.models import Experiment, Variant
 from sandbox.demo import DEMO_AGENT_NAME, DEMO_CALENDAR_NAME, DEMO_CALENDAR_TIMEZONE, demo_agent_config
 
@@ -60,8 +61,8 @@ class Command(BaseCommand):
         Variant.objects.get_or_create(experiment=experiment, name="A", defaults={"agent_version": standard})
         Variant.objects.get_or_create(experiment=experiment, name="B", defaults={"agent_version": warm})
 
-        campaign, _ = Campaign.objects.get_or_create(
-            name="Demo recall campaign", defaults={"agent_version": standard, "days": [1, 2, 3, 4, 5, 6]}
+        campaign = Campaign.objects.filter(name="Demo recall campaign").first() or campaign_create(
+            name="Demo recall campaign", agent_version=standard, days=[1, 2, 3, 4, 5, 6]
         )
         for phone, first, last, tz, fields in DEMO_LEADS:
             Lead.objects.get_or_create(
