@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -139,12 +139,16 @@ class Variant(models.Model):
         return f"{self.experiment.name}/{self.name}"
 
     def clean(self) -> None:
-        if not self.experiment_id or not self.agent_version_id:
-            return
-        problem = variant_version_problem(experiment=self.experiment, agent_version=self.agent_version)
+        # The experiment may not be saved yet (the admin's add page cleans its
+        # inline variants first), so the related objects are read, not the ids.
+        try:
+            experiment, version = self.experiment, self.agent_version
+        except ObjectDoesNotExist:
+            return  # the missing field's own error says so
+        problem = variant_version_problem(experiment=experiment, agent_version=version)
         if problem:
             raise ValidationError({"agent_version": problem})
-        if self.experiment.is_draft:
+        if experiment.is_draft:
             return
         # Once leads are assigned, a variant is part of the record: a running
         # experiment may only move its weights (new leads follow them, assigned
@@ -160,7 +164,7 @@ class Variant(models.Model):
             self.is_control,
         ):
             raise ValidationError("Only the weight of a running experiment's variant can change.")
-        if self.experiment.status == Experiment.Status.STOPPED and stored["weight"] != self.weight:
+        if experiment.status == Experiment.Status.STOPPED and stored["weight"] != self.weight:
             raise ValidationError("The experiment is stopped; its variants no longer change.")
 
     def save(self, *args: Any, **kwargs: Any) -> None:

@@ -22,6 +22,7 @@ from agents.models import Agent, AgentVersion, PhoneNumber
 from agents.services import agent_version_rollback
 from campaigns.models import Campaign
 from experiments.models import Assignment, Experiment, Variant, variant_version_problem
+from experiments.selectors import experiment_control
 
 
 class ExperimentHasNoVariants(Exception):
@@ -259,14 +260,6 @@ def variant_weight_set(*, variant: Variant, weight: int) -> Variant:
 
 
 # --- lifecycle ------------------------------------------------------------------------------------
-
-
-def experiment_control(variants: Sequence[Variant]) -> Variant | None:
-    """The baseline: the variant marked as control, or else the first one created."""
-    marked = [variant for variant in variants if variant.is_control]
-    if marked:
-        return marked[0]
-    return min(variants, key=lambda v: v.pk) if variants else None
 
 
 @transaction.atomic

@@ -90,6 +90,14 @@ def two_proportion_p_value(
     return None if math.isnan(p) else p
 
 
+def significantly_higher(
+    control_events: int, control_trials: int, variant_events: int, variant_trials: int, *, alpha: float = ALPHA
+) -> bool:
+    """Whether the variant's rate is above control's with the pooled z-test's p below alpha (a guardrail breach)."""
+    p = two_proportion_p_value(control_events, control_trials, variant_events, variant_trials)
+    return p is not None and p < alpha and variant_events / variant_trials > control_events / control_trials
+
+
 def srm_p_value(assigned: Sequence[int], weights: Sequence[float]) -> float | None:
     """Chi-square goodness of fit of the assigned counts to the weights; None with under two arms or no leads."""
     if len(assigned) != len(weights):

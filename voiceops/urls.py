@@ -7,12 +7,14 @@ from rest_framework.routers import DefaultRouter
 from agents.api import AgentViewSet
 from calls.api import CallViewSet
 from campaigns.api import CampaignViewSet, LeadViewSet
+from experiments.api import ExperimentViewSet
 
 router = DefaultRouter()
 router.register("agents", AgentViewSet, basename="agent")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("calls", CallViewSet, basename="call")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("experiments", ExperimentViewSet, basename="experiment")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -25,5 +27,6 @@ urlpatterns = [
     # The simulated carrier (Twilio's REST protocol); 404 unless SIMULATED_CARRIER.
     path("carrier/", include("sandbox.carrier")),
     path("agents/", include("agents.urls")),
+    path("experiments/", include("experiments.urls")),
     path("", include("calls.urls")),
 ]
