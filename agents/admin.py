@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from agents.models import Agent, AgentVersion, PhoneNumber
-from calendars.models import Appointment, Calendar
 
 
 class AgentVersionInline(admin.TabularInline):
@@ -47,17 +46,3 @@ class AgentVersionAdmin(admin.ModelAdmin):
 class PhoneNumberAdmin(admin.ModelAdmin):
     list_display = ("e164", "agent", "label")
     search_fields = ("e164", "label", "agent__name")
-
-
-@admin.register(Calendar)
-class CalendarAdmin(admin.ModelAdmin):
-    list_display = ("name", "timezone", "slot_minutes", "min_notice_minutes", "horizon_days")
-    search_fields = ("name",)
-
-
-@admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
-    list_display = ("calendar", "start", "end", "status", "lead", "call_id")
-    list_filter = ("calendar", "status")
-    raw_id_fields = ("lead",)
-    readonly_fields = ("call_id", "created_at")

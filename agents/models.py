@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from agents.brains.config import ConfigError, validate_config
 from calendars.selectors import calendar_exists
 from voiceops.validators import validate_e164
 
@@ -75,18 +77,15 @@ class AgentVersion(models.Model):
         self._published_in_db = self.published_at is not None
 
     def clean(self) -> None:
-        from agents.brains.config import validate_config
+        """The one check of a version's configuration: the admin, the services and the console all run it.
 
+        The schema is pure (agents.brains.config); the server's speech model
+        is handed in, because an English-only one refuses other languages.
+        """
         try:
-            validate_config(self.config)
-        except ValidationError as exc:
-            raise ValidationError(
-                {
-                    "config": [
-                        f"{path}: {message}" for path, messages in exc.message_dict.items() for message in messages
-                    ]
-                }
-            ) from None
+            validate_config(self.config, stt_model=settings.STT_MODEL)
+        except ConfigError as exc:
+            raise ValidationError({"config": exc.messages}) from None
         # The schema is pure; references to other rows are checked here, with the database.
         calendar = self.config.get("calendar") if isinstance(self.config, dict) else None
         if calendar and not calendar_exists(name=calendar):

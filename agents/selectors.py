@@ -1,4 +1,4 @@
-"""Reads for agents, versions and calendars."""
+"""Reads for agents and their versions."""
 
 from __future__ import annotations
 

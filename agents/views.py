@@ -8,6 +8,7 @@ htmx requests get the partial that changed, plain requests the whole page
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -46,7 +47,7 @@ def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
     return render(request, "agents/detail.html", context)
 
 
-def _editor_context(version: AgentVersion, text: str | None = None, errors: list[str] | None = None) -> dict:
+def _editor_context(version: AgentVersion, text: str | None = None, errors: list[str] | None = None) -> dict[str, Any]:
     return {
         "version": version,
         "agent": version.agent,

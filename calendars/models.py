@@ -6,12 +6,14 @@ an existing database moves over without copying a row.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from calendars.slots import CalendarSnapshot, availability_errors
 from voiceops.validators import validate_timezone
 
 
@@ -45,9 +47,18 @@ class Calendar(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        from calendars.slots import availability_errors
+    def snapshot(self, booked: tuple[tuple[datetime, datetime], ...] = ()) -> CalendarSnapshot:
+        """This calendar's rules as plain values for the slot arithmetic, with these bookings."""
+        return CalendarSnapshot(
+            timezone=self.timezone,
+            slot_minutes=self.slot_minutes,
+            availability=self.availability,
+            min_notice_minutes=self.min_notice_minutes,
+            horizon_days=self.horizon_days,
+            booked=booked,
+        )
 
+    def clean(self) -> None:
         validate_timezone(self.timezone)
         errors = availability_errors(self.availability)
         if errors:

@@ -41,7 +41,7 @@ def appointment_book(
     now = now or timezone.now()
     if start < now + timedelta(minutes=locked.min_notice_minutes):
         raise SlotUnavailable("that time is too soon or in the past")
-    if not slot_is_offered(locked, start):
+    if not slot_is_offered(locked.snapshot(), start):
         raise SlotUnavailable("that time is not one of the calendar's open slots")
     end = start + timedelta(minutes=locked.slot_minutes)
     overlapping = Appointment.objects.filter(

@@ -1,22 +1,40 @@
-"""The built-in appointment calendar: free slots, and slots spoken in the caller's timezone.
+"""Slot arithmetic on plain values: free slots, offers, and slots spoken in the caller's timezone.
 
 Availability is weekly and business-local (a dentist opens at 9 in its own
 town); callers hear slots in their own timezone. Every datetime that leaves
-this module is timezone-aware. Bookings are written by
-`agents.services.appointment_book`, which the database backs up.
+this module is timezone-aware. Nothing here reads the database or imports
+Django: a `CalendarSnapshot` (a calendar's rules and its bookings, read by
+`calendars.selectors`) goes in, datetimes come out, so the brains' tools can
+use it too. Bookings are written by `calendars.services.appointment_book`,
+which the database backs up.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone as dj_timezone
 
-from calendars.models import Appointment, Calendar
+@dataclass(frozen=True)
+class CalendarSnapshot:
+    """A calendar's weekly rules, and the bookings that matter, as plain values.
+
+    `availability` maps ISO weekdays ("1" = Monday) to business-local
+    ["HH:MM", "HH:MM"] intervals; `booked` holds (start, end) of booked
+    appointments, aware datetimes, in any order.
+    """
+
+    timezone: str
+    slot_minutes: int
+    availability: Mapping[str, Sequence[Sequence[str]]]
+    min_notice_minutes: int = 0
+    horizon_days: int = 14
+    booked: tuple[tuple[datetime, datetime], ...] = ()
+
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -59,7 +77,12 @@ def _local(day: date, at: time, zone: ZoneInfo) -> datetime | None:
     return candidate
 
 
-def slot_starts(calendar: Calendar, *, after: datetime, before: datetime) -> Iterator[datetime]:
+def offer_window(calendar: CalendarSnapshot, now: datetime) -> tuple[datetime, datetime]:
+    """[after, before): the times a slot may start at, given the calendar's notice and horizon."""
+    return now + timedelta(minutes=calendar.min_notice_minutes), now + timedelta(days=calendar.horizon_days)
+
+
+def slot_starts(calendar: CalendarSnapshot, *, after: datetime, before: datetime) -> Iterator[datetime]:
     """Every slot start the weekly availability allows in [after, before), ignoring bookings."""
     zone = ZoneInfo(calendar.timezone)
     length = timedelta(minutes=calendar.slot_minutes)
@@ -80,20 +103,13 @@ def slot_starts(calendar: Calendar, *, after: datetime, before: datetime) -> Ite
         day += timedelta(days=1)
 
 
-def calendar_free_slots(calendar: Calendar, *, now: datetime | None = None, limit: int = 20) -> list[datetime]:
-    """The next free slots, soonest first (a selector: reads bookings)."""
-    now = now or dj_timezone.now()
-    after = now + timedelta(minutes=calendar.min_notice_minutes)
-    before = now + timedelta(days=calendar.horizon_days)
+def free_slots(calendar: CalendarSnapshot, *, now: datetime, limit: int = 20) -> list[datetime]:
+    """The next slots no booking overlaps, soonest first, within the notice and horizon from `now`."""
+    after, before = offer_window(calendar, now)
     length = timedelta(minutes=calendar.slot_minutes)
-    booked = list(
-        Appointment.objects.filter(
-            calendar=calendar, status=Appointment.Status.BOOKED, end__gt=after, start__lt=before
-        ).values_list("start", "end")
-    )
     free: list[datetime] = []
     for start in slot_starts(calendar, after=after, before=before):
-        if any(b_start < start + length and start < b_end for b_start, b_end in booked):
+        if any(b_start < start + length and start < b_end for b_start, b_end in calendar.booked):
             continue
         free.append(start)
         if len(free) >= limit:
@@ -101,7 +117,7 @@ def calendar_free_slots(calendar: Calendar, *, now: datetime | None = None, limi
     return free
 
 
-def slot_is_offered(calendar: Calendar, start: datetime) -> bool:
+def slot_is_offered(calendar: CalendarSnapshot, start: datetime) -> bool:
     """Whether `start` is a slot boundary of the weekly availability (bookings aside)."""
     window_start = start - timedelta(minutes=1)
     return any(s == start for s in slot_starts(calendar, after=window_start, before=start + timedelta(minutes=1)))
@@ -141,7 +157,7 @@ def speak_slot(moment: datetime, zone: str, *, now: datetime | None = None) -> s
     """A slot as a person would say it, in the listener's timezone: "Tuesday at 2:30 PM"."""
     tz = ZoneInfo(zone)
     local = moment.astimezone(tz)
-    today = (now or dj_timezone.now()).astimezone(tz).date()
+    today = (now or datetime.now(UTC)).astimezone(tz).date()
     days_ahead = (local.date() - today).days
     if days_ahead == 0:
         day_words = "today"

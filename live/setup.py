@@ -8,8 +8,10 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from agents.brains.base import CallContext, make_brain
+from agents.brains.base import CallContext
 from agents.brains.config import load_config
+from agents.brains.factory import make_brain
+from agents.runtime import DjangoToolPort, llm_defaults
 from live.pipeline.vad import silero_loaded, silero_session
 from live.session import STT_POOL, TTS_POOL, CallActions, CallSession, Transport
 
@@ -39,6 +41,7 @@ def _load(call_id: uuid.UUID, stream_sid: str, call_sid: str) -> tuple[dict[str,
         timezone=lead.timezone if lead else "UTC",
         variables=dict(call.variables or {}),
         disposition=call.disposition,
+        tools=DjangoToolPort(),
     )
     # A stream reconnected to a call in progress (after DTMF was played)
     # resumes the conversation instead of greeting again.
@@ -78,7 +81,7 @@ async def build_session(
         tts = await loop.run_in_executor(TTS_POOL, get_tts, backend, voice)
     if not silero_loaded():
         await loop.run_in_executor(STT_POOL, silero_session)  # the shared VAD model, loaded once per process
-    brain = make_brain(ctx, config)  # parsed once, above
+    brain = make_brain(ctx, config, llm=llm_defaults())  # parsed once, above
     return CallSession(
         call_id=call_id,
         call_sid=call_sid,

@@ -5,16 +5,27 @@ utterance. A brain answers with an async stream of small outputs: text to
 speak (a sentence or a clause, as soon as it exists), tool uses for the
 transcript, and call actions. The engine speaks, records and acts; when the
 caller barges in it cancels the stream and tells the context what was heard.
+When the call ends the engine closes the brain (`aclose`).
+
+Everything under `agents.brains` is plain Python with no Django import: what
+a brain needs from the outside (the database, the server's settings, the
+time) is handed in, through the `CallContext` (its tool port and clock) or
+when the brain is built (`agents.brains.factory.make_brain`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from agents.brains.config import AgentConfig
+from agents.brains.ports import NoToolPort, ToolPort
+
+
+def utc_now() -> datetime:
+    """The wall clock, timezone-aware: a CallContext's default clock."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ class CallContext:
 
     `history` holds OpenAI-style messages of what was actually said: agent
     turns contain only the words the caller heard before any barge-in.
+    `tools` is how tools reach leads and calendars (nothing, unless the
+    engine hands a port in); `clock` is "now" for tools and captures
+    ("tomorrow at 3"), replaceable in tests.
     """
 
     call_id: str
@@ -73,9 +87,16 @@ class CallContext:
     variables: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     disposition: str = ""
+    tools: ToolPort = field(default_factory=NoToolPort)
+    clock: Callable[[], datetime] = field(default=utc_now)
 
 
 class Brain(Protocol):
+    # True when a reply depends only on the context (no state of its own, no
+    # side effect): the engine may then start it before the caller's turn is
+    # final and throw it away if they go on speaking.
+    speculative_safe: bool
+
     def greeting(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
         """What the agent says first (empty when the caller speaks first)."""
         ...
@@ -84,27 +105,6 @@ class Brain(Protocol):
         """The agent's answer to one caller utterance."""
         ...
 
-
-def make_brain(ctx: CallContext, config: AgentConfig | None = None) -> Brain:
-    """The brain the agent version's configuration asks for.
-
-    Pass `config`, the parsed `ctx.config`, when the caller already has it
-    (the engine loads it once per call): the brain then uses it as it is
-    instead of parsing and validating the stored JSON (the flow graph
-    included) a second time.
-    """
-    given: dict[str, Any] | AgentConfig = ctx.config if config is None else config
-    kind = config.brain if config is not None else ctx.config.get("brain", "flow")
-    if kind == "flow":
-        from agents.brains.flow import FlowBrain
-
-        return FlowBrain(given)
-    if kind == "llm":
-        from agents.brains.llm import LLMBrain
-
-        return LLMBrain(given)
-    if kind == "scripted":
-        from agents.brains.scripted import ScriptedBrain
-
-        return ScriptedBrain(given)
-    raise ValueError(f"unknown brain kind {kind!r}")
+    async def aclose(self) -> None:
+        """Release what the brain holds (an LLM brain's HTTP connections); called once, when the call ends."""
+        ...

@@ -1,24 +1,69 @@
 """The agent version configuration: one JSON object per version, validated on save.
 
 `load_config` turns the stored JSON into typed settings with defaults filled
-in, and `validate_config` reports every problem at once, keyed by field path
+in, and raises `ConfigError` with every problem at once, keyed by field path
 (for example ``turn_taking.end_of_turn_silence_ms``). The flow graph and the
-LLM tools are checked by their own modules (agents.brains.flow, agents.brains.tools).
+LLM tools are checked by their own modules (agents.brains.flow_schema,
+agents.brains.tools). The schema is pure: the Django side turns a
+`ConfigError` into a ValidationError (AgentVersion.clean, which the admin,
+the version services and the console all go through), and checks what needs
+the database (that the named calendar exists) there.
+
+One rule needs the server's settings: an English-only speech model (Whisper's
+``*.en`` models and the distilled large ones) only transcribes English, so an
+agent that asks for another language would mishear every caller. The server's
+STT_MODEL is handed in (`stt_model`) for the agents that do not name a model
+of their own.
 """
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
-from agents.brains.validation import DISPOSITION_RULE, is_disposition
+from agents.brains.flow_schema import validate_flow
+from agents.brains.tools import TOOL_NAMES
+from agents.brains.validation import DISPOSITION_RULE, e164_problem, is_disposition
 
 BRAIN_KINDS = ("flow", "llm", "scripted")
 FIRST_SPEAKERS = ("agent", "caller")
 TTS_BACKENDS = ("piper", "coqui")
 DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see"]
+# The language codes Whisper knows (faster_whisper.tokenizer._LANGUAGE_CODES,
+# copied: importing faster-whisper loads CTranslate2, far too much for a schema).
+WHISPER_LANGUAGES = frozenset(
+    (  # noqa: SIM905 (a hundred codes read better as text than as a hundred quoted strings)
+        "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu "
+        "hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro "
+        "ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh yue"
+    ).split(" ")
+)
+# Distilled Whisper checkpoints were trained on English only, whatever their name says.
+_ENGLISH_ONLY_DISTIL = frozenset(
+    f"{prefix}{size}"
+    for prefix in ("distil-", "faster-distil-whisper-")
+    for size in ("large-v2", "large-v3", "large-v3.5")
+)
+
+
+class ConfigError(ValueError):
+    """An agent configuration that cannot run; `errors` maps each field path to its problems."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{path}: {message}" for path, messages in errors.items() for message in messages))
+
+    @property
+    def messages(self) -> list[str]:
+        """Every problem as "path: message", in the order they were found."""
+        return [f"{path}: {message}" for path, messages in self.errors.items() for message in messages]
+
+
+def stt_model_is_english_only(model: str) -> bool:
+    """Whether a faster-whisper model name (an alias, a hub id or a local directory) transcribes only English."""
+    name = posixpath.basename(model.strip().rstrip("/")).lower()
+    return name.endswith(".en") or name in _ENGLISH_ONLY_DISTIL
 
 
 @dataclass(frozen=True)
@@ -83,7 +128,7 @@ class AgentConfig:
     script: list[str] = field(default_factory=list)  # the scripted test brain's lines
     success_dispositions: list[str] = field(default_factory=lambda: ["booked"])
     transfer_number: str = ""
-    calendar: str = ""  # the name of the agents.Calendar that book_appointment uses
+    calendar: str = ""  # the name of the calendars.Calendar that book_appointment uses
 
 
 class _Errors:
@@ -150,7 +195,7 @@ def _string_list(raw: dict[str, Any], key: str, path: str, default: list[str], e
     return list(value)
 
 
-def _parse(raw: Any) -> tuple[AgentConfig, _Errors]:
+def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
     errors = _Errors()
     if not isinstance(raw, dict):
         errors.add("config", "must be a JSON object")
@@ -168,6 +213,14 @@ def _parse(raw: Any) -> tuple[AgentConfig, _Errors]:
         model=_get(stt_raw, "model", "stt.model", str, "", errors),
         language=_get(stt_raw, "language", "stt.language", str, "en", errors),
     )
+    if stt.language not in WHISPER_LANGUAGES:
+        errors.add("stt.language", "must be a language code Whisper knows, such as en, es or de")
+    elif stt.language != "en" and stt_model_is_english_only(stt.model or stt_model):
+        errors.add(
+            "stt.language",
+            f"the speech model {stt.model or stt_model} only understands English: use en, "
+            "or set stt.model to a multilingual model such as small or large-v3",
+        )
     tt_raw = _section(raw, "turn_taking", errors)
     turn_taking = TurnTaking(
         end_of_turn_silence_ms=_get(
@@ -233,10 +286,6 @@ def _parse(raw: Any) -> tuple[AgentConfig, _Errors]:
     for index, endpoint in enumerate(llm.endpoints):
         if not endpoint.startswith(("http://", "https://")):
             errors.add(f"llm.endpoints[{index}]", "must be an http(s) URL")
-    # Imported here: the tool and flow modules import models, and this schema
-    # must stay importable before Django's app registry is ready.
-    from agents.brains.tools import TOOL_NAMES
-
     for index, tool in enumerate(llm.tools):
         if tool not in TOOL_NAMES:
             errors.add(f"llm.tools[{index}]", f"unknown tool {tool!r}; known: {', '.join(TOOL_NAMES)}")
@@ -258,31 +307,29 @@ def _parse(raw: Any) -> tuple[AgentConfig, _Errors]:
         transfer_number=_get(raw, "transfer_number", "transfer_number", str, "", errors),
         calendar=_get(raw, "calendar", "calendar", str, "", errors),
     )
-    if config.transfer_number:
-        from voiceops.validators import validate_e164
-
-        try:
-            validate_e164(config.transfer_number)
-        except ValidationError as exc:
-            errors.add("transfer_number", exc.messages[0])
+    if config.transfer_number and (problem := e164_problem(config.transfer_number)) is not None:
+        errors.add("transfer_number", problem)
     for index, disposition in enumerate(config.success_dispositions):
         if not is_disposition(disposition):
             errors.add(f"success_dispositions[{index}]", DISPOSITION_RULE)
     if config.flow:
-        from agents.brains.flow import validate_flow
-
         for path, message in validate_flow(config.flow, tools=TOOL_NAMES):
             errors.add(f"flow.{path}" if path else "flow", message)
     return config, errors
 
 
-def load_config(raw: Any) -> AgentConfig:
-    """Typed settings with defaults; raises ValidationError on any bad field."""
-    config, errors = _parse(raw)
+def load_config(raw: Any, *, stt_model: str = "") -> AgentConfig:
+    """Typed settings with defaults; raises ConfigError naming every bad field.
+
+    `stt_model` is the server's STT_MODEL, the model an agent without its own
+    `stt.model` runs on; empty when unknown (the language is then checked
+    against the agent's own model only).
+    """
+    config, errors = _parse(raw, stt_model)
     if errors.by_field:
-        raise ValidationError(errors.by_field)
+        raise ConfigError(errors.by_field)
     return config
 
 
-def validate_config(raw: Any) -> None:
-    load_config(raw)
+def validate_config(raw: Any, *, stt_model: str = "") -> None:
+    load_config(raw, stt_model=stt_model)

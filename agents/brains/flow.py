@@ -23,6 +23,9 @@ variable, next, reprompts, no_match, optional intents/branches as escapes),
 action (tool, arguments, next, on_error), goto (target), end (text,
 disposition). Ask and capture nodes may set "llm_fallback": true to let the
 LLM brain answer a turn the flow cannot match, then ask again.
+
+The schema (which nodes and edges are valid) is agents.brains.flow_schema;
+this module runs a flow that passed it.
 """
 
 from __future__ import annotations
@@ -33,185 +36,45 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from django.utils import timezone
 
-from agents.brains.base import Brain, BrainOutput, CallContext, Hangup, Speech, ToolUse
+from agents.brains.base import BrainOutput, CallContext, Hangup, Speech, ToolUse
 from agents.brains.captures import parse_datetime, parse_number, words_to_digits
 from agents.brains.config import AgentConfig
+from agents.brains.flow_schema import WAITING_TYPES
 from agents.brains.intents import DEFAULT_THRESHOLD, match_intent, match_yes_no, normalize
+from agents.brains.llm import LLMBrain, LlmDefaults
 from agents.brains.templating import render_template
-from agents.brains.validation import DISPOSITION_RULE, VARIABLE_NAME_RULE, is_disposition, is_variable_name
+from agents.brains.tools import run_tool
 from calendars.slots import speak_slot
 
 logger = structlog.get_logger(__name__)
 
-NODE_TYPES = ("say", "ask", "capture", "action", "goto", "end")
-CAPTURE_KINDS = ("datetime", "yes_no", "number", "text", "slot")
-WAITING_TYPES = ("ask", "capture")
-# Edges that are followed without waiting for the caller, per node type.
-_IMMEDIATE_EDGES = {"say": ("next",), "action": ("next", "on_error"), "goto": ("target",)}
 _MAX_STEPS_PER_TURN = 50
-
-
-# --- validation -------------------------------------------------------------------
-
-
-def validate_flow(flow: Any, *, tools: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
-    """Every problem with a flow graph as (path inside the flow, message); empty when valid."""
-    if tools is None:
-        from agents.brains.tools import TOOL_NAMES
-
-        tools = TOOL_NAMES
-    errors: list[tuple[str, str]] = []
-    if not isinstance(flow, dict):
-        return [("", "must be an object with start and nodes")]
-    nodes = flow.get("nodes")
-    if not isinstance(nodes, dict) or not nodes:
-        return [("nodes", "must be an object of node id to node")]
-    start = flow.get("start")
-    if not isinstance(start, str) or start not in nodes:
-        errors.append(("start", f"must name a node (one of {', '.join(sorted(nodes))})"))
-
-    def target(path: str, value: Any, *, required: bool = True) -> None:
-        if value is None and not required:
-            return
-        if not isinstance(value, str) or value not in nodes:
-            errors.append((path, f"{value!r} is not a node" if value is not None else "is required"))
-
-    def text(path: str, value: Any, *, required: bool = True) -> None:
-        if value is None and not required:
-            return
-        if not isinstance(value, str) or (required and not value.strip()):
-            errors.append((path, "must be non-empty text" if required else "must be text"))
-
-    def intents(path: str, node: dict[str, Any], *, required: bool) -> None:
-        raw = node.get("intents")
-        branches = node.get("branches")
-        if raw is None and branches is None and not required:
-            return
-        if not isinstance(raw, dict) or (required and not raw):
-            errors.append((f"{path}.intents", "must be an object of intent name to a list of phrases"))
-            return
-        for name, phrases in raw.items():
-            if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p for p in phrases):
-                errors.append((f"{path}.intents.{name}", "must be a non-empty list of phrases"))
-        if not isinstance(branches, dict):
-            errors.append((f"{path}.branches", "must be an object of intent name to node id"))
-            return
-        for name, goto in branches.items():
-            if name not in raw:
-                errors.append((f"{path}.branches.{name}", "has no intent of that name"))
-            target(f"{path}.branches.{name}", goto)
-        for name in raw:
-            if name not in branches:
-                errors.append((f"{path}.branches", f"intent {name!r} has no branch"))
-
-    def waiting(path: str, node: dict[str, Any]) -> None:
-        text(f"{path}.prompt", node.get("prompt"))
-        reprompts = node.get("reprompts", [])
-        if not isinstance(reprompts, list) or not all(isinstance(r, str) and r.strip() for r in reprompts):
-            errors.append((f"{path}.reprompts", "must be a list of non-empty texts"))
-        target(f"{path}.no_match", node.get("no_match"))
-        threshold = node.get("threshold", DEFAULT_THRESHOLD)
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 50 <= threshold <= 100:
-            errors.append((f"{path}.threshold", "must be a number from 50 to 100"))
-        if not isinstance(node.get("llm_fallback", False), bool):
-            errors.append((f"{path}.llm_fallback", "must be true or false"))
-
-    for node_id, node in nodes.items():
-        path = f"nodes.{node_id}"
-        if not isinstance(node, dict):
-            errors.append((path, "must be an object"))
-            continue
-        kind = node.get("type")
-        if kind not in NODE_TYPES:
-            errors.append((f"{path}.type", f"must be one of {', '.join(NODE_TYPES)}"))
-            continue
-        if kind == "say":
-            text(f"{path}.text", node.get("text"))
-            target(f"{path}.next", node.get("next"))
-        elif kind == "ask":
-            waiting(path, node)
-            intents(path, node, required=True)
-        elif kind == "capture":
-            waiting(path, node)
-            intents(path, node, required=False)
-            if node.get("kind") not in CAPTURE_KINDS:
-                errors.append((f"{path}.kind", f"must be one of {', '.join(CAPTURE_KINDS)}"))
-            if not is_variable_name(node.get("variable")):
-                errors.append((f"{path}.variable", VARIABLE_NAME_RULE))
-            target(f"{path}.next", node.get("next"))
-        elif kind == "action":
-            if node.get("tool") not in tools:
-                errors.append((f"{path}.tool", f"must be one of {', '.join(tools)}"))
-            if not isinstance(node.get("arguments", {}), dict):
-                errors.append((f"{path}.arguments", "must be an object"))
-            target(f"{path}.next", node.get("next"), required=node.get("tool") not in ("end_call", "mark_do_not_call"))
-            target(f"{path}.on_error", node.get("on_error"), required=False)
-        elif kind == "goto":
-            target(f"{path}.target", node.get("target"))
-        elif kind == "end":
-            text(f"{path}.text", node.get("text"), required=False)
-            if not is_disposition(node.get("disposition")):
-                errors.append((f"{path}.disposition", DISPOSITION_RULE))
-
-    global_intents = flow.get("global_intents", {})
-    if not isinstance(global_intents, dict):
-        errors.append(("global_intents", "must be an object of intent name to {phrases, goto}"))
-    else:
-        for name, spec in global_intents.items():
-            if not isinstance(spec, dict) or not isinstance(spec.get("phrases"), list) or not spec["phrases"]:
-                errors.append((f"global_intents.{name}.phrases", "must be a non-empty list of phrases"))
-                continue
-            target(f"global_intents.{name}.goto", spec.get("goto"))
-
-    if not errors:
-        errors.extend(_loops(nodes))
-    return errors
-
-
-def _loops(nodes: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
-    """A cycle of say/action/goto nodes would talk forever without listening."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-
-    def visit(node_id: str, trail: list[str]) -> list[str] | None:
-        if state.get(node_id) == 2:
-            return None
-        if state.get(node_id) == 1:
-            return [*trail[trail.index(node_id) :], node_id]
-        state[node_id] = 1
-        node = nodes[node_id]
-        for edge in _IMMEDIATE_EDGES.get(node["type"], ()):
-            nxt = node.get(edge)
-            if nxt is not None:
-                found = visit(nxt, [*trail, node_id])
-                if found:
-                    return found
-        state[node_id] = 2
-        return None
-
-    for node_id in nodes:
-        cycle = visit(node_id, [])
-        if cycle:
-            return [(f"nodes.{cycle[0]}", "loops without waiting for the caller: " + " -> ".join(cycle))]
-    return []
 
 
 # --- the brain --------------------------------------------------------------------
 
 
-class FlowBrain(Brain):
+class FlowBrain:
     """Runs one call through a flow graph; one instance per call keeps the position.
 
     Each text the flow speaks (the greeting, a say node, a prompt, a goodbye)
     is one Speech: the engine cuts a Speech into sentences itself, with
     `agents.brains.sentences.split_sentences`, which knows that "Dr. Patel" is not two.
+
+    Not speculative-safe: a reply moves the brain along the graph and may run
+    a tool (a booking), so it must not be started for words the caller may
+    still add to.
     """
 
-    def __init__(self, config: dict[str, Any] | AgentConfig) -> None:
+    speculative_safe = False
+
+    def __init__(self, config: dict[str, Any] | AgentConfig, *, llm: LlmDefaults | None = None) -> None:
         # The engine passes the parsed config (make_brain); tests and older
         # callers may pass the stored JSON, read here without validating it again.
         self.config = config
+        # The server's LLM settings, for a node's llm_fallback (built on first use).
+        self.llm_defaults = llm or LlmDefaults()
         if isinstance(config, AgentConfig):
             self.greeting_text, self.first_speaker, flow = config.greeting, config.first_speaker, config.flow
         else:
@@ -228,12 +91,16 @@ class FlowBrain(Brain):
         # (the engine cancels a stream on barge-in, so a Hangup may be cut off).
         # Every path that ends the call sets it, through _end.
         self.final_action: BrainOutput | None = None
-        self._llm: Brain | None = None
+        self._llm: LLMBrain | None = None
         # Where the walk goes on after a call action the engine carried out
         # before a new stream resumed the call (see _resume).
         self._walk_from: str | None = None
 
     # Brain interface
+
+    async def aclose(self) -> None:
+        if self._llm is not None:
+            await self._llm.aclose()
 
     async def greeting(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
         if self.first_speaker == "caller":
@@ -322,8 +189,6 @@ class FlowBrain(Brain):
 
     async def _run(self, ctx: CallContext, node_id: str) -> AsyncIterator[BrainOutput]:
         """Walk from `node_id` until a node waits for the caller or the call ends."""
-        from agents.brains.tools import run_tool
-
         self.waiting_at = None
         for _ in range(_MAX_STEPS_PER_TURN):
             node = self.nodes[node_id]
@@ -454,23 +319,21 @@ class FlowBrain(Brain):
             else None
         )
         if moment is None:
-            moment = parse_datetime(caller_text, ctx.timezone, now=timezone.now())
+            moment = parse_datetime(caller_text, ctx.timezone, now=ctx.clock())
         if moment is None:
             return False
         local = moment.astimezone(ZoneInfo(ctx.timezone))
         ctx.variables[variable] = local.isoformat()
-        ctx.variables[f"{variable}_spoken"] = speak_slot(local, ctx.timezone)
+        ctx.variables[f"{variable}_spoken"] = speak_slot(local, ctx.timezone, now=ctx.clock())
         return True
 
     async def _llm_turn(self, ctx: CallContext, caller_text: str) -> AsyncIterator[BrainOutput]:
         """Let the LLM brain answer one turn the flow could not match; nothing when none is usable."""
         try:
             if self._llm is None:
-                from agents.brains.llm import LLMBrain
-
                 # Unreachable, it raises rather than apologise and hang up: the flow goes on.
                 # Given the parsed config it does not parse and validate it again.
-                self._llm = LLMBrain(self.config, apologize_when_unavailable=False)
+                self._llm = LLMBrain(self.config, llm=self.llm_defaults, apologize_when_unavailable=False)
             async for output in self._llm.reply(ctx, caller_text):
                 yield self._end(output) if isinstance(output, Hangup) else output
         except Exception:  # no LLM reachable: the flow's own reprompt still works

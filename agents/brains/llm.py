@@ -17,23 +17,28 @@ user message the engine appends afterwards, an order the API rejects).
 
 When no endpoint can answer, the caller hears a short apology and the call
 ends with disposition ``llm_unavailable`` rather than sitting in silence.
+
+The brain holds one HTTP client for the whole call (connections to the
+model server stay warm between turns); `aclose` releases it when the call
+ends.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from django.conf import settings
 
 from agents.brains.base import BrainOutput, CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
 from agents.brains.config import AgentConfig, load_config
 from agents.brains.llm_client import Finished, LLMClient, LLMError, TextDelta, ToolCall
+from agents.brains.sentences import SentenceChunker
 from agents.brains.templating import render_template
+from agents.brains.tools import run_tool, tool_specs
 
 log = structlog.get_logger(__name__)
 
@@ -44,98 +49,48 @@ UNAVAILABLE_MESSAGE = "I'm sorry, I'm having technical trouble right now. Someon
 UNAVAILABLE_DISPOSITION = "llm_unavailable"
 
 
-class SentenceChunker:
-    """Cuts a stream of text into speakable pieces as early as is natural.
+@dataclass(frozen=True)
+class LlmDefaults:
+    """The server's LLM settings, which an agent's own `llm` settings override field by field.
 
-    A piece ends at a sentence end (. ! ? followed by a space, or a line
-    break). The first piece of a reply may also end at a clause break (, ; :
-    or a dash) once it has a few words, because the caller waits for the
-    first audio and Piper speaks a clause in tens of milliseconds. A piece
-    that grows long without any break is cut at a space.
+    Handed in when the brain is built (the Django side reads LLM_BASE_URLS,
+    LLM_MODEL, LLM_API_KEY and LLM_FIRST_TOKEN_TIMEOUT_MS: agents.runtime);
+    the defaults here are a server with no LLM configured.
     """
 
-    FIRST_CLAUSE_MIN_WORDS = 4
-    MAX_CHARS = 220
-    _ABBREVIATIONS = frozenset(
-        {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "jr", "sr", "prof", "no", "a.m", "p.m"}
-    )
-
-    def __init__(self) -> None:
-        self._buffer = ""
-        self._emitted = 0
-
-    def feed(self, text: str) -> list[str]:
-        self._buffer += text
-        pieces: list[str] = []
-        while True:
-            cut = self._find_cut()
-            if cut is None:
-                break
-            piece, self._buffer = self._buffer[:cut], self._buffer[cut:]
-            self._add(pieces, piece)
-        return pieces
-
-    def flush(self) -> list[str]:
-        pieces: list[str] = []
-        self._add(pieces, self._buffer)
-        self._buffer = ""
-        return pieces
-
-    def _add(self, pieces: list[str], piece: str) -> None:
-        cleaned = clean_for_speech(piece)
-        if cleaned:
-            pieces.append(cleaned)
-            self._emitted += 1
-
-    def _find_cut(self) -> int | None:
-        text = self._buffer
-        for index, char in enumerate(text[:-1]):
-            following = text[index + 1]
-            if char == "\n" and text[:index].strip():
-                return index + 1
-            if char in ".!?" and following.isspace() and not self._is_abbreviation(text, index):
-                return index + 1
-            if (
-                self._emitted == 0
-                and (char in ",;:" or (char in "-\u2013\u2014" and index > 0 and text[index - 1] == " "))
-                and following.isspace()
-                and len(text[:index].split()) >= self.FIRST_CLAUSE_MIN_WORDS
-            ):
-                return index + 1
-        if len(text) > self.MAX_CHARS:
-            space = text.rfind(" ", 0, self.MAX_CHARS)
-            return space + 1 if space > 0 else self.MAX_CHARS
-        return None
-
-    def _is_abbreviation(self, text: str, dot: int) -> bool:
-        if text[dot] != ".":
-            return False
-        word = text[:dot].rsplit(None, 1)[-1].lower() if text[:dot].strip() else ""
-        return word.rstrip(".") in self._ABBREVIATIONS or (len(word) == 1 and word.isalpha())
-
-
-_MARKUP = re.compile(r"[*_#`~]+|\[(?:[^\]]*)\]\((?:[^)]*)\)")
-
-
-def clean_for_speech(text: str) -> str:
-    """Drop markdown a chat model may write (asterisks, headings, backticks); TTS would read it aloud."""
-    return " ".join(_MARKUP.sub("", text).split())
+    endpoints: tuple[str, ...] = ()
+    model: str = ""
+    api_key: str = ""
+    first_token_timeout_ms: int = 1500
 
 
 class LLMBrain:
-    """agents.brains.base.Brain over the OpenAI-compatible chat completions API."""
+    """agents.brains.base.Brain over the OpenAI-compatible chat completions API.
 
-    def __init__(self, config: dict[str, Any] | AgentConfig, *, apologize_when_unavailable: bool = True) -> None:
+    Not speculative-safe: a reply may run tools (a booking, a do-not-call
+    mark), which must not happen for words the caller may still add to.
+    """
+
+    speculative_safe = False
+
+    def __init__(
+        self,
+        config: dict[str, Any] | AgentConfig,
+        *,
+        llm: LlmDefaults | None = None,
+        apologize_when_unavailable: bool = True,
+    ) -> None:
         self.config = config if isinstance(config, AgentConfig) else load_config(config)
         # False when another brain stands behind this one (a flow's LLM
         # fallback): LLMError is raised so that brain can carry on instead.
         self.apologize_when_unavailable = apologize_when_unavailable
-        llm = self.config.llm
-        timeout_ms = llm.first_token_timeout_ms or settings.LLM_FIRST_TOKEN_TIMEOUT_MS
+        server = llm or LlmDefaults()
+        own = self.config.llm
+        timeout_ms = own.first_token_timeout_ms or server.first_token_timeout_ms
         self._client_args: dict[str, Any] = {
-            "endpoints": list(llm.endpoints or settings.LLM_BASE_URLS),
-            "model": llm.model or settings.LLM_MODEL,
-            "api_key": settings.LLM_API_KEY,
+            "endpoints": list(own.endpoints or server.endpoints),
+            "model": own.model or server.model,
+            "api_key": server.api_key,
             "first_token_timeout_s": timeout_ms / 1000,
         }
         self._client: LLMClient | None = None
@@ -150,6 +105,7 @@ class LLMBrain:
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
+            self._client = None
 
     async def greeting(self, ctx: CallContext) -> AsyncIterator[BrainOutput]:
         text = render_template(self.config.greeting, ctx.lead_variables)
@@ -233,11 +189,7 @@ def _assistant_tool_message(text: str, calls: list[ToolCall]) -> dict[str, Any]:
 
 
 def _tool_specs(names: list[str]) -> list[dict[str, Any]]:
-    if not names:
-        return []
-    from agents.brains.tools import tool_specs  # the tools module imports Django models: load it only when used
-
-    return tool_specs(names)
+    return tool_specs(names) if names else []
 
 
 async def _run_tool(
@@ -253,7 +205,5 @@ async def _run_tool(
     if name not in allowed:
         # Models sometimes invent tools; never run one the agent was not given.
         return arguments, {"error": f"unknown tool {name!r}"}, None
-    from agents.brains.tools import run_tool
-
     outcome = await run_tool(name, arguments, ctx)
     return arguments, dict(outcome.result), outcome.action

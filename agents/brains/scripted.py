@@ -21,13 +21,10 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from agents.brains.base import BrainOutput, CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
 from agents.brains.config import AgentConfig
 from agents.brains.templating import render_template
-from agents.brains.validation import DISPOSITION_RULE, DTMF_RULE, is_disposition, is_dtmf
-from voiceops.validators import validate_e164
+from agents.brains.validation import DISPOSITION_RULE, DTMF_RULE, e164_problem, is_disposition, is_dtmf
 
 # One tag per line; the argument is checked here so that a typo in a script
 # fails loudly when the brain is built, not halfway through a call. The checks
@@ -64,6 +61,9 @@ class ScriptedBrain:
         for output in _outputs(self.script[index], ctx):
             yield output
 
+    async def aclose(self) -> None:
+        """Nothing to release: the brain holds only its script."""
+
 
 def _parse(line: str, where: str) -> tuple[str, str, str]:
     """(text, tag, argument); tag is "" when the line has none."""
@@ -76,13 +76,8 @@ def _parse(line: str, where: str) -> tuple[str, str, str]:
     tag, argument = tags[0].group(1), (tags[0].group(2) or "").strip()
     if tag == "hangup" and argument and not is_disposition(argument):
         raise ScriptError(f"{where}: disposition {argument!r} {DISPOSITION_RULE}")
-    if tag == "transfer":
-        try:
-            validate_e164(argument)
-        except ValidationError as exc:
-            raise ScriptError(
-                f"{where}: transfer needs an E.164 number such as +14155550123, got {argument!r} ({exc.messages[0]})"
-            ) from None
+    if tag == "transfer" and (problem := e164_problem(argument)) is not None:
+        raise ScriptError(f"{where}: transfer needs an E.164 number such as +14155550123, got {argument!r} ({problem})")
     if tag == "dtmf" and not is_dtmf(argument):
         raise ScriptError(f"{where}: dtmf digits {DTMF_RULE}, got {argument!r}")
     return text, tag, argument

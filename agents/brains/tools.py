@@ -5,6 +5,10 @@ for either brain. A tool never raises for bad arguments or an unknown name:
 it returns {"error": ...} so an LLM can read the problem and recover, and a
 flow can branch on it. Call actions (hang up, transfer, DTMF) come back as
 `ToolOutcome.action` for the engine to carry out after the agent has spoken.
+
+Leads and calendars belong to other apps: a tool reaches them only through
+the call's port (`ctx.tools`, see agents.brains.ports), and reads the time
+from the call's clock (`ctx.clock`).
 """
 
 from __future__ import annotations
@@ -16,15 +20,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from asgiref.sync import sync_to_async
-from django.utils import timezone
 
 from agents.brains.base import CallContext, Hangup, SendDigits, Transfer
 from agents.brains.captures import parse_datetime
+from agents.brains.ports import SlotRefused, ToolError
 from agents.brains.validation import DTMF_RULE, is_disposition, is_dtmf, is_variable_name
-from calendars.slots import calendar_free_slots, pick_offers, speak_slot
+from calendars.slots import pick_offers, speak_slot
 
 logger = structlog.get_logger(__name__)
+# The free slots a tool looks at before choosing a short, varied offer.
+_SLOTS_CONSIDERED = 40
 
 # Lead columns a tool must never overwrite through "custom fields".
 _RESERVED_FIELDS = {"first_name", "last_name", "full_name", "phone", "timezone", "persona"}
@@ -34,10 +39,6 @@ _RESERVED_FIELDS = {"first_name", "last_name", "full_name", "phone", "timezone",
 class ToolOutcome:
     result: dict[str, Any]
     action: Hangup | Transfer | SendDigits | None = None
-
-
-class ToolError(Exception):
-    """A problem the caller of the tool can fix (bad arguments, missing configuration)."""
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,6 @@ async def _send_dtmf(arguments: dict[str, Any], ctx: CallContext) -> ToolOutcome
 # --- lead -------------------------------------------------------------------------
 
 
-def _lead_set_field(lead_id: int, field: str, value: Any) -> None:
-    from campaigns.services import lead_custom_field_set
-
-    lead_custom_field_set(lead_id=lead_id, field=field, value=value)
-
-
 async def _set_lead_field(arguments: dict[str, Any], ctx: CallContext) -> ToolOutcome:
     field = _text(arguments, "field")
     if not is_variable_name(field) or field in _RESERVED_FIELDS:
@@ -106,19 +101,13 @@ async def _set_lead_field(arguments: dict[str, Any], ctx: CallContext) -> ToolOu
         raise ToolError("value must be text, a number or true/false")
     if ctx.lead_id is None:
         raise ToolError("this call has no lead to update")
-    await sync_to_async(_lead_set_field)(ctx.lead_id, field, raw_value)
+    await ctx.tools.lead_set_field(lead_id=ctx.lead_id, field=field, value=raw_value)
     ctx.lead_variables[field] = raw_value
     return ToolOutcome({"ok": True, "field": field, "value": raw_value})
 
 
-def _lead_mark_do_not_call(lead_id: int) -> bool:
-    from campaigns.services import lead_do_not_call_mark
-
-    return lead_do_not_call_mark(lead_id=lead_id)
-
-
 async def _mark_do_not_call(arguments: dict[str, Any], ctx: CallContext) -> ToolOutcome:
-    if ctx.lead_id is not None and not await sync_to_async(_lead_mark_do_not_call)(ctx.lead_id):
+    if ctx.lead_id is not None and not await ctx.tools.lead_mark_do_not_call(lead_id=ctx.lead_id):
         raise ToolError("the lead of this call no longer exists")
     ctx.disposition = "do_not_call"
     logger.info("lead_marked_do_not_call", call_id=ctx.call_id, lead_id=ctx.lead_id)
@@ -128,16 +117,11 @@ async def _mark_do_not_call(arguments: dict[str, Any], ctx: CallContext) -> Tool
 # --- calendar ---------------------------------------------------------------------
 
 
-def _calendar_for(ctx: CallContext) -> Any:
-    from calendars.models import Calendar
-
+def _calendar_name(ctx: CallContext) -> str:
     name = str(ctx.config.get("calendar") or "")
     if not name:
         raise ToolError("this agent has no calendar configured")
-    try:
-        return Calendar.objects.get(name=name)
-    except Calendar.DoesNotExist:
-        raise ToolError(f"calendar {name!r} does not exist") from None
+    return name
 
 
 def _moment(text: str, ctx: CallContext) -> datetime:
@@ -145,7 +129,7 @@ def _moment(text: str, ctx: CallContext) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        spoken = parse_datetime(text, ctx.timezone, now=timezone.now())
+        spoken = parse_datetime(text, ctx.timezone, now=ctx.clock())
         if spoken is None:
             raise ToolError(f"could not understand the time {text!r}; use ISO 8601") from None
         return spoken
@@ -154,13 +138,13 @@ def _moment(text: str, ctx: CallContext) -> datetime:
     return parsed
 
 
-def _offer(ctx: CallContext, count: int) -> dict[str, Any]:
-    calendar = _calendar_for(ctx)
-    offers = pick_offers(calendar_free_slots(calendar, limit=40), count=count, zone=ctx.timezone)
-    if not offers:
-        return {"slots": [], "error": "no free slots in the calendar's horizon"}
-    slots = [{"start": slot.isoformat(), "spoken": speak_slot(slot, ctx.timezone)} for slot in offers]
-    return {"slots": slots}
+async def _offers(ctx: CallContext, calendar: str, count: int, now: datetime) -> list[dict[str, str]]:
+    """A short, varied offer of free slots, each with its ISO start and how it is spoken."""
+    free = await ctx.tools.free_slots(calendar=calendar, now=now, limit=_SLOTS_CONSIDERED)
+    return [
+        {"start": slot.isoformat(), "spoken": speak_slot(slot, ctx.timezone, now=now)}
+        for slot in pick_offers(free, count=count, zone=ctx.timezone)
+    ]
 
 
 def _remember_offers(ctx: CallContext, slots: list[dict[str, str]]) -> None:
@@ -178,56 +162,55 @@ async def _find_slots(arguments: dict[str, Any], ctx: CallContext) -> ToolOutcom
     count = arguments.get("count", 2)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 5:
         raise ToolError("count must be a whole number from 1 to 5")
-    result = await sync_to_async(_offer)(ctx, count)
-    if result["slots"]:
-        _remember_offers(ctx, result["slots"])
-    return ToolOutcome(result)
-
-
-def _book(ctx: CallContext, start: datetime, notes: str) -> dict[str, Any]:
-    from calendars.services import SlotUnavailable, appointment_book
-
-    calendar = _calendar_for(ctx)
-    try:
-        appointment = appointment_book(
-            calendar=calendar, start=start, lead_id=ctx.lead_id, call_id=ctx.call_id, notes=notes
-        )
-    except SlotUnavailable as exc:
-        alternatives = pick_offers(calendar_free_slots(calendar, limit=40), count=2, zone=ctx.timezone)
-        return {
-            "error": f"could not book {speak_slot(start, ctx.timezone)}: {exc}",
-            "alternatives": [{"start": s.isoformat(), "spoken": speak_slot(s, ctx.timezone)} for s in alternatives],
-        }
-    return {
-        "booked": True,
-        "appointment_id": appointment.pk,
-        "start": appointment.start.astimezone(ZoneInfo(ctx.timezone)).isoformat(),
-        "spoken": speak_slot(appointment.start, ctx.timezone),
-    }
+    slots = await _offers(ctx, _calendar_name(ctx), count, ctx.clock())
+    if not slots:
+        return ToolOutcome({"slots": [], "error": "no free slots in the calendar's horizon"})
+    _remember_offers(ctx, slots)
+    return ToolOutcome({"slots": slots})
 
 
 async def _book_appointment(arguments: dict[str, Any], ctx: CallContext) -> ToolOutcome:
     start = _moment(_text(arguments, "start"), ctx)
     notes = _text(arguments, "notes", required=False)
-    result = await sync_to_async(_book)(ctx, start, notes)
-    if result.get("booked"):
-        ctx.variables["appointment_start"] = result["start"]
-        ctx.variables["appointment_spoken"] = result["spoken"]
-    elif result.get("alternatives"):
-        _remember_offers(ctx, result["alternatives"])
-    return ToolOutcome(result)
+    calendar, now = _calendar_name(ctx), ctx.clock()
+    try:
+        booking = await ctx.tools.book(
+            calendar=calendar, start=start, lead_id=ctx.lead_id, call_id=ctx.call_id, notes=notes, now=now
+        )
+    except SlotRefused as exc:
+        alternatives = await _offers(ctx, calendar, 2, now)
+        if alternatives:
+            _remember_offers(ctx, alternatives)
+        return ToolOutcome(
+            {
+                "error": f"could not book {speak_slot(start, ctx.timezone, now=now)}: {exc}",
+                "alternatives": alternatives,
+            }
+        )
+    local = booking.start.astimezone(ZoneInfo(ctx.timezone))
+    ctx.variables["appointment_start"] = local.isoformat()
+    ctx.variables["appointment_spoken"] = speak_slot(local, ctx.timezone, now=now)
+    return ToolOutcome(
+        {
+            "booked": True,
+            "appointment_id": booking.appointment_id,
+            "start": ctx.variables["appointment_start"],
+            "spoken": ctx.variables["appointment_spoken"],
+        }
+    )
 
 
 async def _schedule_callback(arguments: dict[str, Any], ctx: CallContext) -> ToolOutcome:
     at = _moment(_text(arguments, "at"), ctx)
-    if at <= timezone.now():
+    now = ctx.clock()
+    if at <= now:
         raise ToolError("the callback time is in the past")
     local = at.astimezone(ZoneInfo(ctx.timezone))
     # The dialer reads call.variables["callback_at"] when it settles the attempt.
     ctx.variables["callback_at"] = local.isoformat()
-    ctx.variables["callback_spoken"] = speak_slot(local, ctx.timezone)
+    ctx.variables["callback_spoken"] = speak_slot(local, ctx.timezone, now=now)
     if ctx.lead_id is not None:
-        await sync_to_async(_lead_set_field)(ctx.lead_id, "callback_at", local.isoformat())
+        await ctx.tools.lead_set_field(lead_id=ctx.lead_id, field="callback_at", value=local.isoformat())
     return ToolOutcome({"ok": True, "callback_at": local.isoformat(), "spoken": ctx.variables["callback_spoken"]})
 
 

@@ -5,15 +5,19 @@ console's filters, so it is a short snake_case word everywhere it can be
 written: a flow's end node, the `end_call` tool, a scripted brain's hang-up
 tag, the config's success dispositions. Variable names are what `{{name}}`
 templates can read back, so a capture's variable and a lead field a tool may
-set have the template field's shape. Phone numbers are not here: they are
-checked by `voiceops.validators.validate_e164`, which knows real numbering
-plans.
+set have the template field's shape. A transfer number must be a real
+number in E.164 form, judged by the numbering plans of `phonenumbers` (the
+rule `voiceops.validators.validate_e164` applies to stored numbers; it is
+repeated here because brains import no Django, and that module raises
+Django's ValidationError).
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+import phonenumbers
 
 # The name inside a {{name}} template field; a stored variable name adds a length limit.
 NAME_PATTERN = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -41,3 +45,19 @@ def is_variable_name(value: Any) -> bool:
 def is_dtmf(value: Any) -> bool:
     """Keys to play into a call: 0-9, *, # and w, at most 64 of them."""
     return isinstance(value, str) and _DTMF.fullmatch(value) is not None
+
+
+def e164_problem(value: str) -> str | None:
+    """Why `value` is not a dialable E.164 number (+14155550123), or None when it is one."""
+    text = (value or "").strip()
+    if not text:
+        return "Phone number is empty."
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException as exc:
+        return f"{text!r} is not a phone number: {exc}."
+    if not phonenumbers.is_valid_number(parsed):
+        return f"{text!r} is not a valid phone number."
+    if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) != value:
+        return f"{value!r} is not in E.164 form (for example +14155550100)."
+    return None

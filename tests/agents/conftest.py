@@ -1,6 +1,7 @@
 import pytest
 
 from agents.brains.base import CallContext
+from agents.runtime import DjangoToolPort
 
 
 @pytest.fixture
@@ -11,4 +12,5 @@ def ctx(lead, clinic_calendar):
         lead_id=lead.pk,
         lead_variables=lead.template_variables(),
         timezone=lead.timezone,
+        tools=DjangoToolPort(),
     )

@@ -10,6 +10,7 @@ from agents.brains.base import CallContext, Hangup, Speech, ToolUse
 from agents.brains.config import load_config
 from agents.brains.flow import FlowBrain
 from agents.models import Agent
+from agents.runtime import DjangoToolPort
 from calendars.models import Appointment
 from campaigns.models import Lead
 from sandbox.demo import DEMO_AGENT_NAME, DEMO_DISPOSITIONS, demo_agent_config
@@ -37,6 +38,7 @@ async def run_call(lead, lines):
         lead_id=lead.pk,
         lead_variables=lead.template_variables(),
         timezone=lead.timezone,
+        tools=DjangoToolPort(),
     )
     brain = FlowBrain(config)
     transcript = [item async for item in brain.greeting(ctx)]
@@ -136,8 +138,16 @@ async def test_do_not_call_marks_the_lead(seeded):
 @time_machine.travel(WEDNESDAY, tick=False)
 async def test_a_slot_taken_meanwhile_offers_others(seeded):
     first, second = await _lead(), await _lead()
-    ctx_a = CallContext(call_id="a", config=demo_agent_config(), lead_id=first.pk, timezone="America/New_York")
-    ctx_b = CallContext(call_id="b", config=demo_agent_config(), lead_id=second.pk, timezone="America/New_York")
+    ctx_a, ctx_b = (
+        CallContext(
+            call_id=call_id,
+            config=demo_agent_config(),
+            lead_id=lead.pk,
+            timezone="America/New_York",
+            tools=DjangoToolPort(),
+        )
+        for call_id, lead in (("a", first), ("b", second))
+    )
     brain_a, brain_b = FlowBrain(ctx_a.config), FlowBrain(ctx_b.config)
     for brain, ctx in ((brain_a, ctx_a), (brain_b, ctx_b)):
         [o async for o in brain.greeting(ctx)]

@@ -6,8 +6,9 @@ import pytest
 import time_machine
 
 from agents.brains.base import CallContext, Hangup, SendDigits, Speech, ToolUse
-from agents.brains.config import load_config
-from agents.brains.flow import FlowBrain, validate_flow
+from agents.brains.config import ConfigError, load_config
+from agents.brains.flow import FlowBrain
+from agents.brains.flow_schema import validate_flow
 from agents.brains.sentences import split_sentences
 
 
@@ -309,9 +310,9 @@ def test_validate_flow_refuses_loops_that_never_listen():
 
 
 def test_config_validation_reports_flow_errors_under_flow():
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ConfigError) as caught:
         load_config({"brain": "flow", "flow": {"start": "x", "nodes": {"x": {"type": "goto", "target": "y"}}}})
-    assert caught.value.message_dict == {"flow.nodes.x.target": ["'y' is not a node"]}
+    assert caught.value.errors == {"flow.nodes.x.target": ["'y' is not a node"]}
 
 
 async def first_then_cancel(stream):

@@ -6,7 +6,8 @@ for the transcript, then the action.
 """
 
 from agents.brains.base import CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
-from agents.brains.flow import FlowBrain, validate_flow
+from agents.brains.flow import FlowBrain
+from agents.brains.flow_schema import validate_flow
 
 HUMAN = "+14155550199"
 

@@ -9,9 +9,11 @@ once, and a parsed config handed to make_brain is used as it is.
 
 import pytest
 
-from agents.brains.base import CallContext, Hangup, Speech, ToolUse, make_brain
+from agents.brains.base import CallContext, Hangup, Speech, ToolUse
 from agents.brains.config import AgentConfig, load_config
-from agents.brains.flow import FlowBrain, validate_flow
+from agents.brains.factory import make_brain
+from agents.brains.flow import FlowBrain
+from agents.brains.flow_schema import validate_flow
 from agents.brains.llm import LLMBrain
 from agents.brains.scripted import ScriptedBrain
 from tests.agents.brains.conftest import ScriptedLLM, sse_finish, sse_text, sse_tool_call

@@ -2,7 +2,8 @@
 
 import pytest
 
-from agents.brains.base import CallContext, Speech, make_brain
+from agents.brains.base import CallContext, Speech
+from agents.brains.factory import make_brain
 from agents.brains.templating import render_template
 
 

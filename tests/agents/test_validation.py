@@ -1,11 +1,10 @@
 """Dispositions, variable names, DTMF digits and transfer numbers: one rule each, wherever they are written."""
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from agents.brains.base import CallContext
-from agents.brains.config import load_config
-from agents.brains.flow import validate_flow
+from agents.brains.config import ConfigError, load_config
+from agents.brains.flow_schema import validate_flow
 from agents.brains.scripted import ScriptedBrain, ScriptError
 from agents.brains.tools import run_tool
 
@@ -41,7 +40,7 @@ async def test_a_disposition_is_judged_the_same_by_the_flow_the_config_the_tool_
     try:
         load_config({"success_dispositions": [disposition]})
         config_ok = True
-    except ValidationError:
+    except ConfigError:
         config_ok = False
     tool_ok = "error" not in (await run_tool("end_call", {"disposition": disposition}, context())).result
     try:
@@ -101,7 +100,7 @@ def test_a_scripted_transfer_needs_a_real_e164_number(number):
     with pytest.raises(ScriptError, match=r"script\[0\]: transfer needs an E.164 number"):
         ScriptedBrain({"script": [f"[transfer:{number}]"]})
     # The config's transfer_number refuses the same numbers.
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigError, match="transfer_number"):
         load_config({"transfer_number": number})
 
 

@@ -13,8 +13,9 @@ import time_machine
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from calendars.models import Appointment, Calendar
+from calendars.selectors import calendar_free_slots
 from calendars.services import SlotUnavailable, appointment_book
-from calendars.slots import availability_errors, calendar_free_slots, pick_offers, slot_starts, speak_slot
+from calendars.slots import CalendarSnapshot, availability_errors, free_slots, pick_offers, slot_starts, speak_slot
 from tests.conftest import MONDAY_MORNING
 
 NY = dt.timezone(dt.timedelta(hours=-5))
@@ -39,7 +40,7 @@ def test_a_calendar_with_a_bad_week_is_refused_on_save():
 
 def test_slots_follow_the_business_week_across_a_dst_change():
     week = {"7": [["01:00", "05:00"]]}
-    calendar = Calendar(name="x", timezone="America/New_York", slot_minutes=60, availability=week)
+    calendar = CalendarSnapshot(timezone="America/New_York", slot_minutes=60, availability=week)
     # Sunday 9 March 2025: 2 AM does not exist in New York.
     starts = list(
         slot_starts(
@@ -53,6 +54,23 @@ def test_slots_follow_the_business_week_across_a_dst_change():
         "2025-03-09T03:00:00-04:00",
         "2025-03-09T04:00:00-04:00",
     ]
+
+
+def test_free_slots_are_plain_arithmetic_on_a_snapshot():
+    # No database: the rules and the bookings as values (what the selector reads).
+    monday = dt.datetime(2025, 3, 3, 12, 0, tzinfo=dt.UTC)  # 7 AM New York
+    booked = ((dt.datetime(2025, 3, 3, 9, 0, tzinfo=NY), dt.datetime(2025, 3, 3, 10, 0, tzinfo=NY)),)
+    snapshot = CalendarSnapshot(
+        timezone="America/New_York",
+        slot_minutes=30,
+        availability={"1": [["08:00", "11:00"]]},
+        min_notice_minutes=60,
+        horizon_days=1,
+        booked=booked,
+    )
+    # 7 AM plus an hour's notice: 8:00 is the first; an hour-long booking covers 9:00 and 9:30.
+    assert [s.strftime("%H:%M") for s in free_slots(snapshot, now=monday)] == ["08:00", "08:30", "10:00", "10:30"]
+    assert free_slots(snapshot, now=monday, limit=1) == [dt.datetime(2025, 3, 3, 8, 0, tzinfo=NY)]
 
 
 @pytest.mark.parametrize(
@@ -166,12 +184,12 @@ def test_the_embedded_sqlite_default_migrates_and_books(tmp_path: Path):
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 
-    # Only the agents app's migrations (and what they need): this test is about
+    # Only the calendars app's migrations (and what they need): this test is about
     # the calendar tables, not about every app's migrations on SQLite.
-    manage("migrate", "agents", "--no-input")
+    manage("migrate", "calendars", "--no-input")
     script = (
-        "from calendars.models import Calendar; from calendars.slots import calendar_free_slots; "
-        "from agents.services import appointment_book, SlotUnavailable; "
+        "from calendars.models import Calendar; from calendars.selectors import calendar_free_slots; "
+        "from calendars.services import appointment_book, SlotUnavailable; "
         "c = Calendar.objects.create(name='Clinic', timezone='Europe/Paris'); s = calendar_free_slots(c)[0]; "
         "appointment_book(calendar=c, start=s)\n"
         "try:\n    appointment_book(calendar=c, start=s)\nexcept SlotUnavailable as e:\n    print('refused:', e)"

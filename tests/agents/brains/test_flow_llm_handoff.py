@@ -8,7 +8,8 @@ streamed answer, are checked at the protocol level.
 from __future__ import annotations
 
 from agents.brains.base import CallContext, Hangup, Speech, ToolUse
-from agents.brains.flow import FlowBrain, validate_flow
+from agents.brains.flow import FlowBrain
+from agents.brains.flow_schema import validate_flow
 from agents.brains.llm import UNAVAILABLE_MESSAGE
 from tests.agents.brains.conftest import sse_finish, sse_text, sse_tool_call
 
@@ -158,8 +159,8 @@ async def test_an_unreachable_llm_leaves_the_flow_to_reprompt_instead_of_hanging
     assert await collect(brain.reply(ctx, "sure")) == [Speech("Great, you are booked."), Hangup("booked")]
 
 
-async def test_with_no_llm_configured_at_all_the_flow_still_reprompts(settings):
-    settings.LLM_BASE_URLS = []
+async def test_with_no_llm_configured_at_all_the_flow_still_reprompts():
+    # No endpoints in the agent's config, and none from the server (no LlmDefaults handed in).
     brain, ctx = await started(flow_config())
 
     assert await collect(brain.reply(ctx, "hmm, pardon?")) == [Speech("Sorry, shall I book you a cleaning?")]

@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 from agents.brains.base import CallContext, Hangup, SendDigits, Speech, ToolUse
 from agents.brains.llm import UNAVAILABLE_DISPOSITION, UNAVAILABLE_MESSAGE, LLMBrain
 from agents.brains.llm_client import Finished, LLMClient, LLMError, TextDelta
+from agents.runtime import DjangoToolPort
 from tests.agents.brains.conftest import sse_finish, sse_text, sse_tool_call
 from tests.factories import LeadFactory
 
@@ -250,7 +251,7 @@ async def test_tool_call_runs_the_real_tool_and_continues_with_its_result(script
         ]
     )
     scripted_llm.replies.append([sse_text("Got it, Acme it is."), sse_finish("stop"), "[DONE]"])
-    ctx = context(lead_id=lead.pk)
+    ctx = context(lead_id=lead.pk, tools=DjangoToolPort())
     brain = brain_for(scripted_llm.base_url, tools=["set_lead_field", "end_call"])
     outputs = await collect(brain.reply(ctx, "My insurer is Acme."))
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agents.brains.llm import SentenceChunker, clean_for_speech, render_template
 from agents.brains.llm_client import _PrefixDropper
+from agents.brains.sentences import SentenceChunker, clean_for_speech
+from agents.brains.templating import render_template
 
 
 def chunks(*deltas: str) -> list[str]:
