@@ -1,13 +1,23 @@
-"""Test settings: real PostgreSQL and Redis (started by scripts/services)."""
+"""Test settings: real PostgreSQL and Redis (started by scripts/services).
+
+With VOICEOPS_TEST_DB=sqlite the suite runs on the embedded default instead
+(SQLite, the in-memory channel layer, in-process Celery): the second CI leg,
+and what a new user runs first (`pytest -m "not e2e"`).
+"""
 
 import os
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/voiceops")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+EMBEDDED = os.environ.get("VOICEOPS_TEST_DB") == "sqlite"
+if EMBEDDED:
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("REDIS_URL", None)
+else:
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/voiceops")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
 os.environ.setdefault("VOICEOPS_VAR_DIR", "/tmp/voiceops-tests")
 
-from voiceops.settings import *  # noqa: F403
+from voiceops.settings import *  # noqa: E402, F403
 
 # Tasks run in-process in tests; the dialer's own tests exercise real workers.
 CELERY_TASK_ALWAYS_EAGER = True
