@@ -22,6 +22,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import structlog
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q
@@ -35,7 +36,7 @@ from campaigns.retry import RETRYABLE_OUTCOMES, retry_rule_for
 from campaigns.windows import Window, open_zones
 from experiments.services import assignments_get_or_create
 from telephony.bulk_sql import rows_update
-from telephony.rest import twilio_create_call
+from telephony.rest import CarrierTimeout, twilio_create_call
 
 log = structlog.get_logger(__name__)
 
@@ -289,6 +290,26 @@ def dial_attempt(*, call_id: uuid.UUID | str) -> str:
         call.dial_started_at = timezone.now()
         call.save(update_fields=["dial_started_at"])
     # Committed: from here on this attempt is never dialed again, whatever happens.
+    try:
+        sid, refusal = _dial_under_lead_lock(call, bound)
+    except SoftTimeLimitExceeded:
+        # The task's soft time limit struck (a carrier trickling its answer
+        # past the read timeout, a long wait for the lead's row). The
+        # transaction rolled back, which let go of the lead's row lock; the
+        # attempt fails now instead of waiting for the stale-dial sweep. Its
+        # outcome needs the lead's row, which may be what held us up: the next
+        # tick settles it (settle_pending_outcomes), within the hard limit or not.
+        call_set_status(call_id=call.pk, status=Call.Status.FAILED, reason="dial ran out of time (outcome unknown)")
+        bound.warning("dial_timed_out")
+        return "failed"
+    if not sid:
+        call_outcome_apply(call_id=call.pk)
+        return "refused" if refusal else "failed"
+    return "dialed"
+
+
+def _dial_under_lead_lock(call: Call, bound: Any) -> tuple[str, str]:
+    """Check the lead and campaign and ask the carrier for the call, under the lead's row lock: (sid, refusal)."""
     with transaction.atomic():
         # The lead row lock makes the do-not-call check and the dial one step:
         # a mark_do_not_call write waits for us, or we see it.
@@ -308,34 +329,37 @@ def dial_attempt(*, call_id: uuid.UUID | str) -> str:
         if refusal:
             call_set_status(call_id=call.pk, status=Call.Status.CANCELED, reason=f"not dialed: {refusal}")
             bound.info("dial_refused", reason=refusal)
-            sid = ""
-        else:
-            try:
-                sid = twilio_create_call(
-                    to=call.to_number,
-                    from_=call.from_number,
-                    url=answer_url(call.pk),
-                    method="POST",
-                    status_callback=status_callback_url(call.pk),
-                    status_callback_method="POST",
-                    status_callback_event=["initiated", "ringing", "answered", "completed"],
-                    machine_detection="Enable",
-                    async_amd="true",
-                    async_amd_status_callback=status_callback_url(call.pk),
-                    async_amd_status_callback_method="POST",
-                )
-            except Exception as exc:  # the carrier said no, or could not be reached
-                call_set_status(call_id=call.pk, status=Call.Status.FAILED, reason=f"carrier refused: {exc}"[:300])
-                bound.warning("dial_failed", error=str(exc)[:300])
-                sid = ""
-            else:
-                # A status callback may have stored the SID already; same value.
-                Call.objects.filter(pk=call.pk, twilio_call_sid__isnull=True).update(twilio_call_sid=sid)
-                bound.info("dialed", call_sid=sid)
-    if not sid:
-        call_outcome_apply(call_id=call.pk)
-        return "refused" if refusal else "failed"
-    return "dialed"
+            return "", refusal
+        try:
+            sid = twilio_create_call(
+                to=call.to_number,
+                from_=call.from_number,
+                url=answer_url(call.pk),
+                method="POST",
+                status_callback=status_callback_url(call.pk),
+                status_callback_method="POST",
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+                machine_detection="Enable",
+                async_amd="true",
+                async_amd_status_callback=status_callback_url(call.pk),
+                async_amd_status_callback_method="POST",
+            )
+        except SoftTimeLimitExceeded:
+            raise  # dial_attempt's, after this transaction has let go of the lead
+        except CarrierTimeout as exc:
+            # The request may have reached the carrier: failed, never dialed again.
+            reason = f"carrier did not answer in time (outcome unknown): {exc}"
+            call_set_status(call_id=call.pk, status=Call.Status.FAILED, reason=reason[:300])
+            bound.warning("dial_timed_out", error=str(exc)[:300])
+            return "", ""
+        except Exception as exc:  # the carrier said no, or could not be reached
+            call_set_status(call_id=call.pk, status=Call.Status.FAILED, reason=f"carrier refused: {exc}"[:300])
+            bound.warning("dial_failed", error=str(exc)[:300])
+            return "", ""
+        # A status callback may have stored the SID already; same value.
+        Call.objects.filter(pk=call.pk, twilio_call_sid__isnull=True).update(twilio_call_sid=sid)
+        bound.info("dialed", call_sid=sid)
+        return sid, ""
 
 
 def requeue_lost_dials(*, now: datetime) -> None:

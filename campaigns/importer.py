@@ -346,6 +346,14 @@ def lead_import_run(*, import_id: int) -> LeadImport:
     return job
 
 
+def lead_import_fail(*, import_id: int, reason: str) -> None:
+    """Mark an import failed (it ran out of time): a job left running would show progress forever."""
+    LeadImport.objects.filter(pk=import_id).exclude(status=LeadImport.Status.DONE).update(
+        status=LeadImport.Status.FAILED, failure_reason=reason[:300], finished_at=timezone.now()
+    )
+    log.warning("lead_import_failed", import_id=import_id, reason=reason)
+
+
 def parse_items(items: list[Any], *, default_region: str = "US") -> Iterator[ParsedRow | RowError]:
     """The API's bulk create: JSON objects instead of CSV rows; `line` is the item's index."""
     for index, item in enumerate(items):

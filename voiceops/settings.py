@@ -141,11 +141,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Time limits for every task (a worker's prefork pool enforces them; eager
+# tasks on the embedded default have none). The soft limit raises
+# SoftTimeLimitExceeded in the task, which lets go of what it holds (its
+# transaction rolls back, the dialer fails the attempt); the hard limit kills
+# the worker process for a task stuck where no exception can reach it.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT_S", 300, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT_S", CELERY_TASK_SOFT_TIME_LIMIT + 30, minimum=2)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT_S must be longer than CELERY_TASK_SOFT_TIME_LIMIT_S")
 
 # Twilio. Signatures are checked whenever the auth token is set.
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_API_BASE_URL = env_url("TWILIO_API_BASE_URL", "https://api.twilio.com", schemes=("http", "https"))
+# Every REST request (dial, hang-up, TwiML update) gives up after these. A
+# call create answers in well under a second; 3.05 s is just past TCP's 3 s
+# SYN retransmission, so one lost SYN does not fail a dial.
+TWILIO_CONNECT_TIMEOUT_MS = env_int("TWILIO_CONNECT_TIMEOUT_MS", 3050, minimum=100, maximum=60_000)
+TWILIO_READ_TIMEOUT_MS = env_int("TWILIO_READ_TIMEOUT_MS", 10_000, minimum=100, maximum=120_000)
 
 # Models. Defaults are the packaged CPU models; see README for the GPU tier.
 STT_MODEL = env_str("STT_MODEL", "tiny.en")
@@ -178,6 +192,16 @@ DIALER_BREAKER_RATIO = DIALER_BREAKER_PERCENT / 100
 DIALER_DISPOSITION_GRACE_SECONDS = env_int("DIALER_DISPOSITION_GRACE_SECONDS", 10, minimum=0)
 DIALER_STALE_DIAL_SECONDS = env_int("DIALER_STALE_DIAL_SECONDS", 300, minimum=30)
 LEAD_IMPORT_INLINE_ROWS = env_int("LEAD_IMPORT_INLINE_ROWS", 500, minimum=0)
+# Per-task time limits (soft; the hard limit is 15 s later). A dial is one
+# REST request, so its limit must outlast the request's own timeouts: the
+# dialer then reports a hung carrier itself, and the soft limit only catches
+# what those cannot (a lock wait, a carrier trickling bytes).
+PLACE_CALL_TIME_LIMIT_S = env_int("PLACE_CALL_TIME_LIMIT_S", 30, minimum=1)
+if PLACE_CALL_TIME_LIMIT_S * 1000 <= TWILIO_CONNECT_TIMEOUT_MS + TWILIO_READ_TIMEOUT_MS:
+    raise ImproperlyConfigured(
+        "PLACE_CALL_TIME_LIMIT_S must be longer than TWILIO_CONNECT_TIMEOUT_MS + TWILIO_READ_TIMEOUT_MS"
+    )
+LEAD_IMPORT_TIME_LIMIT_S = env_int("LEAD_IMPORT_TIME_LIMIT_S", 1800, minimum=10)
 # Without a Twilio account the built-in simulated carrier (sandbox/carrier.py,
 # mounted at /carrier/) answers the dialer's calls with simulator personas.
 SIMULATED_CARRIER = env_bool("SIMULATED_CARRIER", not env_str("TWILIO_ACCOUNT_SID"))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +38,63 @@ def status_params(call: Call, status: str, sequence: int, **extra: str) -> dict[
         "From": call.from_number,
         **extra,
     }
+
+
+class SilentCarrier:
+    """A carrier that accepts every connection and never says a word (a hung api.twilio.com).
+
+    `accepted` is set once a client has connected: the request is then on the
+    wire, waiting for an answer that never comes.
+    """
+
+    def __init__(self) -> None:
+        self.accepted = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._held: list[socket.socket] = []
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:  # closed
+                return
+            self._held.append(conn)  # kept open, never read, never answered
+            self.accepted.set()
+
+    def close(self) -> None:
+        self._listener.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.fixture
+def silent_carrier(settings: Any) -> Iterator[SilentCarrier]:
+    """The Twilio client pointed at a SilentCarrier, with short REST timeouts."""
+    carrier = SilentCarrier()
+    settings.TWILIO_API_BASE_URL = carrier.url
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    settings.TWILIO_CONNECT_TIMEOUT_MS = 500
+    settings.TWILIO_READ_TIMEOUT_MS = 300
+    yield carrier
+    carrier.close()
+
+
+@contextlib.contextmanager
+def hang_guard(seconds: int = 20) -> Iterator[None]:
+    """Fail the test, instead of hanging the run, when the code under test waits forever (SIGALRM, main thread)."""
+
+    def hung(signum: int, frame: Any) -> None:
+        raise AssertionError(f"still waiting after {seconds} s: nothing gave up on the silent carrier")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
