@@ -33,5 +33,12 @@ def campaign_recent_attempts(campaign: Campaign, *, limit: int = 25) -> QuerySet
     return Call.objects.filter(campaign=campaign).select_related("lead").order_by("-created_at")[:limit]
 
 
+def lead_persona(phone: str) -> str | None:
+    """The simulator persona a lead asks for (custom_fields["persona"]), for the sandbox's carrier."""
+    lead = Lead.objects.filter(phone=phone).only("custom_fields").first()
+    persona = (lead.custom_fields or {}).get("persona") if lead else None
+    return str(persona) if persona else None
+
+
 def lead_imports_recent(*, limit: int = 10) -> QuerySet[LeadImport]:
     return LeadImport.objects.select_related("campaign").defer("content").order_by("-created_at")[:limit]

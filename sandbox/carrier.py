@@ -13,16 +13,30 @@ Carrier-level personas need no media: "busy", "no_answer" and "failed".
 
 The scenarios run on one background thread with its own asyncio loop, so the
 carrier works the same under daphne, a test client or a management command.
+
+Its memory is bounded: a call leaves the live registry once its final status
+callback has been sent, and only the last KEEP_FINISHED finished calls are
+kept (for `wait_for` and GETs); at MAX_LIVE calls in flight it refuses new
+ones, as Twilio refuses a burst over the account's limit. Every REST request
+it answers goes into a bounded journal, which tests read at
+`GET .../Sandbox/Requests.json` (not a Twilio resource: the sandbox's own
+window on what the product asked its carrier).
+
+Updates to a call it did not place (the synthetic caller rings the answer
+webhook directly, without dialing through the carrier) are answered as Twilio
+answers them for any call on the account, and journaled; nothing plays them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import threading
 import time
 import uuid
-from collections.abc import Coroutine
+from collections import OrderedDict, deque
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,9 +50,9 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
-from twilio.request_validator import RequestValidator
 
-from campaigns.models import Lead
+from campaigns.selectors import lead_persona
+from telephony.signature import signature_compute
 from voiceops.validators import normalize_e164
 
 log = structlog.get_logger(__name__)
@@ -63,7 +77,8 @@ class CarrierCall:
     answered_monotonic: float | None = None
     sequence: int = 0
     hangup: asyncio.Event | None = None
-    result: Any = None
+    future: Future[Any] | None = None  # the scenario playing on the carrier's loop
+    ended_by: str = ""  # for an answered call: who hung up in the simulation
     error: str = ""
 
     def resource(self) -> dict[str, Any]:
@@ -109,9 +124,85 @@ class _Loop:
             self._loop.call_soon_threadsafe(fn)
 
 
+MAX_LIVE = 500  # calls in flight at once; Twilio, too, refuses a burst past the account's limit
+KEEP_FINISHED = 100  # finished calls kept for wait_for() and GETs
+JOURNAL_SIZE = 1000  # REST requests kept for inspection
+
+
+class CallRegistry:
+    """The carrier's calls: every live one, and the last `keep_finished` that ended. Thread-safe.
+
+    (Requests add calls on the server's threads; the carrier's loop finishes them.)
+    """
+
+    def __init__(self, *, max_live: int = MAX_LIVE, keep_finished: int = KEEP_FINISHED) -> None:
+        self.max_live = max_live
+        self.keep_finished = keep_finished
+        self._live: dict[str, CarrierCall] = {}
+        self._finished: OrderedDict[str, CarrierCall] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, call: CarrierCall) -> bool:
+        """Register a new call; False when max_live calls are already in flight."""
+        with self._lock:
+            if len(self._live) >= self.max_live:
+                return False
+            self._live[call.sid] = call
+            return True
+
+    def finish(self, sid: str) -> None:
+        """The call was reported (its final callback sent): keep it among the recent ones only."""
+        with self._lock:
+            call = self._live.pop(sid, None)
+            if call is None:
+                return
+            self._finished[sid] = call
+            while len(self._finished) > self.keep_finished:
+                self._finished.popitem(last=False)
+
+    def get(self, sid: str) -> CarrierCall | None:
+        with self._lock:
+            return self._live.get(sid) or self._finished.get(sid)
+
+    def values(self) -> list[CarrierCall]:
+        """Live calls, then the finished ones kept, oldest first."""
+        with self._lock:
+            return [*self._live.values(), *self._finished.values()]
+
+    @property
+    def live_count(self) -> int:
+        with self._lock:
+            return len(self._live)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._live) + len(self._finished)
+
+
+class Journal:
+    """The last `size` REST requests the carrier answered: sequence number, method, path and form."""
+
+    def __init__(self, size: int = JOURNAL_SIZE) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def record(self, request: HttpRequest) -> None:
+        form = {name: request.POST.get(name, "") for name in request.POST} if request.method == "POST" else {}
+        with self._lock:
+            self._entries.append(
+                {"seq": next(self._numbers), "method": request.method, "path": request.path, "form": form}
+            )
+
+    def after(self, seq: int = 0) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            entries = list(self._entries)
+        return (entry for entry in entries if entry["seq"] > seq)
+
+
 _LOOP = _Loop()
-CALLS: dict[str, CarrierCall] = {}
-FUTURES: dict[str, Future[Any]] = {}
+CALLS = CallRegistry()
+JOURNAL = Journal()
 
 
 def _error(status: int, code: int, message: str) -> JsonResponse:
@@ -140,9 +231,7 @@ def _guard(request: HttpRequest, account_sid: str) -> JsonResponse | None:
 
 
 def persona_for(to_number: str) -> str:
-    lead = Lead.objects.filter(phone=to_number).only("custom_fields").first()
-    persona = (lead.custom_fields or {}).get("persona") if lead else None
-    return str(persona) if persona else DEFAULT_PERSONA
+    return lead_persona(to_number) or DEFAULT_PERSONA
 
 
 @csrf_exempt
@@ -152,6 +241,7 @@ def calls_create(request: HttpRequest, account_sid: str) -> HttpResponse:
         return refused
     if request.method != "POST":
         return _error(405, 20004, "Method not allowed")
+    JOURNAL.record(request)
     form = request.POST
     for required in ("To", "From", "Url"):
         if not form.get(required):
@@ -171,8 +261,9 @@ def calls_create(request: HttpRequest, account_sid: str) -> HttpResponse:
         amd_callback=form.get("AsyncAmdStatusCallback", "") if form.get("AsyncAmd") == "true" else "",
         machine_detection=form.get("MachineDetection", "") in ("Enable", "DetectMessageEnd"),
     )
-    CALLS[call.sid] = call
-    FUTURES[call.sid] = _LOOP.submit(_run(call))
+    if not CALLS.add(call):
+        return _error(429, 20429, f"Too Many Requests: {CALLS.max_live} calls in flight")
+    call.future = _LOOP.submit(_run(call))
     log.info("carrier_call_created", call_sid=call.sid, persona=call.persona, to=to)
     return JsonResponse(call.resource(), status=201)
 
@@ -182,22 +273,41 @@ def call_instance(request: HttpRequest, account_sid: str, call_sid: str) -> Http
     refused = _guard(request, account_sid)
     if refused is not None:
         return refused
-    call = CALLS.get(call_sid)
-    if call is None:
-        return _error(404, 20404, f"The requested resource /Calls/{call_sid}.json was not found")
     if request.method == "POST":
-        wanted = request.POST.get("Status", "")
-        if wanted not in ("", "completed", "canceled"):
-            return _error(400, 21220, f"Invalid call status {wanted!r}")
-        if wanted and call.hangup is not None:
-            _LOOP.call_soon(call.hangup.set)
+        JOURNAL.record(request)
+    call = CALLS.get(call_sid)
+    wanted = request.POST.get("Status", "") if request.method == "POST" else ""
+    if wanted not in ("", "completed", "canceled"):
+        return _error(400, 21220, f"Invalid call status {wanted!r}")
+    if call is None:
+        if request.method != "POST":
+            return _error(404, 20404, f"The requested resource /Calls/{call_sid}.json was not found")
+        # A call that reached the product without dialing through us: answered
+        # as Twilio answers an update of any call on the account, kept nowhere.
+        call = CarrierCall(sid=call_sid, to="", from_="", url="", persona="", status=wanted or "in-progress")
+        return JsonResponse(call.resource(), status=200)
+    if wanted and call.hangup is not None:
+        _LOOP.call_soon(call.hangup.set)
     return JsonResponse(call.resource(), status=200)
 
 
+@csrf_exempt
+def journal(request: HttpRequest, account_sid: str) -> HttpResponse:
+    """The REST requests answered since `?after=<seq>` (the sandbox's own resource, for tests)."""
+    refused = _guard(request, account_sid)
+    if refused is not None:
+        return refused
+    after = request.GET.get("after", "0")
+    if not after.isdigit():
+        return _error(400, 20001, "after must be a sequence number")
+    return JsonResponse({"requests": list(JOURNAL.after(int(after)))})
+
+
 def _signed_headers(url: str, params: dict[str, str]) -> dict[str, str]:
-    token = settings.TWILIO_AUTH_TOKEN or "unset"
-    signature = RequestValidator(token).compute_signature(url, params)
-    return {"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1 (voiceops simulated carrier)"}
+    return {
+        "X-Twilio-Signature": signature_compute(url, params),
+        "User-Agent": "TwilioProxy/1.1 (voiceops simulated carrier)",
+    }
 
 
 async def _post(client: httpx.AsyncClient, url: str, params: dict[str, str]) -> None:
@@ -243,7 +353,14 @@ async def _amd(client: httpx.AsyncClient, call: CarrierCall, answered_by: str) -
 
 
 async def _run(call: CarrierCall) -> None:
-    """Play one call from dial to hang-up, as Twilio would report it."""
+    """Play one call from dial to hang-up, as Twilio would report it; then it leaves the live registry."""
+    try:
+        await _play(call)
+    finally:
+        CALLS.finish(call.sid)
+
+
+async def _play(call: CarrierCall) -> None:
     call.hangup = asyncio.Event()
     async with httpx.AsyncClient(timeout=30) as client:
         await _status(client, call, "initiated", "initiated")
@@ -264,7 +381,7 @@ async def _run(call: CarrierCall) -> None:
             answered_by = "machine_start" if call.persona == "voicemail" else "human"
             await _amd(client, call, answered_by)
         try:
-            call.result = await _simulate(call)
+            call.ended_by = str(getattr(await _simulate(call), "ended_by", ""))
         except Exception as exc:  # the callee's side broke: report what Twilio would, a completed call
             call.error = f"{type(exc).__name__}: {exc}"
             log.warning("carrier_simulation_failed", call_sid=call.sid, error=call.error)
@@ -293,12 +410,16 @@ async def _simulate(call: CarrierCall) -> Any:
 
 
 def wait_for(call_sid: str, timeout: float = 60) -> CarrierCall:
-    """Block until a simulated call has played out (tests, the demo command)."""
-    FUTURES[call_sid].result(timeout=timeout)
-    return CALLS[call_sid]
+    """Block until a simulated call has played out (tests, the demo command); KeyError once it is forgotten."""
+    call = CALLS.get(call_sid)
+    if call is None or call.future is None:
+        raise KeyError(call_sid)
+    call.future.result(timeout=timeout)
+    return call
 
 
 urlpatterns = [
     path("2010-04-01/Accounts/<str:account_sid>/Calls.json", calls_create, name="carrier-calls"),
     path("2010-04-01/Accounts/<str:account_sid>/Calls/<str:call_sid>.json", call_instance, name="carrier-call"),
+    path("2010-04-01/Accounts/<str:account_sid>/Sandbox/Requests.json", journal, name="carrier-journal"),
 ]

@@ -32,11 +32,11 @@ import httpx
 import numpy as np
 import soxr
 import structlog
-from twilio.request_validator import RequestValidator
 
 from live.pipeline.frames import Samples
 from live.pipeline.mulaw import SILENCE_BYTE, mulaw_decode, mulaw_encode
 from sandbox.personas import Persona
+from telephony.signature import signature_compute
 
 log = structlog.get_logger(__name__)
 
@@ -105,7 +105,7 @@ async def post_answer_webhook(
     """POST the answer webhook as Twilio does (form body, X-Twilio-Signature); returns the TwiML."""
     headers = {"User-Agent": "TwilioProxy/1.1", "Content-Type": "application/x-www-form-urlencoded"}
     if auth_token:
-        headers["X-Twilio-Signature"] = RequestValidator(auth_token).compute_signature(public_url or answer_url, params)
+        headers["X-Twilio-Signature"] = signature_compute(public_url or answer_url, params, auth_token=auth_token)
     async with httpx.AsyncClient(timeout=30.0) as client:
         response = await client.post(answer_url, data=params, headers=headers)
     if response.status_code != 200:

@@ -156,9 +156,8 @@ def make_calls(count: int) -> list[tuple[str, str, str]]:
 
 
 def build_requests(calls: list[tuple[str, str, str]], duplicate_share: float) -> list[bytes]:
-    from twilio.request_validator import RequestValidator
+    from telephony.signature import signature_compute
 
-    validator = RequestValidator(TOKEN)
     rng = random.Random(7)
     ordered: list[bytes] = []
     for seq, step in enumerate(SEQUENCE):
@@ -179,7 +178,7 @@ def build_requests(calls: list[tuple[str, str, str]], duplicate_share: float) ->
                 params["CallDuration"] = "17"
             path = f"/twilio/status/?call={call_id}"
             body = urlencode(params).encode()
-            signature = validator.compute_signature(PUBLIC + path, params)
+            signature = signature_compute(PUBLIC + path, params, auth_token=TOKEN)
             ordered.append(
                 (
                     f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -7,18 +7,21 @@ run's Redis db, and yields a `VoiceServer`:
     base_url      "http://127.0.0.1:<port>" (also the server's PUBLIC_BASE_URL,
                   so signed webhooks validate and <Stream> urls point back here)
     auth_token    the server's TWILIO_AUTH_TOKEN: pass it to simulate_call
-    twilio_api    a tiny local server speaking Twilio's REST shape, set as the
-                  server's TWILIO_API_BASE_URL; `.requests` lists what it got
-                  (hang-ups, <Dial> transfers, TwiML updates)
+    twilio_api    what the server asked its carrier: the sandbox's simulated
+                  carrier inside the server (SIMULATED_CARRIER, at its own
+                  /carrier/, the server's TWILIO_API_BASE_URL), read from its
+                  journal; `.requests` lists the REST requests (hang-ups,
+                  <Dial> transfers, TwiML updates), `.hangups(sid)` the ends
     log_path      the server's output, printed when a test fails
 
 The server loads Whisper, Piper and Silero once (on its first call) and keeps
 them for the whole session. Tests that put rows in the database for the
 server to see must use `transactional_db` (the server is another process).
 
-Needing different server settings (for example TWILIO_API_BASE_URL pointing at
-the dialer's simulated carrier)? Use `run_voice_server(env={...})` as a
-context manager in a module- or session-scoped fixture of your own.
+The same carrier dials a campaign's calls (point the test process's
+TWILIO_API_BASE_URL at `base_url + "/carrier"`). Needing different server
+settings? Use `run_voice_server(env={...})` as a context manager in a module-
+or session-scoped fixture of your own.
 
 Example:
 
@@ -32,23 +35,24 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
 from django.conf import settings
+
+from telephony.signature import signature_compute
+from tests.sandbox.carrier_support import CarrierRequests, LocalCarrier
+
+# The name of the hand-rolled fake this replaced, for tests that start one in-process.
+FakeTwilioApi = LocalCarrier
 
 REPO = Path(__file__).resolve().parents[2]
 E2E_AUTH_TOKEN = "e2e-twilio-auth-token"
@@ -62,58 +66,10 @@ def free_port() -> int:
 
 
 @dataclass
-class FakeTwilioApi:
-    """Twilio's REST API as far as the call engine uses it: update a live call."""
-
-    base_url: str = ""
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
-
-    def start(self) -> None:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                form = dict(parse_qsl(self.rfile.read(length).decode()))
-                api.requests.append({"path": self.path, "form": form})
-                parts = self.path.rstrip("/").removesuffix(".json").split("/")
-                sid = parts[-1] if parts[-2] == "Calls" else "CA" + uuid.uuid4().hex
-                body = json.dumps(
-                    {
-                        "sid": sid,
-                        "account_sid": E2E_ACCOUNT_SID,
-                        "status": form.get("Status", "in-progress"),
-                        "to": form.get("To", ""),
-                        "from": form.get("From", ""),
-                    }
-                ).encode()
-                self.send_response(200 if parts[-2] == "Calls" else 201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-
-    def hangups(self, call_sid: str) -> list[dict[str, Any]]:
-        return [r for r in self.requests if r["path"].endswith(f"/Calls/{call_sid}.json") and "Status" in r["form"]]
-
-
-@dataclass
 class VoiceServer:
     base_url: str
     auth_token: str
-    twilio_api: FakeTwilioApi
+    twilio_api: CarrierRequests
     log_path: Path
     process: subprocess.Popen[bytes]
 
@@ -135,8 +91,6 @@ def run_voice_server(*, env: dict[str, str] | None = None) -> Iterator[VoiceServ
     """daphne voiceops.asgi:application on a free port, against the current (test) database."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    api = FakeTwilioApi()
-    api.start()
     log_path = Path(settings.VAR_DIR) / f"e2e-daphne-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     server_env = {
@@ -147,8 +101,8 @@ def run_voice_server(*, env: dict[str, str] | None = None) -> Iterator[VoiceServ
         "PUBLIC_BASE_URL": base_url,
         "TWILIO_ACCOUNT_SID": E2E_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": E2E_AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": api.base_url,
-        "SIMULATED_CARRIER": "false",
+        "TWILIO_API_BASE_URL": base_url + "/carrier",
+        "SIMULATED_CARRIER": "true",
         "SECRET_KEY": settings.SECRET_KEY,
         "VOICEOPS_VAR_DIR": str(settings.VAR_DIR),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
@@ -166,7 +120,12 @@ def run_voice_server(*, env: dict[str, str] | None = None) -> Iterator[VoiceServ
     server = VoiceServer(
         base_url=base_url,
         auth_token=server_env["TWILIO_AUTH_TOKEN"],
-        twilio_api=api,
+        twilio_api=CarrierRequests(
+            # Empty: the server falls back to its own carrier too (settings.py).
+            server_env["TWILIO_API_BASE_URL"] or base_url + "/carrier",
+            server_env["TWILIO_ACCOUNT_SID"],
+            server_env["TWILIO_AUTH_TOKEN"],
+        ),
         log_path=log_path,
         process=process,
     )
@@ -188,7 +147,6 @@ def run_voice_server(*, env: dict[str, str] | None = None) -> Iterator[VoiceServ
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        api.stop()
 
 
 def _warm_up(server: VoiceServer, timeout_s: float = 120.0) -> None:
@@ -197,11 +155,10 @@ def _warm_up(server: VoiceServer, timeout_s: float = 120.0) -> None:
     Tests then measure calls, not model loading.
     """
     import httpx
-    from twilio.request_validator import RequestValidator
 
     url = f"{server.base_url}/twilio/voice/"
     params = {"CallSid": "CA" + "0" * 32, "From": "+12125550100", "To": "+19999999999"}
-    signature = RequestValidator(server.auth_token).compute_signature(url, params)
+    signature = signature_compute(url, params, auth_token=server.auth_token)
     httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -1,7 +1,8 @@
 """A small campaign end to end: the dialer, the simulated carrier, the live engine, every lead's outcome.
 
 The test process runs the dialer tick (Celery eager: each dial goes over HTTP
-with the official Twilio client to the carrier inside a real daphne server).
+with the official Twilio client to the carrier inside the real daphne server
+every e2e test shares, `voice_server`, whose Twilio API is its own carrier).
 The carrier sends signed status and AMD callbacks to that server and plays
 each callee with its persona over the real answer webhook and Media Streams
 socket, where the live engine runs the demo agent with the packaged models.
@@ -11,9 +12,7 @@ from __future__ import annotations
 
 import io
 import time as monotonic_clock
-from collections.abc import Iterator
 from datetime import datetime, time
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +23,7 @@ from calls.models import Call, CallEvent
 from campaigns.dialer import dialer_tick
 from campaigns.models import Campaign, Lead
 from sandbox.demo import DEMO_AGENT_NAME
-from tests.e2e.conftest import E2E_ACCOUNT_SID, VoiceServer, run_voice_server
+from tests.e2e.conftest import E2E_ACCOUNT_SID
 
 pytestmark = [pytest.mark.e2e]
 
@@ -36,14 +35,6 @@ PERSONAS = {
 }
 
 
-@pytest.fixture(scope="module")
-def carrier_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[VoiceServer]:
-    """daphne with the simulated carrier switched on and pointed at itself."""
-    env = {"SIMULATED_CARRIER": "true", "TWILIO_API_BASE_URL": "", "DIALER_DISPOSITION_GRACE_SECONDS": "3"}
-    with run_voice_server(env=env) as server:
-        yield server
-
-
 def daytime_zone() -> str:
     for zone in ("America/New_York", "America/Los_Angeles", "Europe/London", "Asia/Tokyo", "Asia/Kolkata"):
         if 9 <= datetime.now(ZoneInfo(zone)).hour < 20:
@@ -51,11 +42,11 @@ def daytime_zone() -> str:
     raise AssertionError("some zone in the list is always in daytime")
 
 
-def test_small_campaign_against_the_simulated_carrier(carrier_server, transactional_db, settings):
-    settings.PUBLIC_BASE_URL = carrier_server.base_url
-    settings.TWILIO_API_BASE_URL = carrier_server.base_url + "/carrier"
+def test_small_campaign_against_the_simulated_carrier(voice_server, transactional_db, settings):
+    settings.PUBLIC_BASE_URL = voice_server.base_url
+    settings.TWILIO_API_BASE_URL = voice_server.base_url + "/carrier"
     settings.TWILIO_ACCOUNT_SID = E2E_ACCOUNT_SID
-    settings.TWILIO_AUTH_TOKEN = carrier_server.auth_token
+    settings.TWILIO_AUTH_TOKEN = voice_server.auth_token
     settings.DIALER_DISPOSITION_GRACE_SECONDS = 3
     call_command("seed_demo", stdout=io.StringIO())  # the demo agent (Ava's flow) and its calendar
     published = AgentVersion.objects.filter(agent__name=DEMO_AGENT_NAME, published_at__isnull=False)

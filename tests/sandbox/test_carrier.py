@@ -11,6 +11,7 @@ import threading
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from django.db import connection
 from twilio.base.exceptions import TwilioRestException
@@ -120,3 +121,74 @@ def test_carrier_is_off_with_a_real_twilio_account(wired, settings, client):
     settings.SIMULATED_CARRIER = False
     response = client.post(f"/carrier/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Calls.json", {})
     assert response.status_code == 404
+
+
+# --- bounded memory --------------------------------------------------------------------------
+
+
+def test_finished_calls_leave_the_registry_and_only_the_last_few_are_kept(wired, monkeypatch):
+    """The registries grew by one call per dial, forever; now a call leaves once reported."""
+    registry = carrier.CallRegistry(keep_finished=3)
+    monkeypatch.setattr(carrier, "CALLS", registry)
+    LeadFactory(phone="+12125550188", custom_fields={"persona": "busy"})
+    sids = []
+    for _ in range(8):
+        sid = twilio_create_call(to="+12125550188", from_="+15005550006", url=wired.url + "/twilio/voice/")
+        assert carrier.wait_for(sid, timeout=30).status == "busy"  # played out, final callback sent
+        sids.append(sid)
+    assert registry.live_count == 0
+    assert len(registry) == 3
+    assert [call.sid for call in registry.values()] == sids[-3:]
+    with pytest.raises(KeyError):
+        carrier.wait_for(sids[0])
+
+
+def test_the_registry_refuses_calls_past_its_live_limit():
+    registry = carrier.CallRegistry(max_live=2, keep_finished=1)
+    calls = [carrier.CarrierCall(sid=f"CA{n}", to="+1", from_="+1", url="", persona="busy") for n in range(3)]
+    assert [registry.add(call) for call in calls] == [True, True, False]
+    registry.finish("CA0")
+    assert registry.add(calls[2]) is True  # room again once one is reported
+    registry.finish("CA1")
+    registry.finish("CA2")
+    assert (registry.live_count, [c.sid for c in registry.values()]) == (0, ["CA2"])
+
+
+def test_a_dial_past_the_live_limit_is_refused_like_twilio_refuses_a_burst(wired, monkeypatch):
+    monkeypatch.setattr(carrier, "CALLS", carrier.CallRegistry(max_live=0))
+    with pytest.raises(TwilioRestException) as refused:
+        twilio_create_call(to="+12125550100", from_="+15005550006", url=wired.url + "/twilio/voice/")
+    assert refused.value.status == 429
+
+
+def test_the_journal_is_bounded(rf):
+    journal = carrier.Journal(size=2)
+    for n in range(3):
+        journal.record(rf.post(f"/carrier/x/{n}", {"Status": "completed"}))
+    assert [(e["seq"], e["path"]) for e in journal.after()] == [(2, "/carrier/x/1"), (3, "/carrier/x/2")]
+    assert [e["seq"] for e in journal.after(2)] == [3]
+
+
+# --- updates of calls that did not dial through the carrier ------------------------------------
+
+
+def test_updates_of_calls_placed_elsewhere_are_answered_and_journaled(wired, settings):
+    from telephony.rest import twilio_hangup, twilio_update_twiml
+
+    sid = "CA" + "7" * 32  # rang the answer webhook directly, as the synthetic caller does
+    before = max((e["seq"] for e in carrier.JOURNAL.after()), default=0)
+    twilio_update_twiml(sid, "<Response><Dial>+14155550123</Dial></Response>")
+    twilio_hangup(sid)
+    seen = list(carrier.JOURNAL.after(before))
+    assert [e["form"] for e in seen] == [
+        {"Twiml": "<Response><Dial>+14155550123</Dial></Response>"},
+        {"Status": "completed"},
+    ]
+    assert all(e["path"].endswith(f"/Calls/{sid}.json") for e in seen)
+    assert carrier.CALLS.get(sid) is None  # kept nowhere but the journal
+    # The journal is readable over HTTP, with the account's credentials.
+    url = f"{settings.TWILIO_API_BASE_URL}/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Sandbox/Requests.json"
+    auth = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    response = httpx.get(url, params={"after": before}, auth=auth)
+    assert [e["form"] for e in response.json()["requests"]] == [e["form"] for e in seen]
+    assert httpx.get(url, auth=(settings.TWILIO_ACCOUNT_SID, "wrong")).status_code == 401
