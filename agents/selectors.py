@@ -61,3 +61,11 @@ def agents_with_versions() -> QuerySet[Agent]:
 
 def agent_versions(*, agent: Agent) -> QuerySet[AgentVersion]:
     return agent.versions.order_by("-number")
+
+
+def published_agent_configs() -> list[tuple[str, Any]]:
+    """(label, config) of every published version: what warm start loads models for (voiceops.warmup)."""
+    rows = (
+        AgentVersion.objects.filter(published_at__isnull=False).select_related("agent").order_by("agent_id", "number")
+    )
+    return [(f"agent {version.agent.name!r} version {version.number}", version.config) for version in rows]

@@ -13,6 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from campaigns import dialer
+from voiceops import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +37,9 @@ def place_call(call_id: str) -> str:
     # No autoretry: dial_attempt is at-most-once by design, and a redelivered
     # message finds the attempt already started and does nothing. It handles
     # its own soft time-out (the attempt fails; the lead's lock is let go).
-    return dialer.dial_attempt(call_id=call_id)
+    result = dialer.dial_attempt(call_id=call_id)
+    metrics.DIALER_DIALS.labels(result=result).inc()
+    return result
 
 
 @shared_task(

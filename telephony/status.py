@@ -36,6 +36,7 @@ from django.views.decorators.http import require_POST
 from calls.models import Call
 from telephony.signature import FormFields, signature_valid
 from telephony.status_callbacks import StatusCallback, status_callbacks_apply
+from voiceops import metrics
 from voiceops.realtime import broadcasts_via
 
 log = structlog.get_logger(__name__)
@@ -225,6 +226,7 @@ class _Batcher:
         try:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                metrics.STATUS_WEBHOOK_BATCH_SIZE.observe(len(batch))
                 loop = asyncio.get_running_loop()
                 try:
                     results = await loop.run_in_executor(_database_thread, _apply_batch, loop, [c for c, _ in batch])

@@ -16,6 +16,8 @@ else:
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key")
 os.environ.setdefault("VOICEOPS_VAR_DIR", "/tmp/voiceops-tests")
+# Tests load the models they use; tests/e2e/test_warm_start.py turns it on for its server.
+os.environ.setdefault("WARM_START", "false")
 
 from voiceops.settings import *  # noqa: E402, F403
 

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "experiments",
     "sandbox",
     "telephony",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,19 @@ SPECULATIVE_PAUSE_MS = env_int("SPECULATIVE_PAUSE_MS", 200, minimum=50)
 MEDIA_LEAD_MS = env_int("MEDIA_LEAD_MS", 80, minimum=20)  # reply audio kept queued at Twilio
 MEDIA_STREAM_TOKEN_MAX_AGE_S = env_int("MEDIA_STREAM_TOKEN_MAX_AGE_S", 120, minimum=5)
 
+# Warm start (voiceops.warmup): load every model the published agents need
+# while daphne imports the application, before it listens. Off, the first
+# call after a start waited 3.5-6.9 s for its greeting while they loaded.
+WARM_START = env_bool("WARM_START", True)
+# /readyz (voiceops.health): the database and Redis probes run at most once
+# per READYZ_CACHE_MS however many pollers; the LLM endpoints (GET <base>/models)
+# at most once per LLM_PROBE_CACHE_S, each given LLM_PROBE_TIMEOUT_MS.
+READYZ_CACHE_MS = env_int("READYZ_CACHE_MS", 1000, minimum=0, maximum=60_000)
+LLM_PROBE_CACHE_S = env_int("LLM_PROBE_CACHE_S", 5, minimum=0, maximum=3600)
+LLM_PROBE_TIMEOUT_MS = env_int("LLM_PROBE_TIMEOUT_MS", 500, minimum=50, maximum=10_000)
+# /metrics (voiceops.metrics) is off (404) unless this bearer token is set.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # Dialer guard rails (issue: outbound campaigns).
 DIALER_GLOBAL_MAX_CONCURRENT = env_int("DIALER_GLOBAL_MAX_CONCURRENT", 50, minimum=1)
 DIALER_TICK_SECONDS = env_int("DIALER_TICK_SECONDS", 5, minimum=1)
@@ -207,6 +221,10 @@ LEAD_IMPORT_TIME_LIMIT_S = env_int("LEAD_IMPORT_TIME_LIMIT_S", 1800, minimum=10)
 SIMULATED_CARRIER = env_bool("SIMULATED_CARRIER", not env_str("TWILIO_ACCOUNT_SID"))
 if SIMULATED_CARRIER and not env_str("TWILIO_API_BASE_URL"):
     TWILIO_API_BASE_URL = PUBLIC_BASE_URL + "/carrier"
+# Outbound webhooks may reach loopback and private networks only with this on
+# (a receiver on one's own network); link-local and cloud metadata addresses
+# are refused whatever it says (webhooks/ssrf.py).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 CELERY_BEAT_SCHEDULE = {
     "dialer-tick": {"task": "calls.dialer_tick", "schedule": float(DIALER_TICK_SECONDS)},
 }

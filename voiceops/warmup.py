@@ -1,0 +1,137 @@
+"""Warm start: load every speech model the published agents need before the process serves a call.
+
+Loading Whisper and Piper takes seconds (3.5-6.9 s measured for the first
+greeting after a start, seed 002's "cold start" lesson); a caller hangs up
+by then. voiceops.asgi calls `warm_start()` while daphne imports the
+application, before it listens: a load balancer sees no port (and /readyz,
+once there is one, 503 until this finished), and the first call finds its
+models in the caches that the live engine reads (`loaded_stt`, `loaded_tts`,
+`silero_loaded`), exactly as the hundredth does.
+
+What is loaded: the server's defaults (STT_MODEL on STT_DEVICE, the
+TTS_BACKEND's default voice, Silero VAD) and every distinct (STT model,
+TTS backend and voice) that a published agent version names. A model that
+cannot load stops start-up with a message naming it and the agent version
+that needs it: better than a process that looks ready and fails every call.
+WARM_START=false turns this off (models then load on the first call, as before).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import structlog
+from django.conf import settings
+
+log = structlog.get_logger(__name__)
+
+OFF, PENDING, WARMING, READY, FAILED = "off", "pending", "warming", "ready", "failed"
+
+
+class WarmStartError(Exception):
+    """A model the configuration needs could not be loaded."""
+
+
+@dataclass(frozen=True)
+class SpeechNeeds:
+    """The engines to load: cache keys as the live engine looks them up (live/setup.py)."""
+
+    stt: dict[str, str]  # STT model -> who needs it
+    tts: dict[tuple[str, str], str]  # (backend, voice) -> who needs it
+
+
+_state = OFF if not getattr(settings, "WARM_START", False) else PENDING
+_needs: SpeechNeeds | None = None
+_lock = threading.Lock()
+
+
+def state() -> str:
+    return _state
+
+
+def speech_needs() -> SpeechNeeds:
+    """The server's defaults plus what each published agent version names, each with the first one needing it."""
+    from agents.brains.config import ConfigError, load_config
+    from agents.selectors import published_agent_configs
+
+    stt: dict[str, str] = {settings.STT_MODEL: "the server default (STT_MODEL)"}
+    tts: dict[tuple[str, str], str] = {(settings.TTS_BACKEND, ""): "the server default (TTS_BACKEND)"}
+    for label, raw in published_agent_configs():
+        try:
+            config = load_config(raw, stt_model=settings.STT_MODEL)
+        except ConfigError:
+            # Validation refused it at publish time or changed since: it
+            # cannot run a call either way, so it needs no model.
+            log.warning("warm_start_config_skipped", agent_version=label)
+            continue
+        stt.setdefault(config.stt.model or settings.STT_MODEL, label)
+        tts.setdefault((config.voice.backend or settings.TTS_BACKEND, config.voice.voice or ""), label)
+    return SpeechNeeds(stt=stt, tts=tts)
+
+
+def warm_start() -> SpeechNeeds:
+    """Load every engine in `speech_needs()` now (blocking); raises WarmStartError naming what failed."""
+    global _state, _needs
+    from live.pipeline.vad import silero_session
+    from live.speech.stt import get_stt
+    from live.speech.tts import get_tts
+
+    with _lock:
+        _state = WARMING
+        started = time.monotonic()
+        try:
+            needs = speech_needs()
+            for model, needed_by in needs.stt.items():
+                _load(f"speech-to-text model {model!r} on {settings.STT_DEVICE}", needed_by, get_stt, model, None)
+            for (backend, voice), needed_by in needs.tts.items():
+                what = f"text-to-speech {backend} voice {voice or 'default'!r}"
+                _load(what, needed_by, get_tts, backend, voice or None)
+            _load("the Silero VAD model", "every call", silero_session)
+        except BaseException:
+            _state = FAILED
+            raise
+        _needs, _state = needs, READY
+        log.info(
+            "warm_start_done",
+            seconds=round(time.monotonic() - started, 2),
+            stt=sorted(needs.stt),
+            tts=sorted(f"{b}:{v or 'default'}" for b, v in needs.tts),
+        )
+        return needs
+
+
+def _load(what: str, needed_by: str, loader: object, *args: object) -> None:
+    try:
+        loader(*args)  # type: ignore[operator]
+    except Exception as error:
+        raise WarmStartError(f"warm start failed: could not load the {what}, needed by {needed_by}: {error}") from error
+
+
+def models_status() -> bool | None:
+    """For /readyz: None when warm start is off; else whether every needed engine is loaded now.
+
+    Dictionary reads only (the engines' caches), never a load.
+    """
+    if _state == OFF:
+        return None
+    needs = _needs
+    if _state != READY or needs is None:
+        return False
+    from live.pipeline.vad import silero_loaded
+    from live.speech.stt import loaded_stt
+    from live.speech.tts import loaded_tts
+
+    return (
+        silero_loaded()
+        and all(loaded_stt(model) is not None for model in needs.stt)
+        and all(loaded_tts(backend, voice or None) is not None for backend, voice in needs.tts)
+    )
+
+
+def warmup_reset(*, enabled: bool, needs: SpeechNeeds | None = None, to: str | None = None) -> None:
+    """Set the warm-up state by hand (tests)."""
+    global _state, _needs
+    _state = to or (PENDING if enabled else OFF)
+    _needs = needs
