@@ -97,6 +97,14 @@ def hang_guard(seconds: int = 20) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+# Row locks, SKIP LOCKED and real concurrent writers: the embedded SQLite
+# default serialises writers on one file lock instead (and its shared-cache
+# test database answers a concurrent writer "table is locked").
+POSTGRESQL_ONLY = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's row locks and concurrent writers"
+)
+
+
 @pytest.fixture
 def no_carrier(settings: Any) -> None:
     """Point the Twilio client at a closed port: a test that did not ask for a carrier never reaches one."""

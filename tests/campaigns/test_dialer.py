@@ -12,7 +12,7 @@ from calls.services import call_set_status
 from campaigns.dialer import dialer_tick
 from campaigns.models import Lead
 from experiments.models import Assignment
-from tests.campaigns.dialer_support import NOON_NY, no_carrier, run_at_once, running_campaign
+from tests.campaigns.dialer_support import NOON_NY, POSTGRESQL_ONLY, no_carrier, run_at_once, running_campaign
 from tests.factories import ExperimentFactory, LeadFactory, VariantFactory
 
 pytestmark = pytest.mark.usefixtures("no_carrier")
@@ -112,6 +112,7 @@ def test_global_cap_spans_campaigns(settings):
         assert dialer_tick().call_ids == []
 
 
+@POSTGRESQL_ONLY
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_ticks_never_exceed_caps_or_double_claim(settings):
     """Six ticks in six threads, each with its own PostgreSQL connection, at the same instant."""

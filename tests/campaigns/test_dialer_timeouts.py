@@ -23,12 +23,11 @@ from campaigns import tasks
 from campaigns.dialer import dial_attempt, dialer_tick, settle_pending_outcomes
 from campaigns.importer import lead_import_create
 from campaigns.models import Lead, LeadImport
-from tests.campaigns.dialer_support import hang_guard, running_campaign, silent_carrier
+from tests.campaigns.dialer_support import POSTGRESQL_ONLY, hang_guard, running_campaign, silent_carrier
 from tests.factories import LeadFactory
 from voiceops.celery import app
 
 __all__ = ["silent_carrier"]
-ROW_LOCKS = pytest.mark.skipif(connection.vendor != "postgresql", reason="watches PostgreSQL's row locks")
 
 
 def queued_attempt() -> Call:
@@ -84,7 +83,7 @@ def test_a_dial_to_a_carrier_that_never_answers_fails_and_lets_go(silent_carrier
     assert dial_attempt(call_id=call.pk) == "already-started"
 
 
-@ROW_LOCKS
+@POSTGRESQL_ONLY
 @pytest.mark.django_db(transaction=True)
 def test_the_soft_time_limit_fails_the_attempt_and_lets_go_of_the_lead(silent_carrier, settings):
     """What a Celery prefork worker does at place_call's soft limit: SIGUSR1, raising SoftTimeLimitExceeded."""
@@ -152,7 +151,7 @@ def test_an_import_that_runs_out_of_time_is_marked_failed_and_keeps_its_finished
     assert Lead.objects.count() == 2  # the first chunk is in
 
 
-@ROW_LOCKS
+@POSTGRESQL_ONLY
 @pytest.mark.django_db(transaction=True)
 def test_the_soft_time_limit_while_waiting_for_the_leads_row_fails_the_attempt_at_once(silent_carrier):
     """Struck outside the carrier request (here: waiting for a lead row another transaction holds)."""

@@ -22,6 +22,7 @@ from campaigns.dialer import dial_attempt, dialer_tick
 from campaigns.models import Lead
 from sandbox import carrier
 from telephony.rest import twilio_create_call
+from tests.campaigns.dialer_support import POSTGRESQL_ONLY
 from tests.factories import CampaignFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,6 +80,7 @@ def test_carrier_level_outcomes_come_back_as_signed_callbacks(wired):
     assert Call.objects.get(lead=broken).failure_reason == "carrier failed the call (SIP 503)"
 
 
+@POSTGRESQL_ONLY
 def test_duplicated_dial_tasks_ring_once(wired):
     _campaign, [lead] = campaign_with(["busy"])
     [call_id] = dialer_tick(dispatch=False).call_ids
