@@ -124,3 +124,19 @@ def test_turns_record_stage_latencies_and_barge_ins():
     assert sample("voiceops_turn_stage_seconds_count", stage="stt_done") == stt + 1
     assert sample("voiceops_turn_stage_seconds_bucket", stage="first_frame_sent", le="0.8") == slow
     assert sample("voiceops_barge_ins_total") == barge_ins + 1
+
+
+def test_the_sample_grafana_dashboard_names_only_metrics_we_export():
+    import json
+    import re
+    from pathlib import Path
+
+    from prometheus_client import generate_latest
+
+    dashboard = json.loads((Path(__file__).parents[2] / "deploy/grafana/voiceops.json").read_text())
+    used = set(re.findall(r"voiceops_\w+", json.dumps(dashboard)))
+    exported = generate_latest(REGISTRY).decode()
+    declared = set(re.findall(r"^# TYPE (\w+) ", exported, re.MULTILINE))
+    histogram_parts = {re.sub(r"_(bucket|count|sum)$", "", name) for name in used} & declared
+    missing = {n for n in used if n not in declared and re.sub(r"_(bucket|count|sum)$", "", n) not in histogram_parts}
+    assert used and not missing
