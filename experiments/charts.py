@@ -103,12 +103,21 @@ def _percent(value: float, *, signed: bool = False) -> str:
     return f"{text} pp" if signed else f"{text}%"
 
 
+def _decimals(step: float) -> int:
+    """Decimals that tell ticks `step` apart in percent: 2.5 pp needs one, 0.2 pp one, 10 pp none."""
+    text = f"{step * 100:.6g}"
+    return len(text.split(".")[1]) if "." in text else 0
+
+
 def _ticks(low: float, high: float, step: float, *, signed: bool) -> list[Tick]:
     ticks = []
     count = round((high - low) / step)
+    decimals = _decimals(step)
     for index in range(count + 1):
         value = low + index * step
-        label = f"{value * 100:+.0f}" if signed and abs(value) > 1e-12 else f"{value * 100:.0f}"
+        if abs(value) < step / 1e6:
+            value = 0.0  # no "-0" from rounding
+        label = f"{value * 100:+.{decimals}f}" if signed and value else f"{value * 100:.{decimals}f}"
         ticks.append(Tick(x=_x(value, low, high), label=label + ("" if signed else "%")))
     return ticks
 

@@ -163,7 +163,7 @@ def confidence_sequences(
     alpha: float = ALPHA,
     tuning_n: float = SEQUENTIAL_TUNING_N,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Always-valid bounds for p_variant - p_control over arrays of counts; NaN without trials on a side.
+    """Always-valid bounds for p_variant - p_control over arrays of counts; NaN until both arms vary.
 
     The difference of the two sample means has variance s^2 / n with n the
     leads of both arms together and s^2 = n (p1 q1 / n1 + p2 q2 / n2); the
@@ -174,7 +174,10 @@ def confidence_sequences(
     s1, n1, s2, n2 = (
         np.asarray(x, dtype=float) for x in (control_successes, control_trials, variant_successes, variant_trials)
     )
-    defined = (n1 > 0) & (n2 > 0)
+    # Each arm needs a success and a failure: an arm at 0% or 100% estimates its
+    # variance as 0, and a sequence built on that would be [0, 0] when both are,
+    # a certainty the data does not have. Withheld until then, not faked.
+    defined = (s1 > 0) & (s1 < n1) & (s2 > 0) & (s2 < n2)
     with np.errstate(divide="ignore", invalid="ignore"):
         p1, p2 = s1 / n1, s2 / n2
         n = n1 + n2
@@ -195,7 +198,8 @@ def confidence_sequence(
     alpha: float = ALPHA,
     tuning_n: float = SEQUENTIAL_TUNING_N,
 ) -> tuple[float, float] | None:
-    """An always-valid interval for p_variant - p_control (see above); None without trials on either side."""
+    """An always-valid interval for p_variant - p_control (see above); None until each arm has a success and a
+    failure."""
     low, high = confidence_sequences(
         control_successes, control_trials, variant_successes, variant_trials, alpha=alpha, tuning_n=tuning_n
     )

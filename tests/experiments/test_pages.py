@@ -154,7 +154,7 @@ def test_the_results_page_shows_the_figures_and_a_chart_of_the_intervals(operato
     assert "Difference from control" in page and "stroke-dasharray" in page  # the zero line
     assert "Always-valid interval" in page
     assert re.search(r'<time class="local-time" datetime="\d{4}-\d\d-\d\dT[^"]+">', page)
-    assert "local-times.js" in page
+    assert "experiments/experiments.js" in page
     assert_no_inline_script_or_style(page)
     # The results panel refreshes itself over htmx: the partial alone.
     partial = operator_client.get(reverse("experiments:detail", args=[running.pk]), HTTP_HX_REQUEST="true")

@@ -178,3 +178,12 @@ def test_aa_experiments_looked_at_daily_fool_the_naive_test_but_not_the_sequence
     assert naive_rate > 0.05, naive_rate
     # Not a near thing: daily peeking at a fixed-sample test inflates the error several times over.
     assert naive_rate > 3 * 0.05
+
+
+def test_the_sequence_is_withheld_while_an_arm_has_no_spread():
+    """0 of 2 against 0 of 2 estimates zero variance: the sequence would be [0, 0], claiming certainty."""
+    assert confidence_sequence(0, 2, 0, 2) is None
+    assert confidence_sequence(0, 40, 3, 40) is None  # control all failures: its variance is unknown, not 0
+    assert confidence_sequence(40, 40, 39, 40) is None
+    low, high = confidence_sequence(1, 40, 3, 40)
+    assert low < 0 < high
