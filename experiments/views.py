@@ -9,13 +9,12 @@ works without JavaScript, and no page carries inline script or style.
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from audit import verbs
-from audit.services import audit_record
 from experiments.charts import results_chart
 from experiments.forms import ExperimentSetupForm, variant_rows, variant_specs
 from experiments.models import Experiment
@@ -27,7 +26,6 @@ from experiments.selectors import (
     experiments_overview,
 )
 from experiments.services import ExperimentTransitionError, experiment_create, experiment_start, experiment_stop
-from voiceops.roles import role_required
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -47,7 +45,7 @@ def _get_experiment(experiment_id: int) -> Experiment:
         raise Http404("No such experiment.") from None
 
 
-@role_required("experiments.view_experiment")
+@login_required
 def experiment_list(request: HttpRequest) -> HttpResponse:
     return render(request, "experiments/list.html", {"experiments": experiments_overview().order_by("-created_at")})
 
@@ -56,7 +54,7 @@ def _agent_id(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-@role_required("experiments.view_experiment", write="experiments.add_experiment")
+@login_required
 def experiment_new(request: HttpRequest) -> HttpResponse:
     """Set up a draft: the agent first (its published versions become the candidate variants), then the rest."""
     data = request.POST if request.method == "POST" else None
@@ -94,7 +92,7 @@ def _results_context(experiment: Experiment) -> dict:
     return {"experiment": experiment, "results": results, "panels": results_chart(results.variants)}
 
 
-@role_required("experiments.view_experiment")
+@login_required
 def experiment_page(request: HttpRequest, experiment_id: int) -> HttpResponse:
     experiment = _get_experiment(experiment_id)
     context = _results_context(experiment)
@@ -108,13 +106,12 @@ def experiment_page(request: HttpRequest, experiment_id: int) -> HttpResponse:
     return render(request, "experiments/detail.html", context)
 
 
-@role_required("experiments.change_experiment")
+@login_required
 @require_POST
 def experiment_start_view(request: HttpRequest, experiment_id: int) -> HttpResponse:
     experiment = _get_experiment(experiment_id)
     try:
         experiment_start(experiment=experiment, user=request.user)
-        audit_record(actor=request.user, verb=verbs.STARTED, target=experiment, summary=experiment.name)
         messages.success(request, f"{experiment.name} is running: new leads are dealt to its variants.")
     except ExperimentTransitionError as exc:
         messages.error(request, str(exc))
@@ -123,7 +120,7 @@ def experiment_start_view(request: HttpRequest, experiment_id: int) -> HttpRespo
     return redirect("experiments:detail", experiment_id=experiment_id)
 
 
-@role_required("experiments.change_experiment")
+@login_required
 @require_POST
 def experiment_stop_view(request: HttpRequest, experiment_id: int) -> HttpResponse:
     experiment = _get_experiment(experiment_id)
@@ -134,8 +131,6 @@ def experiment_stop_view(request: HttpRequest, experiment_id: int) -> HttpRespon
         return redirect("experiments:detail", experiment_id=experiment_id)
     try:
         experiment_stop(experiment=experiment, winner=winner, user=request.user)
-        verb, summary = (verbs.PROMOTED, winner.name) if winner is not None else (verbs.STOPPED, experiment.name)
-        audit_record(actor=request.user, verb=verb, target=experiment, summary=summary)
         if winner is not None:
             messages.success(request, f"Stopped; {winner.name} is promoted and its campaigns run its version now.")
         else:
