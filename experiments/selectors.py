@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Aggregate, Avg, Count, FloatField, Q, QuerySet
+from django.db.models import Aggregate, Avg, Count, FloatField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 
 from agents.brains.config import load_config
 from agents.models import Agent, AgentVersion, PhoneNumber
@@ -44,9 +44,16 @@ EARLY_HANGUP_SECONDS = 10
 VOICE_TO_VOICE_STAGE = "first_frame_sent"
 
 
+def _count_per_experiment(model: type[Variant] | type[Assignment]) -> Coalesce:
+    rows = model.objects.filter(experiment=OuterRef("pk")).order_by().values("experiment")
+    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
+
+
 def experiments_overview() -> QuerySet[Experiment]:
+    # Counted in subqueries: joining variants and assignments together would
+    # multiply the rows (every assignment once per variant) before counting.
     return Experiment.objects.select_related("agent", "winner").annotate(
-        variant_count=Count("variants", distinct=True), assigned=Count("assignments", distinct=True)
+        variant_count=_count_per_experiment(Variant), assigned=_count_per_experiment(Assignment)
     )
 
 

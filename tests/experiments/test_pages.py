@@ -254,3 +254,9 @@ def test_assignments_are_read_only_in_the_admin(operator_client, running):
     page = operator_client.get(reverse("admin:experiments_assignment_change", args=[assignment.pk])).content.decode()
     assert 'name="variant"' not in page
     assert operator_client.get(reverse("admin:experiments_assignment_add")).status_code == 403
+
+
+def test_the_list_counts_each_experiments_variants_and_leads(operator_client, running):
+    page = operator_client.get(reverse("experiments:list")).content.decode()
+    # 2 variants, 80 leads (a join of both would report 160 and 160).
+    assert re.search(r'<td class="num">2</td>\s*<td class="num">80</td>', page), page
