@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from calls.models import Call, CallTurn
 from voiceops.realtime import broadcast_call_changed
+from webhooks.events import call_event_data, call_event_for
+from webhooks.services import webhook_event_emit
 
 
 @transaction.atomic
@@ -59,6 +61,8 @@ def call_status_advance(*, call: Call, status: str, at: datetime | None = None, 
     if reason:
         call.failure_reason = reason[:300]
         fields.append("failure_reason")
+    if event := call_event_for(fields):  # call.started / call.ended, once the move commits (every write path)
+        transaction.on_commit(lambda: webhook_event_emit(event=event, data=call_event_data(call)))
     return fields
 
 

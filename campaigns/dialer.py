@@ -37,6 +37,8 @@ from campaigns.windows import Window, open_zones
 from experiments.services import assignments_get_or_create
 from telephony.bulk_sql import rows_update
 from telephony.rest import CarrierTimeout, twilio_create_call
+from webhooks.events import campaign_event_data
+from webhooks.services import webhook_event_emit
 
 log = structlog.get_logger(__name__)
 
@@ -259,11 +261,12 @@ def campaign_finished(campaign: Campaign, *, window: Window, now: datetime, has_
         return False
     if live_calls:
         return False
-    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
-        status=Campaign.Status.COMPLETED,
-        status_reason="End date passed." if past_end else "Every lead reached a final state.",
-        updated_at=now,
-    )
+    reason = "End date passed." if past_end else "Every lead reached a final state."
+    if Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.RUNNING).update(
+        status=Campaign.Status.COMPLETED, status_reason=reason, updated_at=now
+    ):
+        data = campaign_event_data(campaign, reason=reason)
+        transaction.on_commit(lambda: webhook_event_emit(event="campaign.finished", data=data))
     log.info("campaign_completed", campaign_id=campaign.pk)
     return True
 

@@ -8,6 +8,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
 from campaigns.models import Campaign, Lead
+from webhooks.events import lead_event_data
+from webhooks.services import webhook_event_emit
 
 
 class CampaignTransitionError(Exception):
@@ -115,6 +117,7 @@ def lead_custom_field_set(*, lead_id: int, field: str, value: Any) -> None:
     lead = Lead.objects.select_for_update().get(pk=lead_id)
     lead.custom_fields = {**(lead.custom_fields or {}), field: value}
     lead.save(update_fields=["custom_fields", "updated_at"])
+    transaction.on_commit(lambda: webhook_event_emit(event="lead.updated", data=lead_event_data(lead)))
 
 
 def lead_do_not_call_mark(*, lead_id: int) -> bool:

@@ -8,6 +8,7 @@ from agents.api import AgentViewSet
 from calls.api import CallViewSet
 from campaigns.api import CampaignViewSet, LeadViewSet
 from experiments.api import ExperimentViewSet
+from webhooks.api import EndpointViewSet
 
 router = DefaultRouter()
 router.register("agents", AgentViewSet, basename="agent")
@@ -15,6 +16,7 @@ router.register("leads", LeadViewSet, basename="lead")
 router.register("calls", CallViewSet, basename="call")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("experiments", ExperimentViewSet, basename="experiment")
+router.register("webhooks", EndpointViewSet, basename="webhook")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -28,5 +30,6 @@ urlpatterns = [
     path("carrier/", include("sandbox.carrier")),
     path("agents/", include("agents.urls")),
     path("experiments/", include("experiments.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("", include("calls.urls")),
 ]
