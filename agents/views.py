@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,18 +25,24 @@ from agents.services import (
     agent_version_rollback,
     agent_version_update_draft,
 )
+from audit import verbs
+from audit.services import audit_record
+from voiceops.roles import role_required
+
+READ = "agents.view_agent"
+WRITE = "agents.change_agentversion"
 
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
 
 
-@login_required
+@role_required(READ)
 def agent_list(request: HttpRequest) -> HttpResponse:
     return render(request, "agents/list.html", {"agents": agents_with_versions()})
 
 
-@login_required
+@role_required(READ)
 def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
     agent = get_object_or_404(Agent, pk=agent_id)
     versions = list(agent_versions(agent=agent))
@@ -56,13 +61,13 @@ def _editor_context(version: AgentVersion, text: str | None = None, errors: list
     }
 
 
-@login_required
+@role_required(READ)
 def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(AgentVersion.objects.select_related("agent"), pk=version_id)
     return render(request, "agents/version.html", _editor_context(version))
 
 
-@login_required
+@role_required(WRITE)
 @require_POST
 def version_edit(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(AgentVersion.objects.select_related("agent"), pk=version_id)
@@ -88,7 +93,7 @@ def version_edit(request: HttpRequest, version_id: int) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
-@login_required
+@role_required(WRITE)
 @require_POST
 def version_new_draft(request: HttpRequest, agent_id: int) -> HttpResponse:
     agent = get_object_or_404(Agent, pk=agent_id)
@@ -103,31 +108,41 @@ def version_new_draft(request: HttpRequest, agent_id: int) -> HttpResponse:
     return redirect("agents:version", version_id=draft.pk)
 
 
-@login_required
+@role_required(WRITE)
 @require_POST
 def version_publish(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(AgentVersion.objects.select_related("agent"), pk=version_id)
     try:
         agent_version_publish(version=version)
+        audit_record(
+            actor=request.user, verb=verbs.PUBLISHED, target=version, summary=f"{version.agent.name} v{version.number}"
+        )
         messages.success(request, f"v{version.number} is published and now live.")
     except (ValidationError, VersionAlreadyPublished) as exc:
         messages.error(request, f"v{version.number} was not published: {'; '.join(_messages(exc))}")
     return _back_to_agent(request, version.agent)
 
 
-@login_required
+@role_required(WRITE)
 @require_POST
 def version_rollback(request: HttpRequest, version_id: int) -> HttpResponse:
     version = get_object_or_404(AgentVersion.objects.select_related("agent"), pk=version_id)
     try:
         new = agent_version_rollback(version=version)
+        audit_record(
+            actor=request.user,
+            verb=verbs.ROLLED_BACK,
+            target=new,
+            summary=f"{version.agent.name} v{new.number} published with v{version.number}'s configuration",
+            data={"from_version": version.number},
+        )
         messages.success(request, f"Rolled back: v{new.number} is live with v{version.number}'s configuration.")
     except (ValidationError, ValueError) as exc:
         messages.error(request, f"Not rolled back: {'; '.join(_messages(exc))}")
     return _back_to_agent(request, version.agent)
 
 
-@login_required
+@role_required(READ)
 def version_diff(request: HttpRequest, agent_id: int) -> HttpResponse:
     agent = get_object_or_404(Agent, pk=agent_id)
     versions = list(agent_versions(agent=agent))

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from accounts import views as account_views
 from calls import views
 from campaigns import views as campaign_views
 
@@ -9,6 +10,7 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("settings/", account_views.preferences, name="preferences"),
     path("calls/<uuid:call_id>/", views.call_detail, name="call-detail"),
     path("campaigns/", campaign_views.campaigns, name="campaigns"),
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="campaign-detail"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -12,9 +11,10 @@ from agents.models import Agent
 from calls.models import Call
 from calls.selectors import calls_live, calls_recent
 from campaigns.models import Campaign
+from voiceops.roles import role_required
 
 
-@login_required
+@role_required("calls.view_call")
 def home(request: HttpRequest) -> HttpResponse:
     context = {
         "live_calls": calls_live(),
@@ -27,7 +27,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "console/home.html", context)
 
 
-@login_required
+@role_required("calls.view_call")
 def call_detail(request: HttpRequest, call_id: uuid.UUID) -> HttpResponse:
     call = get_object_or_404(
         Call.objects.select_related("agent_version__agent", "lead", "campaign").prefetch_related("turns"), pk=call_id

@@ -15,6 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from audit import verbs
+from audit.services import audit_record
 from calls.models import Call
 from campaigns.importer import leads_bulk_upsert
 from campaigns.models import Campaign, Lead
@@ -163,13 +165,31 @@ class CampaignViewSet(
     def get_queryset(self) -> QuerySet[Campaign]:
         return Campaign.objects.annotate(lead_count=Count("leads")).order_by("-created_at")
 
+    def perform_create(self, serializer: serializers.BaseSerializer[Campaign]) -> None:
+        campaign = serializer.save()
+        audit_record(actor=self.request.user, verb=verbs.CAMPAIGN_CREATED, target=campaign, summary=campaign.name)
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Campaign]) -> None:
+        campaign = serializer.save()
+        changed = sorted(serializer.validated_data)
+        audit_record(
+            actor=self.request.user,
+            verb=verbs.CAMPAIGN_EDITED,
+            target=campaign,
+            summary=", ".join(changed),
+            data={"fields": changed},
+        )
+
     def _control(self, pk: str, action_name: str) -> Response:
         try:
-            campaign_control(campaign_id=int(pk), action=action_name)
+            campaign = campaign_control(campaign_id=int(pk), action=action_name)
         except Campaign.DoesNotExist:
             return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
         except CampaignTransitionError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        audit_record(
+            actor=self.request.user, verb=verbs.CONTROL_VERBS[action_name], target=campaign, summary=campaign.name
+        )
         return Response(self.get_serializer(self.get_queryset().get(pk=pk)).data)
 
     @extend_schema(request=None, responses=CampaignSerializer)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from audit import verbs
+from audit.services import audit_record
 from campaigns.forms import LeadImportForm
 from campaigns.importer import ImportRejected, lead_import_create
 from campaigns.models import Campaign, LeadImport
@@ -19,14 +20,15 @@ from campaigns.selectors import (
     lead_imports_recent,
 )
 from campaigns.services import CampaignTransitionError, campaign_actions_allowed, campaign_control
+from voiceops.roles import role_required
 
 
-@login_required
+@role_required("campaigns.view_campaign")
 def campaigns(request: HttpRequest) -> HttpResponse:
     return render(request, "campaigns/list.html", {"campaigns": campaigns_overview()})
 
 
-@login_required
+@role_required("campaigns.view_campaign")
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(campaigns_overview(), pk=campaign_id)
     context = {
@@ -41,18 +43,20 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     return render(request, "campaigns/detail.html", context)
 
 
-@login_required
+@role_required("campaigns.change_campaign")
 @require_POST
 def campaign_control_view(request: HttpRequest, campaign_id: int, action: str) -> HttpResponse:
-    get_object_or_404(Campaign, pk=campaign_id)
+    campaign = get_object_or_404(Campaign, pk=campaign_id)
     try:
         campaign_control(campaign_id=campaign_id, action=action)
     except CampaignTransitionError as exc:
         messages.error(request, str(exc))
+    else:
+        audit_record(actor=request.user, verb=verbs.CONTROL_VERBS[action], target=campaign, summary=campaign.name)
     return redirect("console:campaign-detail", campaign_id=campaign_id)
 
 
-@login_required
+@role_required("campaigns.view_leadimport", write="campaigns.add_leadimport")
 def lead_import(request: HttpRequest) -> HttpResponse:
     form = LeadImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -67,6 +71,7 @@ def lead_import(request: HttpRequest) -> HttpResponse:
         except ImportRejected as exc:
             form.add_error("file", str(exc))
         else:
+            audit_record(actor=request.user, verb=verbs.LEADS_IMPORTED, target=job, summary=job.filename)
             return redirect("console:lead-import-detail", import_id=job.pk)
     status = 400 if request.method == "POST" else 200
     return render(
@@ -74,7 +79,7 @@ def lead_import(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@role_required("campaigns.view_leadimport")
 def lead_import_detail(request: HttpRequest, import_id: int) -> HttpResponse:
     job = get_object_or_404(LeadImport.objects.select_related("campaign").defer("content"), pk=import_id)
     template = (

@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from audit import verbs
+from audit.services import audit_record
 from experiments.models import Experiment, Variant
 from experiments.selectors import (
     agents_with_published_versions,
@@ -171,6 +173,7 @@ class ExperimentViewSet(
         try:
             if step == "start":
                 experiment_start(experiment=experiment, user=user)
+                audit_record(actor=user, verb=verbs.STARTED, target=experiment, summary=experiment.name)
             else:
                 payload = StopSerializer(data=request.data)
                 payload.is_valid(raise_exception=True)
@@ -181,6 +184,10 @@ class ExperimentViewSet(
                     if winner is None:
                         raise serializers.ValidationError({"winner": [f"{experiment} has no variant {winner_id}."]})
                 experiment_stop(experiment=experiment, winner=winner, user=user)
+                verb = verbs.PROMOTED if winner is not None else verbs.STOPPED
+                audit_record(
+                    actor=user, verb=verb, target=experiment, summary=winner.name if winner else experiment.name
+                )
         except ExperimentTransitionError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:

@@ -9,12 +9,13 @@ works without JavaScript, and no page carries inline script or style.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from audit import verbs
+from audit.services import audit_record
 from experiments.charts import results_chart
 from experiments.forms import ExperimentSetupForm, variant_rows, variant_specs
 from experiments.models import Experiment
@@ -26,6 +27,7 @@ from experiments.selectors import (
     experiments_overview,
 )
 from experiments.services import ExperimentTransitionError, experiment_create, experiment_start, experiment_stop
+from voiceops.roles import role_required
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -45,7 +47,7 @@ def _get_experiment(experiment_id: int) -> Experiment:
         raise Http404("No such experiment.") from None
 
 
-@login_required
+@role_required("experiments.view_experiment")
 def experiment_list(request: HttpRequest) -> HttpResponse:
     return render(request, "experiments/list.html", {"experiments": experiments_overview().order_by("-created_at")})
 
@@ -54,7 +56,7 @@ def _agent_id(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-@login_required
+@role_required("experiments.view_experiment", write="experiments.add_experiment")
 def experiment_new(request: HttpRequest) -> HttpResponse:
     """Set up a draft: the agent first (its published versions become the candidate variants), then the rest."""
     data = request.POST if request.method == "POST" else None
@@ -92,7 +94,7 @@ def _results_context(experiment: Experiment) -> dict:
     return {"experiment": experiment, "results": results, "panels": results_chart(results.variants)}
 
 
-@login_required
+@role_required("experiments.view_experiment")
 def experiment_page(request: HttpRequest, experiment_id: int) -> HttpResponse:
     experiment = _get_experiment(experiment_id)
     context = _results_context(experiment)
@@ -106,12 +108,13 @@ def experiment_page(request: HttpRequest, experiment_id: int) -> HttpResponse:
     return render(request, "experiments/detail.html", context)
 
 
-@login_required
+@role_required("experiments.change_experiment")
 @require_POST
 def experiment_start_view(request: HttpRequest, experiment_id: int) -> HttpResponse:
     experiment = _get_experiment(experiment_id)
     try:
         experiment_start(experiment=experiment, user=request.user)
+        audit_record(actor=request.user, verb=verbs.STARTED, target=experiment, summary=experiment.name)
         messages.success(request, f"{experiment.name} is running: new leads are dealt to its variants.")
     except ExperimentTransitionError as exc:
         messages.error(request, str(exc))
@@ -120,7 +123,7 @@ def experiment_start_view(request: HttpRequest, experiment_id: int) -> HttpRespo
     return redirect("experiments:detail", experiment_id=experiment_id)
 
 
-@login_required
+@role_required("experiments.change_experiment")
 @require_POST
 def experiment_stop_view(request: HttpRequest, experiment_id: int) -> HttpResponse:
     experiment = _get_experiment(experiment_id)
@@ -131,6 +134,8 @@ def experiment_stop_view(request: HttpRequest, experiment_id: int) -> HttpRespon
         return redirect("experiments:detail", experiment_id=experiment_id)
     try:
         experiment_stop(experiment=experiment, winner=winner, user=request.user)
+        verb, summary = (verbs.PROMOTED, winner.name) if winner is not None else (verbs.STOPPED, experiment.name)
+        audit_record(actor=request.user, verb=verb, target=experiment, summary=summary)
         if winner is not None:
             messages.success(request, f"Stopped; {winner.name} is promoted and its campaigns run its version now.")
         else:

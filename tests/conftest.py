@@ -40,3 +40,33 @@ def clinic_calendar(db):
 @pytest.fixture
 def lead(db):
     return LeadFactory(first_name="Maria", timezone="America/Los_Angeles", custom_fields={"persona": "booker"})
+
+
+# Role fixtures (voiceops.roles): `operator` above is a superuser, hence an
+# admin; these are plain users who hold exactly one role.
+@pytest.fixture
+def role_user(db):
+    from voiceops.roles import role_assign
+
+    def make(role: str, username: str | None = None):
+        user = UserFactory(username=username or f"{role}-user", is_staff=False, is_superuser=False)
+        role_assign(user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def viewer(role_user):
+    return role_user("viewer")
+
+
+@pytest.fixture
+def operator_role(role_user):
+    return role_user("operator")
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client

@@ -18,6 +18,7 @@ from calls.services import call_set_status
 from tests.factories import CallFactory
 from voiceops.asgi import application
 from voiceops.realtime import CONSOLE_GROUP
+from voiceops.roles import OPERATOR, role_assign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,6 +28,7 @@ SAME_ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 def session_cookie() -> tuple[bytes, bytes]:
     user = get_user_model().objects.create_user(username="operator", password="pw-for-tests")
+    role_assign(user=user, role=OPERATOR)  # a user without a role is refused (tests/voiceops/test_roles.py)
     client = Client()
     client.force_login(user)
     return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())

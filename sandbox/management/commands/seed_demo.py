@@ -1,4 +1,4 @@
-"""Create (idempotently) the demo operator, agent, number, leads, campaign and experiment."""
+"""Create (idempotently) the demo users (one per role), agent, number, leads, campaign and experiment."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ from campaigns.models import Campaign, Lead
 from campaigns.services import campaign_create
 from experiments.models import Experiment, Variant
 from sandbox.demo import DEMO_AGENT_NAME, DEMO_CALENDAR_NAME, DEMO_CALENDAR_TIMEZONE, demo_agent_config
+from voiceops.roles import ADMIN, OPERATOR, VIEWER, role_assign
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "voiceops-demo"  # noqa: S105  (printed by the run command; local demo only)
+# One user per role besides `demo` (a superuser, hence an admin, as before roles existed).
+DEMO_ROLE_USERS = [
+    ("demo-operator", "voiceops-operator", OPERATOR),
+    ("demo-viewer", "voiceops-viewer", VIEWER),
+]
 DEMO_NUMBER = "+15005550006"
 DEMO_LEADS = [
     ("+14155550101", "Maria", "Lopez", "America/Los_Angeles", {"persona": "booker"}),
@@ -42,6 +48,13 @@ class Command(BaseCommand):
             user.set_password(DEMO_PASSWORD)
             user.save(update_fields=["password"])
         token, _ = Token.objects.get_or_create(user=user)
+        role_assign(user=user, role=ADMIN)
+        for username, password, role in DEMO_ROLE_USERS:
+            member, created = user_model.objects.get_or_create(username=username)
+            if created:
+                member.set_password(password)
+                member.save(update_fields=["password"])
+            role_assign(user=member, role=role)
 
         # The clinic's calendar (weekdays 9-12 and 13-17, New York) comes first:
         # Ava's configuration refers to it by name.
@@ -82,6 +95,9 @@ class Command(BaseCommand):
                 f"agent '{agent.name}' v{warm.number} live on {DEMO_NUMBER}."
             )
         )
+        self.stdout.write(f"  admin:    {DEMO_USERNAME} / {DEMO_PASSWORD}")
+        for username, password, role in DEMO_ROLE_USERS:
+            self.stdout.write(f"  {role + ':':<9} {username} / {password}")
 
     def _published(self, agent: Agent, style: str, notes: str) -> AgentVersion:
         existing = agent.versions.filter(notes=notes).order_by("number").first()
