@@ -1,0 +1,92 @@
+"""Roles in a real browser (Debian's Chromium driven by Playwright): each role logs in; a viewer is refused.
+
+A viewer sees the campaign page with its audit log but pressing Start gets
+the 403 page and the campaign stays a draft; an operator's Start works and
+is recorded under their name. Screenshots of each page are the test's output
+(their paths are printed).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from audit.models import AuditEntry
+from campaigns.models import Campaign
+from tests.factories import CampaignFactory, UserFactory
+from voiceops.roles import ADMIN, OPERATOR, VIEWER, role_assign
+
+pytestmark = [pytest.mark.e2e]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
+PASSWORD = "role-pass-123"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop running in this thread, which
+    # makes Django refuse ORM calls here; the test's ORM use is plain and sync.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def _login(browser: Browser, base_url: str, username: str) -> Page:
+    page = browser.new_context(viewport={"width": 1024, "height": 800}).new_page()
+    page.goto(f"{base_url}/campaigns/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/campaigns/")
+    return page
+
+
+def _shot(page: Page, path) -> None:
+    page.screenshot(path=str(path), full_page=True)
+    print(f"\nscreenshot: {path}")
+
+
+def test_each_role_logs_in_and_a_viewer_is_refused(voice_server, transactional_db, browser, tmp_path):
+    for role in (ADMIN, OPERATOR, VIEWER):
+        user = UserFactory(username=f"{role}-in-browser", password=PASSWORD, is_staff=False, is_superuser=False)
+        role_assign(user=user, role=role)
+    campaign = CampaignFactory(name="Browser recall")
+    detail = f"{voice_server.base_url}/campaigns/{campaign.pk}/"
+
+    for role in (ADMIN, OPERATOR, VIEWER):
+        page = _login(browser, voice_server.base_url, f"{role}-in-browser")
+        assert "Browser recall" in page.content()
+        _shot(page, tmp_path / f"campaigns-as-{role}.png")
+        page.context.close()
+
+    viewer = _login(browser, voice_server.base_url, f"{VIEWER}-in-browser")
+    viewer.goto(detail)
+    start = viewer.locator("button", has_text="Start")
+    with viewer.expect_response(lambda r: r.url.endswith("/start/")) as refused:
+        start.click()
+    assert refused.value.status == 403
+    assert "Not allowed" in viewer.inner_text("h1")
+    _shot(viewer, tmp_path / "viewer-refused.png")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT and not AuditEntry.objects.exists()
+    viewer.context.close()
+
+    operator = _login(browser, voice_server.base_url, f"{OPERATOR}-in-browser")
+    operator.goto(detail)
+    operator.locator("button", has_text="Start").click()
+    operator.wait_for_selector(".audit-entries li")
+    assert "operator-in-browser" in operator.inner_text(".audit-entries") and "started" in operator.inner_text(
+        ".audit-entries"
+    )
+    _shot(operator, tmp_path / "operator-started.png")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.RUNNING
+    operator.context.close()
