@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,7 +20,11 @@ from webhooks.forms import EndpointForm
 from webhooks.models import Endpoint
 from webhooks.selectors import deliveries_for, endpoint_delivery_exists, endpoint_get, endpoints_list
 from webhooks.services import delivery_replay, endpoint_create, endpoint_delete, endpoint_secret_rotate
+from voiceops.roles import role_required
 from webhooks.signing import SIGNATURE_HEADER
+
+# Endpoints carry secrets and decide where call data goes: admins change them, every role may look.
+READ, WRITE = "webhooks.view_endpoint", "webhooks.change_endpoint"
 
 
 def _endpoint(endpoint_id: int) -> Endpoint:
@@ -43,7 +46,7 @@ def _detail(request: HttpRequest, endpoint: Endpoint, *, new_secret: str = "", s
     return render(request, "webhooks/detail.html", context, status=status)
 
 
-@login_required
+@role_required(READ, write=WRITE)
 def endpoint_list(request: HttpRequest) -> HttpResponse:
     form = EndpointForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -64,19 +67,19 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     return render(request, "webhooks/list.html", {"endpoints": endpoints_list(), "form": form}, status=status)
 
 
-@login_required
+@role_required(READ)
 def endpoint_page(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     return _detail(request, _endpoint(endpoint_id))
 
 
-@login_required
+@role_required(WRITE)
 @require_POST
 def endpoint_rotate_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = endpoint_secret_rotate(endpoint_id=_endpoint(endpoint_id).pk)
     return _detail(request, endpoint, new_secret=endpoint.secret)
 
 
-@login_required
+@role_required(WRITE)
 @require_POST
 def endpoint_delete_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_id)
@@ -85,7 +88,7 @@ def endpoint_delete_view(request: HttpRequest, endpoint_id: int) -> HttpResponse
     return redirect("webhooks:list")
 
 
-@login_required
+@role_required(WRITE)
 @require_POST
 def delivery_replay_view(request: HttpRequest, endpoint_id: int, delivery_id: int) -> HttpResponse:
     endpoint = _endpoint(endpoint_id)
