@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from calls.models import Call, CallTurn
+from voiceops import metrics
 from voiceops.realtime import broadcast_call_changed
 from webhooks.events import call_event_data, call_event_for
 from webhooks.services import webhook_event_emit
@@ -58,6 +59,7 @@ def call_status_advance(*, call: Call, status: str, at: datetime | None = None, 
         if call.answered_at is not None:
             call.duration_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
             fields.append("duration_seconds")
+        transaction.on_commit(lambda: metrics.CALLS_ENDED.labels(status=status).inc())
     if reason:
         call.failure_reason = reason[:300]
         fields.append("failure_reason")
@@ -95,6 +97,9 @@ def call_add_turn(
         data=data or {},
     )
     transaction.on_commit(lambda: broadcast_call_changed(call_id))
+    transaction.on_commit(
+        lambda: metrics.turn_recorded(speaker=speaker, interrupted=interrupted, timings=timings or {})
+    )
     return turn
 
 

@@ -29,14 +29,17 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
+from audit import verbs
+from audit.services import audit_record
 from calls.models import Call
 from calls.services import call_set_status
 from campaigns.models import Campaign, Lead
 from campaigns.retry import RETRYABLE_OUTCOMES, retry_rule_for
 from campaigns.windows import Window, open_zones
-from experiments.services import assignments_get_or_create
+from experiments.services import assignments_get_or_create, experiment_assignable
 from telephony.bulk_sql import rows_update
 from telephony.rest import CarrierTimeout, twilio_create_call
+from voiceops import metrics
 from webhooks.events import campaign_event_data
 from webhooks.services import webhook_event_emit
 
@@ -182,6 +185,8 @@ def dialer_tick(*, now: datetime | None = None, dispatch: bool = True) -> TickRe
         for campaign in campaigns:
             if global_room <= 0:
                 break
+            if campaign.experiment is not None and not experiment_assignable(campaign.experiment):
+                continue  # a draft experiment has not started; one stopped without a winner waits for an operator
             window = campaign_window(campaign)
             live_calls = live.get(campaign.pk, 0)
             if campaign_finished(campaign, window=window, now=now, has_leads=campaign.has_leads, live_calls=live_calls):
@@ -206,6 +211,7 @@ def dialer_tick(*, now: datetime | None = None, dispatch: bool = True) -> TickRe
             if leads:
                 log.info("dialer_claimed", campaign_id=campaign.pk, claimed=len(leads), room=room)
         ids = list(created)
+        transaction.on_commit(lambda: metrics.DIALER_CLAIMS.inc(len(ids)))
         if dispatch:
             transaction.on_commit(lambda: _enqueue_dials(ids))
     return TickResult(call_ids=created, settled=settled)
@@ -538,5 +544,6 @@ def breaker_check(*, campaign_id: int) -> bool:
         f"Circuit breaker: {len(failed)} of the last {len(recent)} attempts failed (last: {last})."
     )[:300]
     campaign.save(update_fields=["status", "status_reason", "updated_at"])
+    audit_record(actor=None, verb=verbs.PAUSED, target=campaign, summary=campaign.status_reason)
     log.warning("campaign_breaker_tripped", campaign_id=campaign_id, failed=len(failed), window=len(recent))
     return True

@@ -89,6 +89,10 @@ class ExperimentFactory(factory.django.DjangoModelFactory[Experiment]):
 
     name = factory.Sequence(lambda n: f"Experiment {n}")
     agent = factory.SubFactory(AgentFactory)
+    status = "draft"
+    # The lifecycle's dates follow the status, as the database requires.
+    started_at = factory.LazyAttribute(lambda o: None if o.status == "draft" else timezone.now())
+    stopped_at = factory.LazyAttribute(lambda o: timezone.now() if o.status == "stopped" else None)
 
 
 class VariantFactory(factory.django.DjangoModelFactory[Variant]):

@@ -11,7 +11,7 @@ from calls.models import Call
 from calls.services import call_set_status
 from campaigns.dialer import dialer_tick
 from campaigns.models import Lead
-from experiments.models import Assignment
+from experiments.models import Assignment, Experiment
 from tests.campaigns.dialer_support import NOON_NY, POSTGRESQL_ONLY, no_carrier, run_at_once, running_campaign
 from tests.factories import ExperimentFactory, LeadFactory, VariantFactory
 
@@ -132,7 +132,7 @@ def test_concurrent_ticks_never_exceed_caps_or_double_claim(settings):
 
 @pytest.mark.django_db
 def test_experiment_campaign_assigns_sticky_weighted_variants():
-    experiment = ExperimentFactory()
+    experiment = ExperimentFactory(status=Experiment.Status.RUNNING)
     a = VariantFactory(experiment=experiment, name="A", weight=3)
     b = VariantFactory(experiment=experiment, name="B", weight=1)
     campaign = running_campaign(agent_version=None, experiment=experiment, max_concurrent=100, calls_per_minute=100)
@@ -156,3 +156,20 @@ def test_experiment_campaign_assigns_sticky_weighted_variants():
     retry = Call.objects.get(pk=again)
     assert retry.attempt_number == 2
     assert retry.variant_id == first[leads[0].pk]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [Experiment.Status.DRAFT, Experiment.Status.STOPPED])
+def test_a_campaign_of_an_experiment_that_is_not_running_dials_nobody(status):
+    experiment = ExperimentFactory(status=status)
+    VariantFactory(experiment=experiment, name="A")
+    campaign = running_campaign(agent_version=None, experiment=experiment)
+    LeadFactory.create_batch(3, campaign=campaign)
+    with time_machine.travel(NOON_NY, tick=False):
+        assert dialer_tick().call_ids == []
+    assert not Assignment.objects.exists()
+    experiment.status, experiment.stopped_at = Experiment.Status.RUNNING, None
+    experiment.started_at = experiment.started_at or experiment.created_at
+    experiment.save(update_fields=["status", "started_at", "stopped_at"])
+    with time_machine.travel(NOON_NY, tick=False):
+        assert len(dialer_tick().call_ids) == 3

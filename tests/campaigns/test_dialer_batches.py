@@ -23,7 +23,7 @@ __all__ = ["no_carrier"]
 
 
 def experiment_campaign(weights=(1, 1), **kwargs):
-    experiment = ExperimentFactory()
+    experiment = ExperimentFactory(status="running")
     variants = [VariantFactory(experiment=experiment, weight=weight) for weight in weights]
     return running_campaign(agent_version=None, experiment=experiment, **kwargs), variants
 
