@@ -55,6 +55,10 @@ def agent_version_diff(*, old: AgentVersion, new: AgentVersion) -> list[ConfigCh
     return config_diff(old.config, new.config)
 
 
+def agents_by_name() -> QuerySet[Agent]:
+    return Agent.objects.order_by("name")
+
+
 def agents_with_versions() -> QuerySet[Agent]:
     return Agent.objects.annotate(version_count=Count("versions")).order_by("name")
 

@@ -63,3 +63,27 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
         if sid:
             queryset = queryset.filter(twilio_call_sid=sid)
         return queryset
+
+
+class CallAttemptSerializer(serializers.ModelSerializer):
+    """A call as one attempt of a campaign (the campaigns API lists them)."""
+
+    class Meta:
+        model = Call
+        fields = [
+            "id",
+            "lead",
+            "attempt_number",
+            "status",
+            "answered_by",
+            "disposition",
+            "outcome",
+            "variant",
+            "agent_version",
+            "twilio_call_sid",
+            "failure_reason",
+            "created_at",
+            "answered_at",
+            "ended_at",
+            "duration_seconds",
+        ]

@@ -7,10 +7,10 @@ import uuid
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from agents.models import Agent
+from agents.selectors import agents_by_name
 from calls.models import Call
 from calls.selectors import calls_live, calls_recent
-from campaigns.models import Campaign
+from campaigns.selectors import campaigns_recent
 from voiceops.roles import role_required
 
 
@@ -19,8 +19,8 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "live_calls": calls_live(),
         "recent_calls": calls_recent(limit=25),
-        "agents": Agent.objects.order_by("name"),
-        "campaigns": Campaign.objects.order_by("-created_at")[:10],
+        "agents": agents_by_name(),
+        "campaigns": campaigns_recent(limit=10),
     }
     if getattr(request, "htmx", False):
         return render(request, "console/_calls_table.html", context)

@@ -17,10 +17,10 @@ from rest_framework.settings import api_settings
 
 from audit import verbs
 from audit.services import audit_record
-from calls.models import Call
+from calls.api import CallAttemptSerializer
 from campaigns.importer import leads_bulk_upsert
 from campaigns.models import Campaign, Lead
-from campaigns.selectors import campaign_lead_counts, campaign_outcome_counts
+from campaigns.selectors import campaign_attempts, campaign_lead_counts, campaign_outcome_counts
 from campaigns.services import CampaignTransitionError, campaign_control, campaign_create, campaign_update
 
 
@@ -131,28 +131,6 @@ class CampaignSerializer(serializers.ModelSerializer):
         return campaign_update(campaign_id=instance.pk, **validated_data)
 
 
-class AttemptSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Call
-        fields = [
-            "id",
-            "lead",
-            "attempt_number",
-            "status",
-            "answered_by",
-            "disposition",
-            "outcome",
-            "variant",
-            "agent_version",
-            "twilio_call_sid",
-            "failure_reason",
-            "created_at",
-            "answered_at",
-            "ended_at",
-            "duration_seconds",
-        ]
-
-
 class CampaignViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -212,14 +190,14 @@ class CampaignViewSet(
     def stop(self, request: Request, pk: str) -> Response:
         return self._control(pk, "stop")
 
-    @extend_schema(responses=AttemptSerializer(many=True))
+    @extend_schema(responses=CallAttemptSerializer(many=True))
     @action(detail=True, methods=["get"])
     def attempts(self, request: Request, pk: str) -> Response:
         """Every attempt of the campaign with its outcome, newest first (paginated)."""
         campaign = self.get_object()
-        calls = Call.objects.filter(campaign=campaign).order_by("-created_at")
+        calls = campaign_attempts(campaign)
         page = self.paginate_queryset(calls)
-        return self.get_paginated_response(AttemptSerializer(page, many=True).data)
+        return self.get_paginated_response(CallAttemptSerializer(page, many=True).data)
 
     @extend_schema(
         responses=inline_serializer(

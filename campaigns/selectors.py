@@ -29,6 +29,15 @@ def campaign_outcome_counts(campaign: Campaign) -> dict[str, int]:
     return {str(outcome): n for outcome, n in rows}
 
 
+def campaign_attempts(campaign: Campaign) -> QuerySet[Call]:
+    """Every attempt of the campaign, newest first."""
+    return Call.objects.filter(campaign=campaign).order_by("-created_at")
+
+
+def campaigns_recent(*, limit: int = 10) -> QuerySet[Campaign]:
+    return Campaign.objects.order_by("-created_at")[:limit]
+
+
 def campaign_recent_attempts(campaign: Campaign, *, limit: int = 25) -> QuerySet[Call]:
     return Call.objects.filter(campaign=campaign).select_related("lead").order_by("-created_at")[:limit]
 
