@@ -16,11 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from voiceops.roles import role_required
 from webhooks.forms import EndpointForm
 from webhooks.models import Endpoint
 from webhooks.selectors import deliveries_for, endpoint_delivery_exists, endpoint_get, endpoints_list
 from webhooks.services import delivery_replay, endpoint_create, endpoint_delete, endpoint_secret_rotate
-from voiceops.roles import role_required
 from webhooks.signing import SIGNATURE_HEADER
 
 # Endpoints carry secrets and decide where call data goes: admins change them, every role may look.

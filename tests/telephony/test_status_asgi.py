@@ -183,12 +183,20 @@ async def queued(count: int) -> None:
     raise AssertionError(f"{len(batcher.queued)} callbacks queued, expected {count}")
 
 
+async def until(condition, *, seconds: float = 10.0) -> None:
+    """Poll a condition that another thread makes true (no event crosses from the database thread)."""
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
 async def test_callbacks_arriving_during_a_batch_are_applied_together_with_their_own_answers(attempt, held_batches):
     sizes, release = held_batches
     other = await sync_to_async(second_attempt)(attempt)
     first = asyncio.create_task(post(attempt, status_params(attempt, "initiated", 0)))
-    while not sizes:  # the first callback is on the database thread, held
-        await asyncio.sleep(0.01)
+    await until(lambda: bool(sizes))  # the first callback is on the database thread, held
     later = [
         asyncio.create_task(post(attempt, status_params(attempt, "ringing", 1))),
         asyncio.create_task(post(other, status_params(other, "ringing", 1))),
@@ -216,8 +224,7 @@ async def test_a_callback_the_database_refuses_fails_alone_and_twilio_may_retry_
 
     monkeypatch.setattr(status_callbacks, "_apply", refuse_other)
     holder = asyncio.create_task(post(attempt, status_params(attempt, "initiated", 0)))
-    while not sizes:
-        await asyncio.sleep(0.01)
+    await until(lambda: bool(sizes))
     mine = asyncio.create_task(post(attempt, status_params(attempt, "ringing", 1)))
     theirs = asyncio.create_task(post(other, status_params(other, "ringing", 1)))
     await queued(2)
