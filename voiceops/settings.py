@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "CallStatusEnum": "calls.models.Call.Status",
         "LeadStatusEnum": "campaigns.models.Lead.Status",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "WebhookEventEnum": "webhooks.models.Event",
     },
 }
 
