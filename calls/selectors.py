@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import QuerySet
 
-from calls.models import Call
+from calls.models import Call, CallTurn
 
 
 def calls_recent(*, limit: int = 50) -> QuerySet[Call]:
@@ -21,3 +23,13 @@ def calls_for_console(call_ids: list[str]) -> list[Call]:
     found = Call.objects.select_related("agent_version__agent", "lead", "campaign").filter(pk__in=call_ids)
     by_id = {str(call.pk): call for call in found}
     return [by_id[call_id] for call_id in call_ids if call_id in by_id]
+
+
+def call_for_stream(*, call_id: uuid.UUID) -> Call | None:
+    """The call a media stream names, with what the live engine's setup reads of it (agent version, lead)."""
+    return Call.objects.select_related("agent_version", "lead").filter(pk=call_id).first()
+
+
+def call_conversation(*, call_id: uuid.UUID) -> list[CallTurn]:
+    """The caller and agent turns so far, in order (a stream reconnected after DTMF resumes from them)."""
+    return list(CallTurn.objects.filter(call_id=call_id, speaker__in=["caller", "agent"]).order_by("index"))

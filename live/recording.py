@@ -22,9 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import structlog
+from django.conf import settings
 
 from live.pipeline.frames import Samples
 from live.pipeline.mulaw import DECODE_TABLE
+
+log = structlog.get_logger(__name__)
 
 # mu-law byte -> 16-bit PCM sample: one lookup per outgoing frame byte.
 _MULAW_TO_PCM16 = np.clip(DECODE_TABLE * 32767, -32768, 32767).astype(np.int16)
@@ -109,6 +113,17 @@ class StereoRecorder:
             os.utime(tmp, (ends_at, ends_at))  # where a later stream's part goes (see the module's notes)
         tmp.replace(path)
         return len(stereo) / RATE
+
+
+def save_recording(recorder: StereoRecorder, call_id: object) -> str:
+    """Write a call's recording under MEDIA_ROOT (blocking); its path relative to MEDIA_ROOT, or "" if it failed."""
+    relative = Path("recordings") / f"{call_id}.wav"
+    try:
+        recorder.write(Path(settings.MEDIA_ROOT) / relative)
+    except OSError:
+        log.exception("recording_write_failed", call_id=str(call_id))
+        return ""
+    return str(relative)
 
 
 def _read_earlier_part(path: Path) -> tuple[npt.NDArray[np.int16], float]:

@@ -6,14 +6,18 @@ import asyncio
 import uuid
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from agents.brains.base import CallContext
 from agents.brains.config import load_config
 from agents.brains.factory import make_brain
 from agents.runtime import DjangoToolPort, llm_defaults
+from calls.selectors import call_conversation, call_for_stream
+from calls.services import call_stream_start
+from live.actions import CallActions
 from live.pipeline.vad import silero_loaded, silero_session
-from live.session import STT_POOL, TTS_POOL, CallActions, CallSession, Transport
+from live.player import Transport
+from live.session import CallSession
+from live.store import db_run
+from live.workers import STT_POOL, TTS_POOL
 
 
 class CallNotLive(Exception):
@@ -21,10 +25,7 @@ class CallNotLive(Exception):
 
 
 def _load(call_id: uuid.UUID, stream_sid: str, call_sid: str) -> tuple[dict[str, Any], CallContext, bool, str]:
-    from calls.models import Call, CallTurn
-    from live.store import call_stream_start
-
-    call = Call.objects.select_related("agent_version", "lead").filter(pk=call_id).first()
+    call = call_for_stream(call_id=call_id)
     if call is None:
         raise CallNotLive(f"call {call_id} does not exist")
     if call.is_final:
@@ -41,11 +42,11 @@ def _load(call_id: uuid.UUID, stream_sid: str, call_sid: str) -> tuple[dict[str,
         timezone=lead.timezone if lead else "UTC",
         variables=dict(call.variables or {}),
         disposition=call.disposition,
-        tools=DjangoToolPort(),
+        tools=DjangoToolPort(run=db_run),  # tools write on the engine's database threads too
     )
     # A stream reconnected to a call in progress (after DTMF was played)
     # resumes the conversation instead of greeting again.
-    turns = list(CallTurn.objects.filter(call_id=call.pk, speaker__in=["caller", "agent"]).order_by("index"))
+    turns = call_conversation(call_id=call.pk)
     for turn in turns:
         if turn.speaker == "caller":
             ctx.history.append({"role": "user", "content": turn.text})
@@ -66,7 +67,9 @@ async def build_session(
     from live.speech.stt import get_stt, loaded_stt
     from live.speech.tts import get_tts, loaded_tts
 
-    raw, ctx, resumed, call_sid = await database_sync_to_async(_load)(call_id, stream_sid, call_sid)
+    # On the engine's own database threads: a call stuck on a row lock must
+    # not hold up the setup of the next call (see live.store).
+    raw, ctx, resumed, call_sid = await db_run(_load, call_id, stream_sid, call_sid)
     config = load_config(raw)
     model, backend, voice = config.stt.model or None, config.voice.backend or None, config.voice.voice or None
     # Loading a model takes seconds the first time: never on the event loop.

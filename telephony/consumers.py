@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from live.pipeline.inbound import BadMediaPayload
 from live.session import CallSession, Transport
 from live.setup import CallNotLive, build_session
+from telephony.live_actions import live_call_actions
 from telephony.tokens import BadStreamToken, stream_token_read
 
 log = structlog.get_logger(__name__)
@@ -149,7 +150,11 @@ class TwilioMediaConsumer(AsyncWebsocketConsumer):
         call_sid = str(start.get("callSid") or "")
         try:
             self.session = await build_session(
-                call_id=call_id, call_sid=call_sid, stream_sid=stream_sid, transport=_SocketTransport(self)
+                call_id=call_id,
+                call_sid=call_sid,
+                stream_sid=stream_sid,
+                transport=_SocketTransport(self),
+                actions=live_call_actions(call_id),
             )
         except CallNotLive as exc:
             await self._refuse(CLOSE_FORBIDDEN, str(exc))

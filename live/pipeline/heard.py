@@ -4,6 +4,8 @@ Each synthesised chunk is followed by a mark. An acknowledged mark means the
 caller heard the whole chunk. On barge-in the chunk being played is cut: its
 heard part is ESTIMATED in proportion to the time it had been playing (words
 spread evenly over its duration), since Twilio reports no finer position.
+A chunk cut while its speech engine was still streaming it counts only the
+audio sent so far as its duration, so the estimate leans towards more words.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ class HeardTracker:
 
     def add_chunk(self, *, text: str, mark: str, duration_s: float) -> None:
         self._chunks.append(_Chunk(text, mark, duration_s))
+
+    def extend(self, seconds: float) -> None:
+        """More audio of the last chunk went out (speech engines that stream a sentence in pieces)."""
+        if self._chunks:
+            self._chunks[-1].duration_s += seconds
 
     def first_frame_sent(self, at: float) -> None:
         if self._play_started_at is None:

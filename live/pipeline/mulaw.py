@@ -29,7 +29,8 @@ def _encode_table() -> npt.NDArray[np.uint8]:
     exponent = np.floor(np.log2(magnitude)).astype(np.int32) - 7
     exponent = np.clip(exponent, 0, 7)
     mantissa = (magnitude >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
+    table: npt.NDArray[np.uint8] = (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
+    return table
 
 
 DECODE_TABLE = _decode_table()

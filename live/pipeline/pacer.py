@@ -19,6 +19,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 FRAME_MS = 20.0
+# Float rounding can leave `ahead` a hair over the lead right after a wake-up;
+# sleeping for 1e-14 s would only spin the loop (and stall a virtual clock).
+_ROUNDING_S = 1e-6
 
 
 class FramePacer:
@@ -31,6 +34,7 @@ class FramePacer:
         batch_ms: float = FRAME_MS,
         on_frame_sent: Callable[[bytes, float], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._send_frame = send_frame
         self._send_mark = send_mark
@@ -41,6 +45,7 @@ class FramePacer:
         batch_ms = min(max(batch_ms, FRAME_MS), lead_ms)
         self._refill_at_s = (lead_ms - batch_ms + FRAME_MS) / 1000.0
         self._clock = clock
+        self._sleep = sleep  # with `clock`, a test's virtual time drives the pacing
         self._queue: deque[tuple[str, bytes | str]] = deque()
         self._queued_frames = 0  # frames in _queue, kept as a count: read on every media frame
         self._wake = asyncio.Event()
@@ -107,8 +112,8 @@ class FramePacer:
                 continue
             now = self._clock()
             ahead = self.playback_end - now
-            if ahead > self.lead_s:
-                await asyncio.sleep(ahead - self._refill_at_s)
+            if ahead > self.lead_s + _ROUNDING_S:
+                await self._sleep(ahead - self._refill_at_s)
                 continue
             self._queue.popleft()
             self._queued_frames -= 1

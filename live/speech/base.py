@@ -18,14 +18,17 @@ Audio = npt.NDArray[np.float32]  # mono, float32 in [-1, 1]
 class SpeechToText(Protocol):
     sample_rate: int  # what transcribe() expects (16000 for Whisper)
 
-    def transcribe(self, audio: Audio) -> str:
-        """The text of one utterance (empty when nothing was said)."""
+    def transcribe(self, audio: Audio, *, language: str | None = None) -> str:
+        """The text of one utterance (empty when nothing was said), in `language` (ISO 639-1; None: the model's)."""
         ...
 
 
 class TextToSpeech(Protocol):
     sample_rate: int  # of the chunks synthesize() yields
 
-    def synthesize(self, text: str) -> Iterator[Audio]:
-        """Audio for `text`, in chunks as soon as each exists (streaming where the model can)."""
+    def synthesize(self, text: str, *, speed: float = 1.0) -> Iterator[Audio]:
+        """Audio for `text`, in chunks as soon as each exists (streaming where the model can).
+
+        `speed` is the agent's voice.speed: 2.0 speaks twice as fast, 0.5 half as fast.
+        """
         ...

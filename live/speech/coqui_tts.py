@@ -7,11 +7,14 @@ directory holding ``config.json`` and the model file, which is what an
 offline host uses: download once, copy the directory, point TTS_MODEL at it.
 
 XTTS streams (``inference_stream``): its first audio chunk exists long before
-the sentence is finished, so it is yielded at once. Every other Coqui model
+the sentence is finished, so it is yielded at once (and the engine sends it
+on at once, see live.workers). Every other Coqui model
 (VITS, Tacotron, ...) synthesises one sentence at a time and yields each.
 On ``device="cuda"`` the model moves to the GPU and inference runs under
 float16 autocast (weights stay float32, so models whose layers do not support
-half precision still work); on CPU it runs in float32.
+half precision still work); on CPU it runs in float32. An agent's voice
+speed goes to XTTS as its `speed` and to models with a length scale (VITS,
+Glow-TTS, FastPitch) as 1/speed of it.
 
 torch and TTS are imported only here, inside the class, so the CPU tier
 (Piper) never pays for them.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +74,8 @@ class CoquiTTS:
         self.sample_rate: int = int(self._synthesizer.output_sample_rate)
         self._tts_model = self._synthesizer.tts_model
         self._streams = hasattr(self._tts_model, "inference_stream")
+        scale = getattr(self._tts_model, "length_scale", None)  # VITS, Glow-TTS, FastPitch: phoneme durations
+        self._length_scale: float | None = float(scale) if isinstance(scale, int | float) else None
         self.language = language or self._default_language()
         self.speaker = speaker or self._default_speaker()
         self.speaker_wav = speaker_wav
@@ -85,22 +90,22 @@ class CoquiTTS:
             language=self.language,
         )
 
-    def synthesize(self, text: str) -> Iterator[Audio]:
+    def synthesize(self, text: str, *, speed: float = 1.0) -> Iterator[Audio]:
         text = text.strip()
         if not text:
             return
         if self._streams:
-            yield from self._synthesize_stream(text)
+            yield from self._synthesize_stream(text, speed)
         else:
-            yield from self._synthesize_sentences(text)
+            yield from self._synthesize_sentences(text, speed)
 
     # -- one sentence at a time (VITS, Tacotron, ...) -------------------------------
 
-    def _synthesize_sentences(self, text: str) -> Iterator[Audio]:
+    def _synthesize_sentences(self, text: str, speed: float) -> Iterator[Audio]:
         import torch
 
         for sentence in self._synthesizer.split_into_sentences(text, self.language) or [text]:
-            with self._lock, torch.inference_mode(), self._autocast():
+            with self._lock, torch.inference_mode(), self._autocast(), self._paced(speed):
                 outputs = self._tts_model.synthesize(
                     text=sentence,
                     speaker=self.speaker,
@@ -118,13 +123,18 @@ class CoquiTTS:
 
     # -- streaming (XTTS) -------------------------------------------------------------
 
-    def _synthesize_stream(self, text: str) -> Iterator[Audio]:
+    def _synthesize_stream(self, text: str, speed: float) -> Iterator[Audio]:
         import torch
 
         gpt_cond_latent, speaker_embedding = self._speaker_latents()
         with torch.inference_mode():
             chunks = self._tts_model.inference_stream(
-                text, self.language or "en", gpt_cond_latent, speaker_embedding, enable_text_splitting=True
+                text,
+                self.language or "en",
+                gpt_cond_latent,
+                speaker_embedding,
+                speed=speed,
+                enable_text_splitting=True,
             )
             while True:
                 # The lock covers one step, not the whole stream, so two calls
@@ -160,6 +170,22 @@ class CoquiTTS:
     @property
     def _on_cuda(self) -> bool:
         return self.device.startswith("cuda")
+
+    @contextmanager
+    def _paced(self, speed: float) -> Iterator[None]:
+        """The model's length scale at 1/speed of its own for one inference (under the lock: the model is shared).
+
+        Models without a length scale (Tacotron, for one) speak at their own pace.
+        """
+        base = self._length_scale
+        if base is None or speed == 1.0:
+            yield
+            return
+        self._tts_model.length_scale = base / speed
+        try:
+            yield
+        finally:
+            self._tts_model.length_scale = base
 
     def _autocast(self) -> AbstractContextManager[Any]:
         if not self._on_cuda:

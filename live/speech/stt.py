@@ -57,13 +57,20 @@ class WhisperSTT:
         self._model = WhisperModel(source, device=device, compute_type=compute_type, cpu_threads=threads)
         log.info("stt_loaded", model=model, device=device, compute_type=compute_type, source=source)
 
-    def transcribe(self, audio: Audio) -> str:
+    def transcribe(self, audio: Audio, *, language: str | None = None) -> str:
+        """`language` is the agent's stt.language; an English-only model hears English whatever it says.
+
+        (Validation refuses another language for an English-only model, so
+        for those the argument only ever says "en".)
+        """
         if len(audio) < self.sample_rate // 10:
             return ""
-        window_s = float(getattr(settings, "STT_ENCODER_WINDOW_S", 10))
-        if window_s > 0 and not self._model.model.is_multilingual and len(audio) < 28 * self.sample_rate:
-            return self._transcribe_short_window(audio, window_s)
-        return self._transcribe_standard(audio)
+        if not self._model.model.is_multilingual:
+            window_s = float(getattr(settings, "STT_ENCODER_WINDOW_S", 10))
+            if window_s > 0 and len(audio) < 28 * self.sample_rate:
+                return self._transcribe_short_window(audio, window_s)
+            return self._transcribe_standard(audio, "en")
+        return self._transcribe_standard(audio, language)
 
     def _transcribe_short_window(self, audio: Audio, window_s: float) -> str:
         import ctranslate2
@@ -99,10 +106,10 @@ class WhisperSTT:
             return ""
         return str(tokenizer.decode(tokens)).strip()
 
-    def _transcribe_standard(self, audio: Audio) -> str:
+    def _transcribe_standard(self, audio: Audio, language: str | None) -> str:
         segments, _info = self._model.transcribe(
             np.asarray(audio, dtype=np.float32),
-            language="en" if self.model_name.endswith(".en") else None,
+            language=language,  # None: Whisper detects it (a multilingual model without a configured language)
             beam_size=1,
             temperature=0.0,
             without_timestamps=True,
@@ -118,7 +125,7 @@ def _cuda_available() -> bool:
     try:
         import ctranslate2
 
-        return ctranslate2.get_cuda_device_count() > 0
+        return bool(ctranslate2.get_cuda_device_count() > 0)
     except Exception:  # no CUDA runtime at all
         return False
 

@@ -23,8 +23,7 @@ _cache_lock = threading.Lock()
 class PiperTTS:
     """Piper (ONNX). `voice` is the packaged voice name or a path to a .onnx voice file."""
 
-    def __init__(self, voice: str = DEFAULT_PIPER_VOICE, speed: float = 1.0) -> None:
-        from piper.config import SynthesisConfig
+    def __init__(self, voice: str = DEFAULT_PIPER_VOICE) -> None:
         from piper.voice import PiperVoice
 
         if voice in ("", DEFAULT_PIPER_VOICE):
@@ -38,12 +37,17 @@ class PiperTTS:
                 raise FileNotFoundError(f"Piper voice {voice!r}: need {model} and {config}")
         self._voice = PiperVoice.load(model, config)
         self.sample_rate = int(self._voice.config.sample_rate)
-        self._syn_config = SynthesisConfig(length_scale=1.0 / speed if speed != 1.0 else None)
+        # The voice's own pace; an agent's speed scales it (one engine serves every agent using this voice).
+        self._length_scale = float(self._voice.config.length_scale)
         log.info("tts_loaded", backend="piper", voice=voice or DEFAULT_PIPER_VOICE, sample_rate=self.sample_rate)
 
-    def synthesize(self, text: str) -> Iterator[Audio]:
+    def synthesize(self, text: str, *, speed: float = 1.0) -> Iterator[Audio]:
+        from piper.config import SynthesisConfig
+
+        # Piper's length_scale stretches every phoneme: 1/speed of the voice's own.
+        syn_config = SynthesisConfig(length_scale=self._length_scale / speed)
         # Piper synthesises sentence by sentence: yield each as soon as it exists.
-        for chunk in self._voice.synthesize(text, syn_config=self._syn_config):
+        for chunk in self._voice.synthesize(text, syn_config=syn_config):
             yield np.asarray(chunk.audio_float_array, dtype=np.float32)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 
@@ -18,6 +17,7 @@ from live.pipeline.outbound import FRAME_BYTES, MediaMessages, OutboundEncoder
 from live.pipeline.pacer import FramePacer
 from live.pipeline.turns import TurnDetector
 from live.pipeline.vad import VadProcessor
+from tests.live.harness import VirtualClock
 
 
 @pytest.fixture(scope="module")
@@ -175,38 +175,44 @@ def test_heard_tracker_counts_acknowledged_chunks_and_estimates_the_cut_one():
 
 
 async def test_pacer_sends_a_little_ahead_of_real_time_and_marks_after_the_chunk():
+    clock = VirtualClock()
     sent: list[tuple[str, float]] = []
-    loop = asyncio.get_running_loop()
 
     async def send_frame(frame: bytes) -> None:
-        sent.append(("frame", loop.time()))
+        sent.append(("frame", clock.now() - 1000.0))
 
     async def send_mark(name: str) -> None:
-        sent.append((f"mark:{name}", loop.time()))
+        sent.append((f"mark:{name}", clock.now() - 1000.0))
 
-    pacer = FramePacer(send_frame=send_frame, send_mark=send_mark, lead_ms=60)
+    pacer = FramePacer(send_frame=send_frame, send_mark=send_mark, lead_ms=60, clock=clock.now, sleep=clock.sleep)
     pacer.start()
     pacer.push_frames([b"\xff" * 160] * 25)  # 500 ms of audio
     pacer.push_mark("m1")
-    await asyncio.wait_for(pacer.drained(), 5)
+    await clock.advance(1.0)
     await pacer.close()
     assert [k for k, _ in sent][-1] == "mark:m1"
-    times = [t for k, t in sent if k == "frame"]
-    assert len(times) == 25
-    span = times[-1] - times[0]
-    # Never all at once: most of the half second is spread out (lead 60 ms, then 20 ms a frame).
-    assert 0.3 < span < 0.5
+    times = [round(t, 3) for k, t in sent if k == "frame"]
+    # A burst up to lead_ms ahead (60 ms queued, then the frame that tops it up), then one frame every 20 ms.
+    assert times == [0.0] * 4 + [round(0.02 * i, 3) for i in range(1, 22)]
 
 
 async def test_pacer_clear_drops_unsent_audio_and_reports_its_marks():
+    clock = VirtualClock()
+    sent: list[bytes] = []
+
+    async def send_frame(frame: bytes) -> None:
+        sent.append(frame)
+
     async def nothing(_: object) -> None:
         return None
 
-    pacer = FramePacer(send_frame=nothing, send_mark=nothing, lead_ms=20)
+    pacer = FramePacer(send_frame=send_frame, send_mark=nothing, lead_ms=20, clock=clock.now, sleep=clock.sleep)
     pacer.start()
     pacer.push_frames([b"\xff" * 160] * 50)
     pacer.push_mark("m1")
-    await asyncio.sleep(0.1)
+    await clock.advance(0.1)
     assert pacer.clear() == ["m1"]
-    assert pacer.queued_frames == 0
+    assert pacer.queued_frames == 0 and not pacer.audible()
+    await clock.advance(1.0)
+    assert len(sent) == 7  # two at once (lead 20 ms), one every 20 ms up to 100 ms; nothing after the clear
     await pacer.close()

@@ -172,3 +172,12 @@ def test_cuda_on_a_host_without_gpu_is_a_clear_error(tiny_vits):
         CoquiTTS(str(tiny_vits), "cuda")
     with pytest.raises(CoquiTTSError, match="unknown device"):
         CoquiTTS(str(tiny_vits), "tpu")
+
+
+def test_voice_speed_scales_a_vits_models_phoneme_durations(tiny_tts):
+    def seconds(speed: float) -> float:
+        return sum(len(chunk) for chunk in tiny_tts.synthesize("Hello there.", speed=speed)) / SAMPLE_RATE
+
+    slow, normal, fast = seconds(0.5), seconds(1.0), seconds(2.0)
+    assert slow > normal > fast
+    assert seconds(1.0) == normal  # the model's own scale is back after each sentence

@@ -1,0 +1,35 @@
+"""The caller's side of the pipeline, per 20 ms media frame: decode, resample, VAD, turn detector.
+
+All synchronous and cheap (about 10 microseconds plus Silero's window), so it
+runs inline on the event loop as each frame arrives.
+"""
+
+from __future__ import annotations
+
+from live.pipeline.frames import AudioFrame
+from live.pipeline.inbound import MODEL_RATE, TWILIO_RATE, MediaDecoder, Resampler
+from live.pipeline.pacer import FRAME_MS
+from live.pipeline.turns import Event, TurnDetector
+from live.pipeline.vad import VadProcessor
+
+
+class Listener:
+    def __init__(self, *, end_of_turn_ms: float, pause_ms: float, vad: VadProcessor | None = None) -> None:
+        self.decoder = MediaDecoder()
+        self.resampler = Resampler(TWILIO_RATE, MODEL_RATE)
+        self.vad = vad or VadProcessor()
+        self.turns = TurnDetector(end_of_turn_ms=end_of_turn_ms, pause_ms=min(pause_ms, end_of_turn_ms))
+
+    @property
+    def caller_speaking(self) -> bool:
+        """An utterance has started and not ended (or been dropped as noise)."""
+        return self.turns.active
+
+    def hear(self, payload: str) -> tuple[AudioFrame, list[Event], float]:
+        """One base64 mu-law payload: the 8 kHz frame, the speech events it completed, and the stream time after it.
+
+        Raises BadMediaPayload for a payload that is not base64.
+        """
+        frame = self.decoder.process(payload)
+        frame16 = self.resampler.process(frame)
+        return frame, self.turns.process(frame16, self.vad.process(frame16)), frame.t_ms + FRAME_MS

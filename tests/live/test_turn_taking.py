@@ -1,0 +1,132 @@
+"""Turn taking's decisions on their own: speech events and clock values in, the list of decisions out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.brains.config import SilenceSettings
+from live.pipeline.frames import UserSpeaking, UserSpeechPaused, UserSpeechResumed, UserSpeechStarted, UserTurnEnded
+from live.turn_taking import BargeIn, Commit, Discard, GiveUp, MaxDuration, Remind, Speculate, TurnTaking
+
+AUDIO = np.zeros(1600, dtype=np.float32)
+T0 = 100.0
+
+
+def machine(**changes) -> TurnTaking:
+    args = {
+        "started_at": T0,
+        "max_duration_s": 600,
+        "silence": SilenceSettings(reminder_after_s=8, reminders=["Still there?"], hangup_after_reminders=2),
+        "barge_in_min_ms": 300,
+        "interruptible": True,
+    }
+    return TurnTaking(**{**args, **changes})
+
+
+def kinds(decisions) -> list[str]:
+    return [type(d).__name__ for d in decisions]
+
+
+def hear(tt: TurnTaking, event, *, at_ms: float, agent_audible: bool = False):
+    """The event at stream time `at_ms`, the stream having started at T0."""
+    return tt.hear(event, now=T0 + at_ms / 1000, stream_ms=at_ms, agent_audible=agent_audible)
+
+
+def test_a_pause_speculates_and_the_end_of_the_turn_commits_with_the_time_speech_ended():
+    tt = machine()
+    assert hear(tt, UserSpeechStarted(1000), at_ms=1032) == []
+    assert hear(tt, UserSpeaking(640, 1640), at_ms=1640) == []
+    [speculate] = hear(tt, UserSpeechPaused(AUDIO, 1640, 640), at_ms=1856)
+    assert isinstance(speculate, Speculate)
+    assert speculate.speech_end_at == T0 + 1.640 and not speculate.overlapped_agent
+    [commit] = hear(tt, UserTurnEnded(AUDIO, 1640, 640), at_ms=2144)
+    assert isinstance(commit, Commit) and commit.speech_end_at == T0 + 1.640
+
+
+def test_the_caller_going_on_discards_the_speculation_once():
+    tt = machine()
+    hear(tt, UserSpeechStarted(0), at_ms=32)
+    assert kinds(hear(tt, UserSpeechPaused(AUDIO, 320, 320), at_ms=544)) == ["Speculate"]
+    assert hear(tt, UserSpeechResumed(576), at_ms=576) == [Discard("caller resumed")]
+    assert hear(tt, UserSpeechResumed(608), at_ms=608) == []  # nothing held any more
+    assert kinds(hear(tt, UserSpeechPaused(AUDIO, 900, 600), at_ms=1120)) == ["Speculate"]
+    assert kinds(hear(tt, UserTurnEnded(AUDIO, 900, 600), at_ms=1408)) == ["Commit"]
+    assert hear(tt, UserSpeechResumed(2000), at_ms=2000) == []  # a committed reply is not discarded
+
+
+def test_a_second_pause_replaces_the_first_speculation():
+    tt = machine()
+    hear(tt, UserSpeechPaused(AUDIO, 320, 320), at_ms=544)
+    assert kinds(hear(tt, UserSpeechPaused(AUDIO, 900, 600), at_ms=1120)) == ["Discard", "Speculate"]
+
+
+def test_barge_in_needs_the_agent_audible_for_the_minimum_overlap():
+    tt = machine()
+    hear(tt, UserSpeechStarted(0), at_ms=32)
+    assert hear(tt, UserSpeaking(400, 400), at_ms=400) == []  # the agent is silent: the caller's own turn
+    assert hear(tt, UserSpeaking(448, 448), at_ms=448, agent_audible=True) == []  # overlap starts here
+    assert hear(tt, UserSpeaking(704, 704), at_ms=704, agent_audible=True) == []  # 256 ms over the agent
+    [barge_in] = hear(tt, UserSpeaking(768, 768), at_ms=768, agent_audible=True)
+    assert barge_in == BargeIn(at=T0 + 0.768, speech_ms=320)
+    assert hear(tt, UserSpeaking(800, 800), at_ms=800, agent_audible=True) == []  # once per utterance
+
+
+def test_an_overlap_short_of_a_barge_in_is_flagged_on_the_reply():
+    tt = machine()
+    hear(tt, UserSpeechStarted(0), at_ms=32, agent_audible=True)
+    hear(tt, UserSpeaking(160, 160), at_ms=160, agent_audible=True)
+    [speculate] = hear(tt, UserSpeechPaused(AUDIO, 160, 160), at_ms=384, agent_audible=True)
+    assert speculate.overlapped_agent
+    [commit] = hear(tt, UserTurnEnded(AUDIO, 160, 160), at_ms=672, agent_audible=True)
+    assert commit.overlapped_agent
+
+
+def test_no_barge_in_when_the_agent_is_not_interruptible():
+    tt = machine(interruptible=False)
+    hear(tt, UserSpeechStarted(0), at_ms=32, agent_audible=True)
+    assert hear(tt, UserSpeaking(2000, 2000), at_ms=2000, agent_audible=True) == []
+    [commit] = hear(tt, UserTurnEnded(AUDIO, 2000, 2000), at_ms=2500, agent_audible=True)
+    assert commit.overlapped_agent
+
+
+def tick(tt: TurnTaking, at_s: float, *, caller_speaking=False, replying=False, agent_audible=False):
+    return tt.tick(T0 + at_s, caller_speaking=caller_speaking, replying=replying, agent_audible=agent_audible)
+
+
+def test_silence_brings_reminders_then_a_goodbye():
+    tt = machine()
+    assert tick(tt, 7.9) == []
+    assert tick(tt, 8.0) == [Remind("Still there?")]
+    assert tick(tt, 15.9) == []  # the silence is counted again from the reminder
+    assert tick(tt, 16.0) == [Remind("Still there?")]
+    assert tick(tt, 24.0) == [GiveUp("I'll let you go for now. Goodbye!", "no_response")]
+
+
+def test_no_reminder_while_anyone_is_talking_or_a_reply_is_on_its_way():
+    tt = machine()
+    assert tick(tt, 9, caller_speaking=True) == []
+    assert tick(tt, 9, replying=True) == []
+    assert tick(tt, 9, agent_audible=True) == []
+    tt.activity(T0 + 9)  # the agent finished a turn (or a key was pressed)
+    assert tick(tt, 16.9) == []
+    assert kinds(tick(tt, 17)) == ["Remind"]
+
+
+def test_a_caller_turn_resets_the_reminders():
+    tt = machine()
+    tick(tt, 8)
+    tick(tt, 16)
+    hear(tt, UserTurnEnded(AUDIO, 16500, 400), at_ms=17000)
+    assert kinds(tick(tt, 25)) == ["Remind"]  # not the goodbye: the count starts over
+
+
+def test_no_reminders_configured_means_the_goodbye_comes_first():
+    tt = machine(silence=SilenceSettings(reminder_after_s=5, reminders=[]))
+    assert kinds(tick(tt, 5)) == ["GiveUp"]
+
+
+def test_the_maximum_duration_ends_the_call_whatever_is_happening_once():
+    tt = machine(max_duration_s=60)
+    assert tick(tt, 59.9, caller_speaking=True, replying=True, agent_audible=True) == []
+    assert tick(tt, 60, caller_speaking=True, replying=True, agent_audible=True) == [MaxDuration()]
+    assert tick(tt, 61) == []
