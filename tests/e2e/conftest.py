@@ -49,7 +49,12 @@ import pytest
 from django.conf import settings
 
 from telephony.signature import signature_compute
+
+# The real llama.cpp server and dead endpoints, shared with the LLM protocol tests.
+from tests.agents.brains.conftest import dead_url, gguf_path, llama_server, silent_url, spare_llama_server
 from tests.sandbox.carrier_support import CarrierRequests, LocalCarrier
+
+__all__ = ["dead_url", "gguf_path", "llama_server", "silent_url", "spare_llama_server"]
 
 # The name of the hand-rolled fake this replaced, for tests that start one in-process.
 FakeTwilioApi = LocalCarrier
