@@ -38,9 +38,9 @@ async def open_stream(call, stream_sid="MZ" + "a" * 32, token=None):
     return communicator
 
 
-async def close_code(communicator, timeout=10):
+async def close_code(communicator, seconds=10):
     while True:
-        message = await communicator.receive_output(timeout)
+        message = await communicator.receive_output(seconds)
         if message["type"] == "websocket.close":
             return message.get("code")
 
