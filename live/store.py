@@ -11,7 +11,7 @@ a queue of its own, written by one task that hands one write at a time to a
 small pool: a call's writes stay in order, and a call that waits holds up a
 pool thread, not the other calls. DB_THREADS stays well under the
 connection pool's size (DB_POOL_MAX_SIZE, 10 by default) so that web
-requests still find connections while calls write.
+requests still find connections while calls write (on SQLite, one thread).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 import structlog
+from django.conf import settings
 from django.db import close_old_connections
 
 from calls.services import call_add_turn, call_store_outcome
@@ -33,7 +34,12 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 DB_THREADS = 4
-DB_POOL = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="live-db")
+# SQLite takes one writer at a time (a lock on the whole file): more threads
+# would only queue on that lock (or, on the test suite's shared in-memory
+# database, fail at once with "table is locked"). It has no row locks for a
+# call to wait on either.
+_SQLITE = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+DB_POOL = ThreadPoolExecutor(max_workers=1 if _SQLITE else DB_THREADS, thread_name_prefix="live-db")
 
 
 async def db_run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -88,8 +94,10 @@ class CallStore:
     async def close(self) -> None:
         """Write what is queued, then stop."""
         self._queue.put_nowait(None)
-        if self._task is not None:
-            await self._task
+        if self._task is None:  # never started (the call ended during setup): still write what it learned
+            self.start()
+        assert self._task is not None
+        await self._task
 
     async def _write_all(self) -> None:
         while True:

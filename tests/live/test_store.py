@@ -19,8 +19,12 @@ from django.db import connection, transaction
 from agents.brains.base import CallContext
 from agents.brains.config import load_config
 from calls.models import Call, CallTurn
+from live.pipeline.vad import silero_session
 from live.session import CallSession, Transport
-from tests.factories import CallFactory
+from live.setup import build_session
+from live.speech.stt import get_stt
+from live.speech.tts import get_tts
+from tests.factories import AgentVersionFactory, CallFactory
 from tests.live.harness import FakeSTT, FakeTTS, ScriptBrain
 
 pytestmark = [
@@ -112,3 +116,24 @@ async def test_a_call_waiting_on_a_row_lock_does_not_hold_up_another_calls_turns
     assert await wait_for_turns(stuck_call.pk, 1) == ["DTMF 1"]
     await stuck.finish()
     await other.finish()
+
+
+async def test_a_new_call_is_set_up_while_another_waits_on_its_row_lock():
+    await sync_to_async(lambda: (get_stt(), get_tts(), silero_session()))()  # what the first call of a process loads
+    stuck_call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS)
+    version = await sync_to_async(AgentVersionFactory)(config=CONFIG)
+    new_call = await sync_to_async(CallFactory)(agent_version=version)
+    stuck = session_for(stuck_call)
+    await stuck.start()
+
+    with row_locked(stuck_call.pk):
+        stuck.on_dtmf("1")
+        await asyncio.sleep(0)
+        session = await asyncio.wait_for(  # a bound (10 s): it takes milliseconds
+            build_session(call_id=new_call.pk, call_sid="", stream_sid="MZ" + "c" * 32, transport=Transport()), 10
+        )
+        assert session.call_id == new_call.pk
+
+    await stuck.finish()
+    await sync_to_async(new_call.refresh_from_db)()
+    assert new_call.status == Call.Status.IN_PROGRESS and new_call.stream_sid == "MZ" + "c" * 32
