@@ -95,7 +95,7 @@ def active_calls_count(*, campaign_id: int | None = None) -> int:
     qs = _live_outbound()
     if campaign_id is not None:
         qs = qs.filter(campaign_id=campaign_id)
-    return qs.count()
+    return int(qs.count())
 
 
 def _count_by_campaign(qs: Any) -> dict[int, int]:

@@ -24,7 +24,7 @@ class LeadImportForm(forms.Form):
         return upload
 
     def clean_default_region(self) -> str:
-        region = self.cleaned_data["default_region"].upper()
+        region = str(self.cleaned_data["default_region"]).upper()
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise forms.ValidationError(f"Unknown region {region!r}; use an ISO 3166 code such as US or GB.")
         return region

@@ -82,8 +82,8 @@ def _nice_step(span: float, target_ticks: int = 5) -> float:
     magnitude = 10 ** math.floor(math.log10(raw))
     for multiple in (1, 2, 2.5, 5, 10):
         if raw <= multiple * magnitude:
-            return multiple * magnitude
-    return 10 * magnitude
+            return float(multiple * magnitude)
+    return float(10 * magnitude)
 
 
 def _scale(low: float, high: float) -> tuple[float, float, float]:

@@ -8,6 +8,8 @@ works without JavaScript, and no page carries inline script or style.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -89,7 +91,7 @@ def experiment_new(request: HttpRequest) -> HttpResponse:
     return render(request, "experiments/new.html", context, status=status)
 
 
-def _results_context(experiment: Experiment) -> dict:
+def _results_context(experiment: Experiment) -> dict[str, Any]:
     results = experiment_results(experiment=experiment)
     return {"experiment": experiment, "results": results, "panels": results_chart(results.variants)}
 

@@ -36,6 +36,9 @@ log = structlog.get_logger(__name__)
 TICK_S = 0.25  # how often silence and the maximum duration are checked
 
 
+__all__ = ["CallSession", "Transport"]  # Transport: what the consumer implements
+
+
 class CallSession:
     def __init__(
         self,

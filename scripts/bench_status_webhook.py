@@ -364,7 +364,10 @@ def main() -> None:
     completed = Call.objects.filter(twilio_call_sid__in=sids, status__in=["completed", "busy"]).count()
     retried = Lead.objects.filter(calls__twilio_call_sid__in=sids, status=Lead.Status.RETRY).count()
     latencies.sort()
-    p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+
+    def p(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
     print(
         f"{len(requests)} callbacks ({len(requests) - distinct} duplicates) for {len(calls)} calls, "
         f"offered at {args.rate:.0f}/s to {args.servers} daphne process(es)"
@@ -379,7 +382,10 @@ def main() -> None:
         f"daphne CPU {1000 * server_cpu / len(requests):.2f} ms per callback "
         f"({100 * server_cpu / elapsed:.0f}% of one core over the run)"
     )
-    per = lambda seconds: 1000 * seconds / len(requests)  # noqa: E731
+
+    def per(seconds: float) -> float:
+        return 1000 * seconds / len(requests)
+
     cpu_total = server_cpu + pg_cpu + client_cpu
     print(
         f"CPU per callback: daphne {per(server_cpu):.2f} ms + PostgreSQL {per(pg_cpu):.2f} ms "

@@ -50,7 +50,7 @@ def role_user(db):
 
     def make(role: str, username: str | None = None):
         user = UserFactory(username=username or f"{role}-user", is_staff=False, is_superuser=False)
-        role_assign(user=user, role=role)
+        role_assign(user=user, role=role)  # type: ignore[arg-type]  # a factory-built User
         return user
 
     return make

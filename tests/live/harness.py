@@ -329,7 +329,7 @@ class Harness:
             clock=self.clock,
             workers=FakeWorkers(self.clock),
             store=self.store,
-            vad=self.vad,
+            vad=self.vad,  # type: ignore[arg-type]  # a scripted stand-in with VadProcessor's process()
         )
         self.started_at = self.clock.now()
 

@@ -21,7 +21,7 @@ def seconds_of(speed: float) -> float:
 
 def test_a_faster_voice_speaks_the_same_sentence_in_less_time(monkeypatch):
     # Piper samples phoneme durations; without the noise its output is the same every time.
-    config = get_tts("piper")._voice.config  # type: ignore[attr-defined]
+    config = get_tts("piper")._voice.config
     monkeypatch.setattr(config, "noise_scale", 0.0)
     monkeypatch.setattr(config, "noise_w_scale", 0.0)
     normal, fast, slow = seconds_of(1.0), seconds_of(2.0), seconds_of(0.5)
