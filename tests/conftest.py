@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -70,3 +71,14 @@ def operator_role(role_user):
 def viewer_client(client, viewer):
     client.force_login(viewer)
     return client
+
+
+def pytest_collection_modifyitems(config, items):
+    """One rule for the e2e set: everything under tests/e2e/ is marked e2e, and nothing else is."""
+    e2e_dir = Path(__file__).parent / "e2e"
+    for item in items:
+        inside = e2e_dir in Path(str(item.path)).parents
+        if inside:
+            item.add_marker(pytest.mark.e2e)
+        elif item.get_closest_marker("e2e"):
+            raise pytest.UsageError(f"{item.nodeid} is marked e2e but lives outside tests/e2e/")

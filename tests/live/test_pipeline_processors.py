@@ -16,20 +16,7 @@ from live.pipeline.mulaw import mulaw_decode, mulaw_encode
 from live.pipeline.outbound import FRAME_BYTES, MediaMessages, OutboundEncoder
 from live.pipeline.pacer import FramePacer
 from live.pipeline.turns import TurnDetector
-from live.pipeline.vad import VadProcessor
 from tests.live.harness import VirtualClock
-
-
-@pytest.fixture(scope="module")
-def speech_audio_16k() -> np.ndarray:
-    """A real spoken sentence (the packaged Piper voice) at 16 kHz."""
-    import soxr
-
-    from live.speech.tts import get_tts
-
-    tts = get_tts("piper")
-    audio = np.concatenate(list(tts.synthesize("Good morning, I would like to book an appointment.")))
-    return soxr.resample(audio, tts.sample_rate, 16000).astype(np.float32)
 
 
 def tone(seconds: float, rate: int, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
@@ -65,14 +52,6 @@ def test_streaming_resampler_doubles_the_rate_without_losing_samples():
     # Still a 440 Hz tone: the strongest bin of the spectrum.
     spectrum = np.abs(np.fft.rfft(joined[4000:12000]))
     assert abs(np.argmax(spectrum) * 16000 / 8000 - 440) < 5
-
-
-def test_vad_hears_speech_and_not_silence(speech_audio_16k):
-    vad = VadProcessor()
-    silent = vad.process(AudioFrame(np.zeros(16000, dtype=np.float32), 16000))
-    assert len(silent) == 16000 // 512 and not any(w.speech for w in silent)
-    spoken = vad.process(AudioFrame(speech_audio_16k, 16000))
-    assert sum(w.speech for w in spoken) > len(spoken) // 2
 
 
 def windows(pattern: str, start_ms: float = 0.0) -> list[VadFrame]:

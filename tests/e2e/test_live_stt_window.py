@@ -11,6 +11,8 @@ import soxr
 from live.speech.stt import WhisperSTT, get_stt
 from live.speech.tts import get_tts
 
+pytestmark = [pytest.mark.e2e]  # real models (or real threads and time)
+
 LINES = [
     "Yes, speaking.",
     "I'm busy right now. Please call me back later.",

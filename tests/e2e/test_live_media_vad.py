@@ -11,6 +11,8 @@ from live.pipeline.frames import AudioFrame
 from live.pipeline.pacer import FramePacer
 from live.pipeline.vad import WINDOW, VadProcessor, silero_session
 
+pytestmark = [pytest.mark.e2e]  # real models (or real threads and time)
+
 
 @pytest.fixture(scope="module")
 def caller_16k() -> np.ndarray:

@@ -19,6 +19,8 @@ import pytest
 
 from live.speech.coqui_tts import CoquiTTS, CoquiTTSError
 
+pytestmark = [pytest.mark.e2e]  # real models (or real threads and time)
+
 SAMPLE_RATE = 16000
 
 

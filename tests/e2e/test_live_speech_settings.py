@@ -6,9 +6,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pytest
 
 from live.speech.stt import WhisperSTT
 from live.speech.tts import get_tts
+
+pytestmark = [pytest.mark.e2e]  # real models (or real threads and time)
 
 SENTENCE = "Your appointment is on Tuesday at ten in the morning."
 

@@ -28,6 +28,7 @@ from tests.factories import AgentVersionFactory, CallFactory
 from tests.live.harness import FakeSTT, FakeTTS, ScriptBrain
 
 pytestmark = [
+    pytest.mark.e2e,
     pytest.mark.django_db(transaction=True),
     # SQLite has no row locks to hold (it serialises writers on one file lock).
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row locks"),
