@@ -126,6 +126,10 @@ class Player:
             return
         self._push(playback, self.encoder.flush())
         mark, playback._mark = playback._mark, ""
+        if not mark and playback._text:
+            # Nothing speakable in it: no audio and no mark, but the transcript
+            # keeps the words (never heard, so never in the heard text).
+            playback.heard.add_chunk(text=playback._text, mark="", duration_s=0.0)
         if mark:  # a sentence that made no audio gets no mark
             playback.marks.add(mark)
             playback.all_heard.clear()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 import structlog
 from django.utils import timezone
@@ -36,6 +37,7 @@ from django.utils import timezone
 from agents.brains.base import Brain, BrainOutput, CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
 from agents.brains.config import AgentConfig
 from agents.brains.sentences import split_sentences
+from agents.brains.speakable import speakable_text
 from live.clock import Clock
 from live.pipeline.bargein import is_backchannel
 from live.pipeline.frames import Samples
@@ -265,7 +267,11 @@ class Replies:
     async def _speak(self, job: ReplyJob, sentence: str) -> None:
         """One sentence: each chunk goes to the line as soon as the engine makes it (once the job may play)."""
         self.player.start_sentence(job.playback, sentence)
-        async for chunk in self.workers.synthesize(self.tts, sentence, speed=self.config.voice.speed):
+        # The voice says only what it can say (no other scripts, markup or emoji);
+        # the transcript keeps the brain's text as it was.
+        spoken = speakable_text(sentence)
+        chunks = self.workers.synthesize(self.tts, spoken, speed=self.config.voice.speed) if spoken else _no_audio()
+        async for chunk in chunks:
             job.stamp("first_tts_audio")
             if job.committed.is_set():
                 self._begin_playing(job)
@@ -357,3 +363,9 @@ async def _chain(*streams: AsyncIterator[BrainOutput]) -> AsyncIterator[BrainOut
     for stream in streams:
         async for output in stream:
             yield output
+
+
+async def _no_audio() -> AsyncIterator[Any]:
+    """A sentence with nothing speakable in it: no audio, and the reply goes on."""
+    return
+    yield  # an async generator that yields nothing

@@ -58,6 +58,8 @@ class HeardTracker:
         """Acknowledged chunks in full, plus the proportional part of the one cut off."""
         words: list[str] = []
         for chunk in self._chunks:
+            if not chunk.mark:
+                continue  # nothing speakable in it: never played, never heard
             if chunk.acked:
                 words.extend(chunk.text.split())
                 continue

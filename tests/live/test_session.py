@@ -263,3 +263,16 @@ async def test_transfer_and_digits_go_through_the_carrier_port():
     await h.finish()
     assert h.actions.done == [("digits", h.session.call_sid, "1")]
     assert h.store.outcome["status"] == ""  # the call goes on over the stream the digits reconnect
+
+
+async def test_the_voice_gets_only_speakable_text_and_the_transcript_keeps_the_brains_words():
+    brain = ScriptBrain(["**Sure**, 我可以 see you 🙂 on Friday. 我可以. See you then."])
+    h = Harness(CALLER_FIRST, brain=brain)
+    await h.start()
+    await h.run(0.5)
+    await h.say("Can I come on Friday?", 1.0)
+    await h.run(3.0)
+    assert [call["text"] for call in h.tts.calls] == ["Sure, see you on Friday.", "See you then."]
+    assert h.transcript()[-1] == ("agent", "**Sure**, 我可以 see you 🙂 on Friday. 我可以. See you then.")
+    # What the caller heard skips the sentence that made no sound, and goes on after it.
+    assert h.turns("agent")[-1]["heard_text"] == "**Sure**, 我可以 see you 🙂 on Friday. See you then."
