@@ -7,33 +7,18 @@ server reaches the page over the console WebSocket and updates its row.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, WebSocket, sync_playwright
+from playwright.sync_api import WebSocket
 
 from calls.models import Call
 from calls.services import call_set_status
+from tests.e2e.browser_support import browser
 from tests.factories import CallFactory, UserFactory
 
+__all__ = ["browser"]  # the shared Chromium fixture
+
 pytestmark = [pytest.mark.e2e]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop running in this thread, which
-    # makes Django refuse ORM calls here; the test's ORM use is plain and sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def test_operator_sees_a_call_change_live(voice_server, transactional_db, browser, tmp_path):

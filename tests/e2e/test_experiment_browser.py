@@ -12,9 +12,7 @@ in the browser's own timezone. A screenshot of the page is the test's output
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
 import time as monotonic_clock
 from collections.abc import Iterator
 from datetime import datetime, time
@@ -24,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Browser, Route, sync_playwright
+from playwright.sync_api import Route
 
 from agents.models import AgentVersion
 from calls.models import Call
@@ -35,13 +33,14 @@ from experiments.models import Experiment
 from experiments.selectors import experiment_results
 from experiments.services import variant_pick
 from sandbox.demo import DEMO_AGENT_NAME
+from tests.e2e.browser_support import browser
 from tests.e2e.conftest import E2E_ACCOUNT_SID, VoiceServer, run_voice_server
 from tests.factories import UserFactory
 
+__all__ = ["browser"]  # the shared Chromium fixture
+
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 # No 'unsafe-inline' anywhere: inline script, inline style and style attributes are all refused.
 STRICT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -58,18 +57,6 @@ def carrier_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[Vo
     env = {"SIMULATED_CARRIER": "true", "TWILIO_API_BASE_URL": "", "DIALER_DISPOSITION_GRACE_SECONDS": "3"}
     with run_voice_server(env=env) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop running in this thread, which
-    # makes Django refuse ORM calls here; the test's ORM use is plain and sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def daytime_zone() -> str:

@@ -8,35 +8,20 @@ is recorded under their name. Screenshots of each page are the test's output
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from audit.models import AuditEntry
 from campaigns.models import Campaign
+from tests.e2e.browser_support import browser
 from tests.factories import CampaignFactory, UserFactory
 from voiceops.roles import ADMIN, OPERATOR, VIEWER, role_assign
 
+__all__ = ["browser"]  # the shared Chromium fixture
+
 pytestmark = [pytest.mark.e2e]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 PASSWORD = "role-pass-123"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop running in this thread, which
-    # makes Django refuse ORM calls here; the test's ORM use is plain and sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def _login(browser: Browser, base_url: str, username: str) -> Page:

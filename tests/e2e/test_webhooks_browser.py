@@ -10,34 +10,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 
+from tests.e2e.browser_support import browser
 from tests.factories import UserFactory
+from tests.webhooks.conftest import _fresh_subscriptions, receiver
 from tests.webhooks.readme_snippet import readme_verifier
 from webhooks import services
 from webhooks.models import Delivery, Endpoint
 
+__all__ = ["_fresh_subscriptions", "browser", "receiver"]  # shared fixtures
+
 pytestmark = [pytest.mark.e2e]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop running in this thread, which
-    # makes Django refuse ORM calls here; the test's ORM use is plain and sync.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 def attempts_finish(delivery_id: int) -> None:
