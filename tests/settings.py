@@ -24,3 +24,11 @@ from voiceops.settings import *  # noqa: E402, F403
 # Tasks run in-process in tests; the dialer's own tests exercise real workers.
 CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+
+if EMBEDDED:
+    # A test database on disk, as the embedded default runs: the in-memory one
+    # Django would pick shares one cache across threads with table locks that
+    # the busy timeout never waits on, so a webhook served by a live server
+    # thread fails where the real file database would wait its turn.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-voiceops.sqlite3")}  # noqa: F405
