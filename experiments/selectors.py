@@ -29,7 +29,7 @@ from agents.models import Agent, AgentVersion, PhoneNumber
 from calls.models import Call, CallTurn
 from campaigns.models import Campaign
 from experiments.models import Assignment, Experiment, Variant
-from experiments.statistics import ArmCounts, experiment_statistics, significantly_higher
+from experiments.statistics import ArmCounts, ArmResult, experiment_statistics, significantly_higher
 
 # Guardrails: a variant breaches one when it is worse than control by these
 # rules. Latency: its p95 more than 20% above control's, once both have
@@ -151,21 +151,10 @@ class Guardrails:
     breaches: list[str] = field(default_factory=list)
 
 
-@dataclass
-class VariantResult:
-    name: str
-    is_control: bool
-    assigned: int
-    exposed: int
-    successes: int
-    rate: float | None
-    ci_low: float | None
-    ci_high: float | None
-    lift: float | None
-    p_value: float | None
-    chance_to_beat_control: float | None
-    seq_ci_low: float | None
-    seq_ci_high: float | None
+@dataclass(frozen=True)
+class VariantResult(ArmResult):
+    """An arm's statistics (experiments.statistics) with its guardrails, and what the pages need of it."""
+
     guardrails: Guardrails
     # For the pages, not the API's JSON.
     variant_id: int = 0
