@@ -3,7 +3,7 @@
 from django.urls import path
 
 from accounts import views as account_views
-from calls import views
+from calls import recording_views, views
 from campaigns import views as campaign_views
 
 app_name = "console"
@@ -12,6 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("settings/", account_views.preferences, name="preferences"),
     path("calls/<uuid:call_id>/", views.call_detail, name="call-detail"),
+    path("calls/<uuid:call_id>/recording/", recording_views.call_recording, name="call-recording"),
     path("campaigns/", campaign_views.campaigns, name="campaigns"),
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="campaign-detail"),
     path(

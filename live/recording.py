@@ -25,6 +25,7 @@ import numpy.typing as npt
 import structlog
 from django.conf import settings
 
+from calls.recordings import recording_fetch, recording_store
 from live.pipeline.frames import Samples
 from live.pipeline.mulaw import DECODE_TABLE
 
@@ -115,15 +116,29 @@ class StereoRecorder:
         return len(stereo) / RATE
 
 
-def save_recording(recorder: StereoRecorder, call_id: object) -> str:
-    """Write a call's recording under MEDIA_ROOT (blocking); its path relative to MEDIA_ROOT, or "" if it failed."""
-    relative = Path("recordings") / f"{call_id}.wav"
+def save_recording(recorder: StereoRecorder, call_id: object, *, resumed: bool = False, call_over: bool = True) -> str:
+    """Write a call's recording and store it (blocking); its name in the recordings storage, or "" if that failed.
+
+    The WAV is written on this server's disk first (RECORDINGS_WORK_DIR),
+    after the call's earlier part when a resumed stream has one, then saved
+    to the recordings storage (calls.recordings) that every server reads. It
+    is stored at the end of every stream, not only the last one: the call's
+    next stream may land on another server, which then fetches that part.
+    The local copy goes once the call is over; if storing fails it stays
+    (logged) so the audio is not lost.
+    """
+    local = Path(settings.RECORDINGS_WORK_DIR) / f"{call_id}.wav"
     try:
-        recorder.write(Path(settings.MEDIA_ROOT) / relative)
-    except OSError:
-        log.exception("recording_write_failed", call_id=str(call_id))
+        if resumed and not local.exists():
+            recording_fetch(call_id=str(call_id), local_path=local)
+        recorder.write(local)
+        name = recording_store(call_id=str(call_id), local_path=local)
+    except Exception:  # OSError, or whatever an S3 client raises: the call's outcome is stored regardless
+        log.exception("recording_store_failed", call_id=str(call_id), local_path=str(local))
         return ""
-    return str(relative)
+    if call_over:
+        local.unlink(missing_ok=True)
+    return name
 
 
 def _read_earlier_part(path: Path) -> tuple[npt.NDArray[np.int16], float]:

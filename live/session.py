@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 
 import structlog
@@ -125,9 +126,17 @@ class CallSession:
             self._ticker.cancel()
         await self.replies.close(self.clock.now())  # and the brain (an LLM brain's HTTP client)
         await self.player.close()
-        recording_path = await self.workers.call(save_recording, self.recorder, self.call_id) if self.recorder else ""
         if self.actions.stream_replaced and status == "completed":
             status = ""  # the call goes on over the new stream, which resumes it
+        recording_path = (
+            await self.workers.call(
+                functools.partial(save_recording, resumed=self.resumed, call_over=bool(status)),
+                self.recorder,
+                self.call_id,
+            )
+            if self.recorder
+            else ""
+        )
         disposition, variables = self.ctx.disposition, dict(self.ctx.variables)
         self.store.store_outcome(
             disposition=disposition, recording=recording_path, variables=variables, status=status, reason=reason

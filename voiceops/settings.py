@@ -8,6 +8,7 @@ REDIS_URL switch to PostgreSQL and Redis. Names are listed in the README.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -252,7 +253,57 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
-RECORDINGS_DIR = MEDIA_ROOT / "recordings"
+
+
+def _recordings_storage(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Where finished call recordings live (`STORAGES["recordings"]`), from RECORDINGS_STORAGE.
+
+    `local` (default): MEDIA_ROOT on this server's disk. `s3`: any
+    S3-compatible store through django-storages, so that every web server
+    serves the recordings any of them took. Writes overwrite (a call resumed
+    on a new media stream stores its longer recording under the same name).
+    """
+    kind = env_choice("RECORDINGS_STORAGE", "local", ("local", "s3"), environ=environ)
+    if kind == "local":
+        # No `location`: it follows MEDIA_ROOT, also when a test changes it.
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"allow_overwrite": True}}
+    bucket = env_str("RECORDINGS_S3_BUCKET", environ=environ)
+    if not bucket:
+        raise ImproperlyConfigured("RECORDINGS_S3_BUCKET is required when RECORDINGS_STORAGE is s3")
+    options: dict[str, Any] = {
+        "bucket_name": bucket,
+        "location": env_str("RECORDINGS_S3_PREFIX", environ=environ).strip("/"),
+        "file_overwrite": True,
+        "default_acl": None,  # private objects: recordings are served through the console only
+        "querystring_auth": True,
+        "addressing_style": env_choice(
+            "RECORDINGS_S3_ADDRESSING_STYLE", "auto", ("auto", "path", "virtual"), environ=environ
+        ),
+    }
+    endpoint = env_url("RECORDINGS_S3_ENDPOINT_URL", schemes=("http", "https"), environ=environ)
+    if endpoint:  # MinIO, Ceph, R2, ...; unset is AWS itself
+        options["endpoint_url"] = endpoint
+    region = env_str("RECORDINGS_S3_REGION", environ=environ)
+    if region:
+        options["region_name"] = region
+    # Unset keys leave boto3 its own chain (AWS_* variables, an instance role).
+    access_key = env_str("RECORDINGS_S3_ACCESS_KEY_ID", environ=environ)
+    secret_key = env_str("RECORDINGS_S3_SECRET_ACCESS_KEY", environ=environ)
+    if bool(access_key) != bool(secret_key):
+        raise ImproperlyConfigured("RECORDINGS_S3_ACCESS_KEY_ID and RECORDINGS_S3_SECRET_ACCESS_KEY go together")
+    if access_key:
+        options.update(access_key=access_key, secret_key=secret_key)
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "recordings": _recordings_storage(),
+}
+# A call's recording is written here while the call runs (a call resumed on a
+# new media stream appends to it on this server), then saved to the storage.
+RECORDINGS_WORK_DIR = Path(env_str("RECORDINGS_WORK_DIR", str(VAR_DIR / "recordings-in-progress")))
 WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
