@@ -20,13 +20,14 @@ from collections.abc import AsyncIterator
 from typing import IO
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from calls.models import Call
 from calls.recordings import RECORDING_LISTEN, recording_open
-from voiceops.roles import role_required
 
 CHUNK = 64 * 1024
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
@@ -79,9 +80,12 @@ async def _chunks(handle: IO[bytes], first: int, length: int) -> AsyncIterator[b
         await sync_to_async(handle.close, thread_sensitive=False)()
 
 
-@role_required(RECORDING_LISTEN)
+# Django's own pair (not voiceops.roles.role_required, typed for HttpResponse
+# alone): log in first, then 403 without the permission; GET and HEAD only.
+@login_required
+@permission_required(RECORDING_LISTEN, raise_exception=True)
 @require_safe
-def call_recording(request: HttpRequest, call_id: uuid.UUID) -> HttpResponse:
+def call_recording(request: HttpRequest, call_id: uuid.UUID) -> HttpResponseBase:
     call = get_object_or_404(Call.objects.only("pk", "recording"), pk=call_id)
     try:
         handle, size = recording_open(call.recording)

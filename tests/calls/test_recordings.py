@@ -173,7 +173,7 @@ async def body(response) -> bytes:
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_an_operator_seeks_with_a_range_request(recorded_call, operator_role):
+async def test_an_operator_seeks_with_a_range_request(recorded_call, operator_role, thread_connections):
     call, data = recorded_call
     client = AsyncClient()
     await client.aforce_login(operator_role)
@@ -201,7 +201,7 @@ async def test_an_operator_seeks_with_a_range_request(recorded_call, operator_ro
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_an_anonymous_user_is_sent_to_log_in_and_gets_no_audio(recorded_call):
+async def test_an_anonymous_user_is_sent_to_log_in_and_gets_no_audio(recorded_call, thread_connections):
     call, _ = recorded_call
     response = await AsyncClient().get(url(call), headers={"Range": "bytes=0-99"})
     assert response.status_code == 302 and response["Location"].startswith("/login/")
