@@ -1,12 +1,13 @@
-"""REST API: calls (read, with their turns)."""
+"""REST API: calls (read, with their turns), filtered and paginated."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from calls.models import Call, CallTurn
+from voiceops.api_filters import UUID_PATTERN, QueryFilters
 
 
 class CallTurnSerializer(serializers.ModelSerializer):
@@ -49,19 +50,53 @@ class CallSerializer(serializers.ModelSerializer):
         ]
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[OpenApiParameter("twilio_call_sid", str, description="Find the call with this Twilio CallSid.")]
-    )
-)
+class CallFilters(QueryFilters):
+    """`GET /api/calls/` filters; every one optional, combined with AND, repeated `status` or `direction` with OR."""
+
+    twilio_call_sid = serializers.CharField(required=False, help_text="The call with this Twilio CallSid.")
+    status = serializers.MultipleChoiceField(choices=Call.Status.choices, required=False)
+    direction = serializers.ChoiceField(choices=Call.Direction.choices, required=False)
+    agent = serializers.IntegerField(required=False, min_value=1, help_text="Agent id.")
+    agent_version = serializers.IntegerField(required=False, min_value=1, help_text="Agent version id.")
+    campaign = serializers.IntegerField(required=False, min_value=1, help_text="Campaign id.")
+    lead = serializers.IntegerField(required=False, min_value=1, help_text="Lead id.")
+    variant = serializers.IntegerField(required=False, min_value=1, help_text="Experiment variant id.")
+    disposition = serializers.CharField(required=False, max_length=40)
+    created_after = serializers.DateTimeField(required=False, help_text="Placed at or after (ISO 8601).")
+    created_before = serializers.DateTimeField(required=False, help_text="Placed before (ISO 8601).")
+    min_duration_s = serializers.IntegerField(required=False, min_value=0)
+    max_duration_s = serializers.IntegerField(required=False, min_value=0)
+
+    lookups = {
+        "twilio_call_sid": "twilio_call_sid",
+        "status": "status__in",
+        "direction": "direction",
+        "agent": "agent_version__agent_id",
+        "agent_version": "agent_version_id",
+        "campaign": "campaign_id",
+        "lead": "lead_id",
+        "variant": "variant_id",
+        "disposition": "disposition",
+        "created_after": "created_at__gte",
+        "created_before": "created_at__lt",
+        "min_duration_s": "duration_seconds__gte",
+        "max_duration_s": "duration_seconds__lte",
+    }
+
+
+@extend_schema_view(list=extend_schema(parameters=[CallFilters]))
 class CallViewSet(viewsets.ReadOnlyModelViewSet):
+    """Calls, newest first, with their turns; `/api/calls/{id}/` takes the call's UUID."""
+
     serializer_class = CallSerializer
+    lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self) -> QuerySet[Call]:
-        queryset = Call.objects.select_related("agent_version").prefetch_related("turns").order_by("-created_at")
-        sid = self.request.query_params.get("twilio_call_sid")
-        if sid:
-            queryset = queryset.filter(twilio_call_sid=sid)
+        return Call.objects.select_related("agent_version").prefetch_related("turns").order_by("-created_at")
+
+    def filter_queryset(self, queryset: QuerySet[Call]) -> QuerySet[Call]:
+        if self.action == "list":
+            return CallFilters.apply(self.request, queryset)
         return queryset
 
 

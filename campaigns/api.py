@@ -1,4 +1,4 @@
-"""REST API: leads (read, bulk create), campaigns (create and control, attempts)."""
+"""REST API: leads (read with filters, bulk create), campaigns (create and control, attempts)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, QuerySet
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.db.models import Count, Q, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ from campaigns.importer import leads_bulk_upsert
 from campaigns.models import Campaign, Lead
 from campaigns.selectors import campaign_attempts, campaign_lead_counts, campaign_outcome_counts
 from campaigns.services import CampaignTransitionError, campaign_control, campaign_create, campaign_update
+from voiceops.api_filters import INT_PATTERN, QueryFilters
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -52,9 +53,51 @@ class LeadBulkSerializer(serializers.Serializer):
     leads = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=5000)
 
 
+class LeadFilters(QueryFilters):
+    """`GET /api/leads/` filters; every one optional, combined with AND, repeated `status` with OR."""
+
+    search = serializers.CharField(
+        required=False, max_length=80, help_text="Part of the first name, last name or phone number."
+    )
+    phone = serializers.CharField(required=False, max_length=16, help_text="Exactly this E.164 number.")
+    status = serializers.MultipleChoiceField(choices=Lead.Status.choices, required=False)
+    campaign = serializers.IntegerField(required=False, min_value=1, help_text="Campaign id.")
+    timezone = serializers.CharField(required=False, max_length=64, help_text="IANA name, e.g. America/New_York.")
+    do_not_call = serializers.BooleanField(required=False, allow_null=True, default=None)
+    consent = serializers.BooleanField(required=False, allow_null=True, default=None)
+    created_after = serializers.DateTimeField(required=False, help_text="Created at or after (ISO 8601).")
+    created_before = serializers.DateTimeField(required=False, help_text="Created before (ISO 8601).")
+
+    lookups = {
+        "search": "search",
+        "phone": "phone",
+        "status": "status__in",
+        "campaign": "campaign_id",
+        "timezone": "timezone",
+        "do_not_call": "do_not_call",
+        "consent": "consent",
+        "created_after": "created_at__gte",
+        "created_before": "created_at__lt",
+    }
+
+    @classmethod
+    def narrow(cls, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+        if name == "search":
+            words = Q(first_name__icontains=value) | Q(last_name__icontains=value) | Q(phone__contains=value)
+            return queryset.filter(words)
+        return super().narrow(queryset, name, value)
+
+
+@extend_schema_view(list=extend_schema(parameters=[LeadFilters]))
 class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Lead.objects.order_by("id")
     serializer_class = LeadSerializer
+    lookup_value_regex = INT_PATTERN
+
+    def filter_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        if self.action == "list":
+            return LeadFilters.apply(self.request, queryset)
+        return queryset
 
     @extend_schema(
         request=LeadBulkSerializer,
@@ -139,6 +182,7 @@ class CampaignViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = CampaignSerializer
+    lookup_value_regex = INT_PATTERN
 
     def get_queryset(self) -> QuerySet[Campaign]:
         return Campaign.objects.annotate(lead_count=Count("leads")).order_by("-created_at")

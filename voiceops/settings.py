@@ -314,7 +314,7 @@ REST_FRAMEWORK = {
     # Every endpoint checks the caller's role (voiceops.roles); a token acts with its user's.
     "DEFAULT_PERMISSION_CLASSES": ["voiceops.roles.ApiRolePermission"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "voiceops.api_filters.Pagination",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
