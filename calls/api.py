@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from calls.models import Call, CallTurn
+from calls.recording_views import recording_response
+from calls.recordings import RECORDING_LISTEN
 from voiceops.api_filters import UUID_PATTERN, QueryFilters
 
 
@@ -48,6 +60,23 @@ class CallSerializer(serializers.ModelSerializer):
             "duration_seconds",
             "turns",
         ]
+
+
+class MayListen(BasePermission):
+    message = f"Your role does not allow listening to recordings ({RECORDING_LISTEN})."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.has_perm(RECORDING_LISTEN))
+
+
+class AnyAccept(BaseContentNegotiation):
+    """The recording is audio whatever the client accepts: no 406 for `Accept: audio/wav`."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: str | None = None) -> Any:
+        return renderers[0], renderers[0].media_type
 
 
 class CallFilters(QueryFilters):
@@ -98,6 +127,30 @@ class CallViewSet(viewsets.ReadOnlyModelViewSet):
         if self.action == "list":
             return CallFilters.apply(self.request, queryset)
         return queryset
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "Range", str, OpenApiParameter.HEADER, description="One byte range, e.g. `bytes=0-` (RFC 9110)."
+            )
+        ],
+        responses={
+            (200, "audio/wav"): OpenApiTypes.BINARY,
+            (206, "audio/wav"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="The call has no recording."),
+            416: OpenApiResponse(description="The range lies past the end (Content-Range: bytes */size)."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        permission_classes=[IsAuthenticated, MayListen],
+        content_negotiation_class=AnyAccept,
+    )
+    def recording(self, request: Request, pk: str) -> HttpResponseBase:
+        """The stereo WAV (caller left, agent right), with byte ranges; operators' and admins' tokens only."""
+        call = get_object_or_404(Call.objects.only("pk", "recording"), pk=pk)
+        return recording_response(request, call)
 
 
 class CallAttemptSerializer(serializers.ModelSerializer):

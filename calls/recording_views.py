@@ -87,6 +87,11 @@ async def _chunks(handle: IO[bytes], first: int, length: int) -> AsyncIterator[b
 @require_safe
 def call_recording(request: HttpRequest, call_id: uuid.UUID) -> HttpResponseBase:
     call = get_object_or_404(Call.objects.only("pk", "recording"), pk=call_id)
+    return recording_response(request, call)
+
+
+def recording_response(request: HttpRequest, call: Call) -> HttpResponseBase:
+    """The call's recording, whole or the byte range asked; 404 without one. Callers check who may hear it."""
     try:
         handle, size = recording_open(call.recording)
     except FileNotFoundError:

@@ -11,8 +11,10 @@ import wave
 
 import numpy as np
 import pytest
+from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from django.test import AsyncClient
+from rest_framework.authtoken.models import Token
 
 from calls.models import Call
 from calls.recording_views import UnsatisfiableRange, parse_range
@@ -243,3 +245,26 @@ def test_an_unrecorded_call_says_so(db, storage_dirs, operator_client):
     call = CallFactory(status=Call.Status.COMPLETED)
     page = operator_client.get(f"/calls/{call.pk}/").content.decode()
     assert "This call was not recorded." in page and "<audio" not in page
+
+
+# ---- the same through the REST API, with a token ------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_an_operators_token_fetches_a_range_through_the_api(
+    recorded_call, operator_role, viewer, thread_connections
+):
+    call, data = recorded_call
+    operator_token = await sync_to_async(Token.objects.create)(user=operator_role)
+    viewer_token = await sync_to_async(Token.objects.create)(user=viewer)
+    path = f"/api/calls/{call.pk}/recording/"
+
+    client, auth = AsyncClient(), f"Token {operator_token.key}"
+    part = await client.get(path, headers={"Authorization": auth, "Range": "bytes=44-143", "Accept": "audio/wav"})
+    assert part.status_code == 206 and part["Content-Range"] == f"bytes 44-143/{len(data)}"
+    assert await body(part) == data[44:144]
+    assert (await client.get(path, headers={"Authorization": auth, "Range": "bytes=9999999-"})).status_code == 416
+
+    refused = await client.get(path, headers={"Authorization": f"Token {viewer_token.key}"})
+    assert refused.status_code == 403
+    assert (await AsyncClient().get(path)).status_code == 401
