@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
@@ -32,6 +33,9 @@ class CallSerializer(serializers.ModelSerializer):
     turns = CallTurnSerializer(many=True, read_only=True)
     agent = serializers.IntegerField(source="agent_version.agent_id", read_only=True)
     agent_version_number = serializers.IntegerField(source="agent_version.number", read_only=True)
+    recording_url = serializers.SerializerMethodField(
+        help_text="Where the call's recording is served (GET /api/calls/{id}/recording/), or null without one."
+    )
 
     class Meta:
         model = Call
@@ -58,8 +62,16 @@ class CallSerializer(serializers.ModelSerializer):
             "answered_at",
             "ended_at",
             "duration_seconds",
+            "recording_url",
             "turns",
         ]
+
+    def get_recording_url(self, call: Call) -> str | None:
+        if not call.recording:
+            return None
+        path = reverse("call-recording", kwargs={"pk": call.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class MayListen(BasePermission):

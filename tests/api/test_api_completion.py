@@ -68,6 +68,7 @@ def test_calls_filter_by_status_direction_agent_campaign_dates_and_duration(api_
     assert ids(api_client.get("/api/calls/", {"created_before": since})) == {str(other.pk)}
     assert ids(api_client.get("/api/calls/", {"min_duration_s": 60})) == {str(booked.pk)}
     assert ids(api_client.get("/api/calls/", {"max_duration_s": 10})) == {str(failed.pk)}
+    assert api_client.get(f"/api/calls/{failed.pk}/").json()["recording_url"] is None  # nothing recorded
 
 
 @pytest.mark.parametrize(

@@ -265,6 +265,9 @@ async def test_an_operators_token_fetches_a_range_through_the_api(
     assert await body(part) == data[44:144]
     assert (await client.get(path, headers={"Authorization": auth, "Range": "bytes=9999999-"})).status_code == 416
 
+    detail = await client.get(f"/api/calls/{call.pk}/", headers={"Authorization": auth})
+    assert detail.json()["recording_url"] == f"http://testserver{path}"
+
     refused = await client.get(path, headers={"Authorization": f"Token {viewer_token.key}"})
     assert refused.status_code == 403
     assert (await AsyncClient().get(path)).status_code == 401
