@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.core.files import File
 from django.core.files.storage import Storage, storages
@@ -69,7 +69,44 @@ def recording_open(name: str) -> tuple[IO[bytes], int]:
     if not name or not storage.exists(name):
         raise FileNotFoundError(name)
     size = storage.size(name)
-    return storage.open(name, "rb"), size
+    handle = storage.open(name, "rb")
+    if callable(getattr(getattr(handle, "obj", None), "get", None)):
+        return _RangedObjectReader(handle), size  # type: ignore[return-value]  # file-like enough for the view
+    return handle, size
+
+
+class _RangedObjectReader:
+    """Reads an S3 object (django-storages' S3File) from where it was seeked to, with one ranged GET.
+
+    S3File itself downloads the whole object into memory on its first read
+    (AWS_S3_MAX_MEMORY_SIZE is unlimited by default); a player's range request
+    for the last second of a long call would fetch all of it, per request.
+    """
+
+    def __init__(self, s3_file: Any) -> None:
+        self._file, self._position = s3_file, 0
+        self._body: Any = None  # botocore's StreamingBody of the current GET
+
+    def seek(self, position: int) -> int:
+        self._close_body()
+        self._position = position
+        return position
+
+    def read(self, size: int = -1) -> bytes:
+        if self._body is None:
+            self._body = self._file.obj.get(Range=f"bytes={self._position}-")["Body"]
+        data: bytes = self._body.read(size if size >= 0 else None)
+        self._position += len(data)
+        return data
+
+    def close(self) -> None:
+        self._close_body()
+        self._file.close()
+
+    def _close_body(self) -> None:
+        if self._body is not None:
+            self._body.close()
+            self._body = None
 
 
 def recording_delete(*, name: str) -> bool:

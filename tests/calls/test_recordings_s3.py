@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
 from calls.models import Call
-from calls.recordings import recording_delete, recording_storage
+from calls.recordings import recording_delete, recording_open, recording_storage
 from live.recording import save_recording
 from tests.calls.test_recordings import a_recorder
 from tests.factories import CallFactory
@@ -73,3 +73,19 @@ async def test_a_recording_in_the_bucket_is_served_with_a_range(s3, operator_rol
     assert response.status_code == 206
     assert response["Content-Range"] == f"bytes 4000-{len(data) - 1}/{len(data)}"
     assert b"".join([chunk async for chunk in response.streaming_content]) == data[4000:]
+
+
+def test_a_range_is_read_with_a_ranged_get_not_the_whole_object(s3):
+    name = save_recording(a_recorder(2.0, 0.3), "call-ranged")
+    data = stored(s3, name)
+    handle, size = recording_open(name)
+    gets: list[str] = []
+    s3_object = handle._file.obj  # the boto3 Object django-storages' S3File wraps
+    real_get = s3_object.get
+    s3_object.get = lambda **kwargs: gets.append(kwargs.get("Range", "whole")) or real_get(**kwargs)
+    try:
+        handle.seek(size - 100)
+        assert handle.read(60) + handle.read(60) == data[-100:]
+    finally:
+        handle.close()
+    assert size == len(data) and gets == [f"bytes={size - 100}-"]
