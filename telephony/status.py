@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.request import split_domain_port, validate_host
 from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -99,6 +100,12 @@ def status_webhook(request: HttpRequest) -> HttpResponse:
 
 async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """POST /twilio/status/ as a plain ASGI app: same checks and answers as the view, minus the middleware."""
+    headers = dict(scope.get("headers", []))
+    if not host_allowed(_request_host(scope, headers)):
+        # Django refuses such a request in request.get_host() (which its
+        # middleware calls); this door has no middleware, so it checks here.
+        await _respond(send, 400, "invalid Host header")
+        return
     if scope["method"] != "POST":
         await _respond(send, 405, "method not allowed; POST a Twilio status callback", [(b"allow", b"POST")])
         return
@@ -126,7 +133,6 @@ async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> Non
         return
     # Django's request.get_full_path(), which is what Twilio signed.
     full_path = escape_uri_path(scope["path"]) + (f"?{iri_to_uri(query)}" if query else "")
-    headers = dict(scope.get("headers", []))
     signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
     try:
         callback = status_callback_read(full_path=full_path, form=form, signature=signature, call_ref=call_ref)
@@ -141,6 +147,39 @@ async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> Non
         await _respond(send, 503, "callback not stored, retry later")
         return
     await _respond(send, 200, result)
+
+
+def _request_host(scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
+    """The host the request names, as Django's request.get_host() reads it (Host header, else the server's address)."""
+    if settings.USE_X_FORWARDED_HOST and b"x-forwarded-host" in headers:
+        return headers[b"x-forwarded-host"].decode("latin-1")
+    if b"host" in headers:
+        return headers[b"host"].decode("latin-1")
+    name, port = scope.get("server") or ("unknown", "0")  # what Django's ASGIRequest assumes
+    return f"{name}:{port}"
+
+
+# Hosts already checked against ALLOWED_HOSTS, keyed by the setting's value (a
+# test or a reload may change it): a campaign's callbacks all name the same
+# host, and the check is a loop of pattern matches per request otherwise.
+_checked_hosts: dict[tuple[tuple[str, ...], bool, str], bool] = {}
+_CHECKED_HOSTS_MAX = 256  # a client sending random Host headers cannot grow it without bound
+
+
+def host_allowed(host: str) -> bool:
+    """Whether Django would accept this Host header (ALLOWED_HOSTS, with its DEBUG default)."""
+    key = (tuple(settings.ALLOWED_HOSTS), bool(settings.DEBUG), host)
+    allowed = _checked_hosts.get(key)
+    if allowed is None:
+        patterns = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not patterns:
+            patterns = [".localhost", "127.0.0.1", "[::1]"]
+        domain, _port = split_domain_port(host)
+        allowed = bool(domain) and validate_host(domain, patterns)
+        if len(_checked_hosts) >= _CHECKED_HOSTS_MAX:
+            _checked_hosts.clear()
+        _checked_hosts[key] = allowed
+    return allowed
 
 
 def _form_fields(body: bytes) -> FormFields:

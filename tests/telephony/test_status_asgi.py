@@ -43,19 +43,23 @@ def attempt(db):
     return campaign_attempt("CA" + "3" * 32)
 
 
-async def post(call: Call | None, params: dict[str, str], *, token: str = TOKEN, method: str = "POST"):
+async def post(
+    call: Call | None,
+    params: dict[str, str],
+    *,
+    token: str | None = TOKEN,
+    method: str = "POST",
+    host: bytes | None = b"testserver",
+):
+    """POST a callback signed with `token` (None: unsigned) and sent with `host` (None: no Host header)."""
     path = "/twilio/status/" + (f"?call={call.pk}" if call is not None else "")
-    signature = RequestValidator(token).compute_signature(django_settings.PUBLIC_BASE_URL + path, params)
-    communicator = HttpCommunicator(
-        application,
-        method,
-        path,
-        body=urlencode(params).encode(),
-        headers=[
-            (b"content-type", b"application/x-www-form-urlencoded"),
-            (b"x-twilio-signature", signature.encode()),
-        ],
-    )
+    headers = [(b"content-type", b"application/x-www-form-urlencoded")]
+    if host is not None:
+        headers.append((b"host", host))
+    if token is not None:
+        signature = RequestValidator(token).compute_signature(django_settings.PUBLIC_BASE_URL + path, params)
+        headers.append((b"x-twilio-signature", signature.encode()))
+    communicator = HttpCommunicator(application, method, path, body=urlencode(params).encode(), headers=headers)
     return await communicator.get_response(timeout=10)
 
 
@@ -74,6 +78,38 @@ async def test_signed_callbacks_are_applied_once_and_forged_ones_refused(attempt
     await attempt.arefresh_from_db()
     assert attempt.status == Call.Status.RINGING
     assert await CallEvent.objects.filter(call=attempt).acount() == 2
+
+
+async def test_unsigned_callbacks_are_refused_whenever_a_token_is_set(attempt):
+    unsigned = await post(attempt, status_params(attempt, "ringing", 1), token=None)
+    empty = await post(attempt, status_params(attempt, "ringing", 1), token="")
+    assert (unsigned["status"], unsigned["body"]) == (403, b"invalid Twilio signature")
+    assert empty["status"] == 403
+    assert await CallEvent.objects.acount() == 0
+    await attempt.arefresh_from_db()
+    assert attempt.status == Call.Status.QUEUED
+
+
+async def test_the_fast_route_honours_allowed_hosts(attempt, settings):
+    settings.ALLOWED_HOSTS = ["voice.example.com", ".calls.example.net"]
+    refused = [
+        await post(attempt, status_params(attempt, "initiated", 0), host=b"attacker.example.org"),
+        await post(attempt, status_params(attempt, "initiated", 0), host=None),
+        await post(attempt, status_params(attempt, "initiated", 0), host=b"voice.example.com.evil"),
+    ]
+    assert [(r["status"], r["body"]) for r in refused] == [(400, b"invalid Host header")] * 3
+    assert await CallEvent.objects.acount() == 0
+    accepted = [
+        await post(attempt, status_params(attempt, "initiated", 0), host=b"voice.example.com"),
+        await post(attempt, status_params(attempt, "ringing", 1), host=b"eu.calls.example.net:8443"),
+    ]
+    assert [(r["status"], r["body"]) for r in accepted] == [(200, b"applied")] * 2
+    # The setting is read per request, not once: a host allowed a moment ago is refused after it changes.
+    settings.ALLOWED_HOSTS = ["other.example.com"]
+    later = await post(attempt, status_params(attempt, "in-progress", 2), host=b"voice.example.com")
+    assert later["status"] == 400
+    await attempt.arefresh_from_db()
+    assert attempt.status == Call.Status.RINGING
 
 
 async def test_final_status_drives_the_lead_and_reaches_the_console(attempt):
@@ -119,7 +155,7 @@ async def test_without_a_token_callbacks_are_accepted_unsigned(attempt, settings
         "POST",
         f"/twilio/status/?call={attempt.pk}",
         body=urlencode(status_params(attempt, "initiated", 0)).encode(),
-        headers=[(b"content-type", b"application/x-www-form-urlencoded")],
+        headers=[(b"host", b"testserver"), (b"content-type", b"application/x-www-form-urlencoded")],
     )
     response = await communicator.get_response(timeout=10)
     assert response["body"] == b"applied"
@@ -248,6 +284,7 @@ async def post_body(call: Call, body: bytes, *, signed_params: dict[str, str] | 
         path,
         body=body,
         headers=[
+            (b"host", b"testserver"),
             (b"content-type", b"application/x-www-form-urlencoded"),
             (b"x-twilio-signature", signature.encode()),
         ],
@@ -285,7 +322,8 @@ async def test_a_signature_over_the_url_with_its_default_port_is_accepted(attemp
             path,
             body=urlencode(params).encode(),
             headers=[
-                (b"content-type", b"application/x-www-form-urlencoded"),
+                (b"host", b"testserver"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
                 (b"x-twilio-signature", signature.encode()),
             ],
         )
