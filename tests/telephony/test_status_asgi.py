@@ -323,7 +323,7 @@ async def test_a_signature_over_the_url_with_its_default_port_is_accepted(attemp
             body=urlencode(params).encode(),
             headers=[
                 (b"host", b"testserver"),
-            (b"content-type", b"application/x-www-form-urlencoded"),
+                (b"content-type", b"application/x-www-form-urlencoded"),
                 (b"x-twilio-signature", signature.encode()),
             ],
         )
