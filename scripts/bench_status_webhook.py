@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "voiceops_bench_dialer"
+BENCH_DB = os.environ.get("BENCH_DB", "voiceops_bench_dialer")  # another name keeps parallel runs apart
 ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_URL = ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -44,6 +44,9 @@ TOKEN = "bench-twilio-auth-token"  # noqa: S105  (a throwaway server's token, be
 ACCOUNT = "AC" + "b" * 32
 SEQUENCE = ["initiated", "ringing", "in-progress", "completed"]
 WARM_CALLS = 50
+# How to start a server: daphne itself, or (BENCH_DAPHNE=path/to/script.py) a
+# wrapper taking daphne's arguments, e.g. one that profiles the server under load.
+DAPHNE = [os.environ["BENCH_DAPHNE"]] if os.environ.get("BENCH_DAPHNE") else ["-m", "daphne"]
 
 
 def free_port() -> int:
@@ -339,7 +342,7 @@ def main() -> None:
         log = (log_dir / f"daphne-{ports[0 if shared else index]}-{index}.log").open("wb")
         servers.append(
             subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
-                [sys.executable, "-m", "daphne", *listen, "voiceops.asgi:application"],
+                [sys.executable, *DAPHNE, *listen, "voiceops.asgi:application"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.request import split_domain_port, validate_host
 from django.utils.encoding import escape_uri_path, iri_to_uri
@@ -204,23 +206,35 @@ async def _respond(send: Any, code: int, text: str, extra: list[tuple[bytes, byt
     await send({"type": "http.response.body", "body": body})
 
 
-# One thread per process writes the batches; it keeps no connection between
-# them (the pool does), so a database restart costs one failed batch at most.
+# One thread per process writes the batches. It keeps its connection only
+# from one batch to the next while callbacks are waiting (the pool keeps it
+# otherwise), so a database restart costs one failed batch at most; under
+# load a batch does not pay for taking a connection from the pool and the
+# pool's health check, a round trip of its own.
 _database_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twilio-status")
 
 
-def _apply_batch(loop: asyncio.AbstractEventLoop, callbacks: list[StatusCallback]) -> list[str | Exception]:
+def _apply_batch(
+    loop: asyncio.AbstractEventLoop,
+    callbacks: list[StatusCallback],
+    *,
+    more_waiting: Callable[[], bool] = lambda: False,
+) -> list[str | Exception]:
     """status_callbacks_apply on the database thread; a batch the database refuses is retried one callback at a time.
 
     (So a callback that cannot be applied fails alone; the others in its batch
     are stored.) Console broadcasts are handed back to the server's loop.
+    When `more_waiting()` says the next batch has callbacks already, the
+    connection stays with this thread for it.
     """
-    close_old_connections()
+    if connection.connection is not None and connection.errors_occurred:
+        close_old_connections()  # kept from the last batch, which failed: not to be trusted
     try:
         with broadcasts_via(loop):
             return _apply_or_split(callbacks)
     finally:
-        close_old_connections()
+        if not more_waiting():
+            close_old_connections()
 
 
 def _apply_or_split(callbacks: list[StatusCallback]) -> list[str | Exception]:
@@ -252,6 +266,11 @@ class _Batcher:
         """The callbacks waiting for the next batch."""
         return [callback for callback, _ in self._queue]
 
+    def _has_queued(self) -> bool:
+        # Read from the database thread: a list's length is read atomically,
+        # and only the loop's drainer, which is waiting for that thread, takes from it.
+        return bool(self._queue)
+
     async def apply(self, callback: StatusCallback) -> str:
         """Store and apply one callback; returns once it is committed (or raises why it was not)."""
         loop = asyncio.get_running_loop()
@@ -267,8 +286,9 @@ class _Batcher:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 metrics.STATUS_WEBHOOK_BATCH_SIZE.observe(len(batch))
                 loop = asyncio.get_running_loop()
+                apply = partial(_apply_batch, loop, [c for c, _ in batch], more_waiting=self._has_queued)
                 try:
-                    results = await loop.run_in_executor(_database_thread, _apply_batch, loop, [c for c, _ in batch])
+                    results = await loop.run_in_executor(_database_thread, apply)
                 except Exception as error:  # the thread could not run it at all (shutting down)
                     results = [error] * len(batch)
                 for (_, future), result in zip(batch, results, strict=True):
