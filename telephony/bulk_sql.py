@@ -69,7 +69,7 @@ def _models_from_rows(model: type[ModelT], rows: Sequence[Sequence[Any]]) -> lis
     converters = [
         (index, field.get_col(model._meta.db_table), converter)
         for index, field in enumerate(fields)
-        for converter in field.get_db_converters(connection)
+        for converter in field.get_db_converters(connection)  # type: ignore[attr-defined]  # real, missing from the stubs
     ]
     instances = []
     for row in rows:
