@@ -31,6 +31,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,6 +212,10 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def send(self, request: bytes) -> int:
+        return (await self.exchange(request))[0]
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        """Send one request on this keep-alive connection; returns the answer's status and body."""
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -221,12 +226,66 @@ class Connection:
         for line in head.split(b"\r\n"):
             if line.lower().startswith(b"content-length:"):
                 length = int(line.split(b":", 1)[1])
-        if length:
-            await self.reader.readexactly(length)
+        body = await self.reader.readexactly(length) if length else b""
         if b"connection: close" in head.lower():
             self.writer.close()
             self.writer = None
-        return status
+        return status, body
+
+
+def start_servers(ports: list[int], *, shared: socket.socket | None = None, log_name: str = "daphne") -> list[Any]:
+    """Start daphne processes (one per port, or len(ports) on the one `shared` socket) and wait until they listen."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "REDIS_URL": REDIS_URL,
+        "PUBLIC_BASE_URL": PUBLIC,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    log_dir = ROOT / "var" / "bench"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    servers = []
+    for index in range(len(ports)):
+        if shared is not None:
+            listen, keep = ["--fd", str(shared.fileno())], [shared.fileno()]
+        else:
+            listen, keep = ["-b", "127.0.0.1", "-p", str(ports[index])], []
+        log = (log_dir / f"{log_name}-{ports[index]}-{index}.log").open("wb")
+        servers.append(
+            subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
+                [sys.executable, *DAPHNE, *listen, "voiceops.asgi:application"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=keep,
+            )
+        )
+    try:
+        for port in set(ports):
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"daphne did not start on {port}; see {log_dir}") from None
+                    time.sleep(0.2)
+    except BaseException:
+        stop_servers(servers)
+        raise
+    return servers
+
+
+def stop_servers(servers: list[Any]) -> None:
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        server.wait(timeout=10)
 
 
 async def load(
@@ -321,46 +380,8 @@ def main() -> None:
         ports = [int(shared.getsockname()[1])]
     else:
         ports = [free_port() for _ in range(args.servers)]
-    env = {
-        **os.environ,
-        "DATABASE_URL": DB_URL,
-        "REDIS_URL": REDIS_URL,
-        "PUBLIC_BASE_URL": PUBLIC,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "TWILIO_ACCOUNT_SID": ACCOUNT,
-        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-        "ALLOWED_HOSTS": "127.0.0.1",
-    }
-    log_dir = ROOT / "var" / "bench"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    servers = []
-    for index in range(args.servers):
-        if shared is not None:
-            listen, keep = ["--fd", str(shared.fileno())], [shared.fileno()]
-        else:
-            listen, keep = ["-b", "127.0.0.1", "-p", str(ports[index])], []
-        log = (log_dir / f"daphne-{ports[0 if shared else index]}-{index}.log").open("wb")
-        servers.append(
-            subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
-                [sys.executable, *DAPHNE, *listen, "voiceops.asgi:application"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                pass_fds=keep,
-            )
-        )
+    servers = start_servers(ports * args.servers if shared is not None else ports, shared=shared)
     try:
-        for port in ports:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"daphne did not start on {port}; see {log_dir}") from None
-                    time.sleep(0.2)
         # Warm-up, not measured: every status of a few calls of their own, so
         # each server has its database connection, prepared statements and
         # channel layer in place, as a server that has been up a while does.
@@ -377,10 +398,7 @@ def main() -> None:
         busy_after, total_after = machine_busy()
         load_after = os.getloadavg()[0]
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=10)
+        stop_servers(servers)
 
     from calls.models import Call, CallEvent
     from campaigns.models import Lead
