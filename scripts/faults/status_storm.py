@@ -140,7 +140,8 @@ def check(plans: list[Plan], distinct: int) -> tuple[Counter[str], list[str]]:
     from calls.models import Call, CallEvent
     from campaigns.models import Lead
 
-    by_id = {str(call.pk): call for call in Call.objects.filter(pk__in=[p.call_id for p in plans]).select_related("lead")}
+    rows = Call.objects.filter(pk__in=[p.call_id for p in plans]).select_related("lead")
+    by_id = {str(call.pk): call for call in rows}
     counts: Counter[str] = Counter()
     wrong: list[str] = []
     for plan in plans:

@@ -21,6 +21,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+from websockets.typing import Origin
 
 from calls.models import Call
 from calls.services import call_set_status
@@ -55,15 +56,17 @@ async def hold_console(server: VoiceServer, cookie: str, call: Call) -> list[str
     """Keep one console socket open HOLD_S seconds, changing the call now and then; the rows that came back."""
     url = server.base_url.replace("http://", "ws://") + "/ws/console/live/"
     rows: list[str] = []
-    async with websockets.connect(url, origin=server.base_url, additional_headers={"Cookie": cookie}) as socket:
+    origin = Origin(server.base_url)
+    async with websockets.connect(url, origin=origin, additional_headers={"Cookie": cookie}) as socket:
         started = time.monotonic()
         for index, status in enumerate(CHANGES):
             # Idle until the next change: the stretch in which the old setting timed out.
             await asyncio.sleep(max(0.0, started + (index + 1) * HOLD_S / len(CHANGES) - 2 - time.monotonic()))
             await sync_to_async(call_set_status)(call_id=call.pk, status=status)
-            rows.append(await asyncio.wait_for(socket.recv(), timeout=10))  # ConnectionClosed fails the test
+            async with asyncio.timeout(10):
+                rows.append(str(await socket.recv()))  # a closed socket raises ConnectionClosed: the test fails
         assert time.monotonic() - started >= HOLD_S - 3
-    return [str(row) for row in rows]
+    return rows
 
 
 def test_a_console_socket_stays_open_a_minute_on_the_redis_layer(console_server):
