@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 from django.conf import settings as django_settings
+from django.db import connection
 from twilio.request_validator import RequestValidator
 
 from calls.models import Call, CallEvent
@@ -330,3 +331,23 @@ async def test_a_signature_over_the_url_with_its_default_port_is_accepted(attemp
         responses.append(await communicator.get_response(timeout=10))
     assert [r["status"] for r in responses] == [403, 200]
     assert responses[1]["body"] == b"applied"
+
+
+def test_the_database_thread_keeps_its_connection_only_while_callbacks_wait(attempt):
+    """Under load a batch skips the pool's checkout and health check; idle, the connection goes back to the pool."""
+    loop = asyncio.new_event_loop()
+
+    def apply(status: str, sequence: int, *, waiting: bool) -> tuple[list[str | Exception], bool]:
+        batch = [status_callbacks.StatusCallback(params=status_params(attempt, status, sequence), call_ref="")]
+        results = twilio_status._apply_batch(loop, batch, more_waiting=lambda: waiting)
+        return results, connection.connection is not None
+
+    try:
+        first = twilio_status._database_thread.submit(apply, "initiated", 0, waiting=True).result(timeout=30)
+        second = twilio_status._database_thread.submit(apply, "ringing", 1, waiting=False).result(timeout=30)
+    finally:
+        loop.close()
+    assert first == (["applied"], True)  # kept for the next batch
+    assert second == (["applied"], False)  # handed back
+    attempt.refresh_from_db()
+    assert attempt.status == Call.Status.RINGING
