@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 from django.conf import settings as django_settings
-from django.db import connection
+from django.db import close_old_connections, connection
 from twilio.request_validator import RequestValidator
 
 from calls.models import Call, CallEvent
@@ -351,3 +351,31 @@ def test_the_database_thread_keeps_its_connection_only_while_callbacks_wait(atte
     assert second == (["applied"], False)  # handed back
     attempt.refresh_from_db()
     assert attempt.status == Call.Status.RINGING
+
+
+def test_a_batch_the_database_refuses_fails_and_the_kept_connection_is_not_reused(attempt, monkeypatch):
+    """The database's own guard refusing a pipelined UPDATE fails the batch (nothing stored); the next batch works."""
+    loop = asyncio.new_event_loop()
+    assert status_callbacks_apply([status_callbacks.StatusCallback(params=status_params(attempt, "ringing", 1))])
+
+    def backwards(*, call, status, reason=""):
+        call.status = Call.Status.QUEUED  # past the Python rule: only the database's trigger can refuse it now
+        return ["status"]
+
+    def apply(status: str, sequence: int) -> list[str | Exception]:
+        batch = [status_callbacks.StatusCallback(params=status_params(attempt, status, sequence), call_ref="")]
+        return twilio_status._apply_batch(loop, batch, more_waiting=lambda: True)
+
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(status_callbacks, "call_status_advance", backwards)
+            refused = twilio_status._database_thread.submit(apply, "in-progress", 2).result(timeout=30)
+        after = twilio_status._database_thread.submit(apply, "in-progress", 2).result(timeout=30)
+    finally:
+        twilio_status._database_thread.submit(close_old_connections).result(timeout=30)
+        loop.close()
+    assert len(refused) == 1 and isinstance(refused[0], Exception)
+    assert after == ["applied"]
+    attempt.refresh_from_db()
+    assert attempt.status == Call.Status.IN_PROGRESS
+    assert CallEvent.objects.filter(call=attempt).count() == 2  # ringing and in-progress, once each
