@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
 import structlog
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.request import split_domain_port, validate_host
 from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -99,6 +102,12 @@ def status_webhook(request: HttpRequest) -> HttpResponse:
 
 async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """POST /twilio/status/ as a plain ASGI app: same checks and answers as the view, minus the middleware."""
+    headers = dict(scope.get("headers", []))
+    if not host_allowed(_request_host(scope, headers)):
+        # Django refuses such a request in request.get_host() (which its
+        # middleware calls); this door has no middleware, so it checks here.
+        await _respond(send, 400, "invalid Host header")
+        return
     if scope["method"] != "POST":
         await _respond(send, 405, "method not allowed; POST a Twilio status callback", [(b"allow", b"POST")])
         return
@@ -126,7 +135,6 @@ async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> Non
         return
     # Django's request.get_full_path(), which is what Twilio signed.
     full_path = escape_uri_path(scope["path"]) + (f"?{iri_to_uri(query)}" if query else "")
-    headers = dict(scope.get("headers", []))
     signature = headers.get(b"x-twilio-signature", b"").decode("latin-1")
     try:
         callback = status_callback_read(full_path=full_path, form=form, signature=signature, call_ref=call_ref)
@@ -141,6 +149,39 @@ async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> Non
         await _respond(send, 503, "callback not stored, retry later")
         return
     await _respond(send, 200, result)
+
+
+def _request_host(scope: dict[str, Any], headers: dict[bytes, bytes]) -> str:
+    """The host the request names, as Django's request.get_host() reads it (Host header, else the server's address)."""
+    if settings.USE_X_FORWARDED_HOST and b"x-forwarded-host" in headers:
+        return headers[b"x-forwarded-host"].decode("latin-1")
+    if b"host" in headers:
+        return headers[b"host"].decode("latin-1")
+    name, port = scope.get("server") or ("unknown", "0")  # what Django's ASGIRequest assumes
+    return f"{name}:{port}"
+
+
+# Hosts already checked against ALLOWED_HOSTS, keyed by the setting's value (a
+# test or a reload may change it): a campaign's callbacks all name the same
+# host, and the check is a loop of pattern matches per request otherwise.
+_checked_hosts: dict[tuple[tuple[str, ...], bool, str], bool] = {}
+_CHECKED_HOSTS_MAX = 256  # a client sending random Host headers cannot grow it without bound
+
+
+def host_allowed(host: str) -> bool:
+    """Whether Django would accept this Host header (ALLOWED_HOSTS, with its DEBUG default)."""
+    key = (tuple(settings.ALLOWED_HOSTS), bool(settings.DEBUG), host)
+    allowed = _checked_hosts.get(key)
+    if allowed is None:
+        patterns = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not patterns:
+            patterns = [".localhost", "127.0.0.1", "[::1]"]
+        domain, _port = split_domain_port(host)
+        allowed = bool(domain) and validate_host(domain, patterns)
+        if len(_checked_hosts) >= _CHECKED_HOSTS_MAX:
+            _checked_hosts.clear()
+        _checked_hosts[key] = allowed
+    return allowed
 
 
 def _form_fields(body: bytes) -> FormFields:
@@ -165,23 +206,35 @@ async def _respond(send: Any, code: int, text: str, extra: list[tuple[bytes, byt
     await send({"type": "http.response.body", "body": body})
 
 
-# One thread per process writes the batches; it keeps no connection between
-# them (the pool does), so a database restart costs one failed batch at most.
+# One thread per process writes the batches. It keeps its connection only
+# from one batch to the next while callbacks are waiting (the pool keeps it
+# otherwise), so a database restart costs one failed batch at most; under
+# load a batch does not pay for taking a connection from the pool and the
+# pool's health check, a round trip of its own.
 _database_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twilio-status")
 
 
-def _apply_batch(loop: asyncio.AbstractEventLoop, callbacks: list[StatusCallback]) -> list[str | Exception]:
+def _apply_batch(
+    loop: asyncio.AbstractEventLoop,
+    callbacks: list[StatusCallback],
+    *,
+    more_waiting: Callable[[], bool] = lambda: False,
+) -> list[str | Exception]:
     """status_callbacks_apply on the database thread; a batch the database refuses is retried one callback at a time.
 
     (So a callback that cannot be applied fails alone; the others in its batch
     are stored.) Console broadcasts are handed back to the server's loop.
+    When `more_waiting()` says the next batch has callbacks already, the
+    connection stays with this thread for it.
     """
-    close_old_connections()
+    if connection.connection is not None and connection.errors_occurred:
+        close_old_connections()  # kept from the last batch, which failed: not to be trusted
     try:
         with broadcasts_via(loop):
             return _apply_or_split(callbacks)
     finally:
-        close_old_connections()
+        if not more_waiting():
+            close_old_connections()
 
 
 def _apply_or_split(callbacks: list[StatusCallback]) -> list[str | Exception]:
@@ -213,6 +266,11 @@ class _Batcher:
         """The callbacks waiting for the next batch."""
         return [callback for callback, _ in self._queue]
 
+    def _has_queued(self) -> bool:
+        # Read from the database thread: a list's length is read atomically,
+        # and only the loop's drainer, which is waiting for that thread, takes from it.
+        return bool(self._queue)
+
     async def apply(self, callback: StatusCallback) -> str:
         """Store and apply one callback; returns once it is committed (or raises why it was not)."""
         loop = asyncio.get_running_loop()
@@ -228,8 +286,9 @@ class _Batcher:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 metrics.STATUS_WEBHOOK_BATCH_SIZE.observe(len(batch))
                 loop = asyncio.get_running_loop()
+                apply = partial(_apply_batch, loop, [c for c, _ in batch], more_waiting=self._has_queued)
                 try:
-                    results = await loop.run_in_executor(_database_thread, _apply_batch, loop, [c for c, _ in batch])
+                    results = await loop.run_in_executor(_database_thread, apply)
                 except Exception as error:  # the thread could not run it at all (shutting down)
                     results = [error] * len(batch)
                 for (_, future), result in zip(batch, results, strict=True):

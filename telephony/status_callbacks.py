@@ -26,7 +26,7 @@ from django.utils import timezone
 from calls.models import Call, CallEvent
 from calls.services import call_status_advance
 from campaigns.dialer import calls_outcome_apply_locked
-from telephony.bulk_sql import calls_lock, events_insert, events_stored, rows_update
+from telephony.bulk_sql import calls_lock_and_stored, events_insert, rows_update, statements_pipelined
 from voiceops.realtime import broadcast_calls_changed
 
 log = structlog.get_logger(__name__)
@@ -99,19 +99,23 @@ class StatusCallback:
 def status_callbacks_apply(callbacks: Sequence[StatusCallback]) -> list[str]:
     """Store and apply callbacks in arrival order, in one transaction; returns each one's result.
 
-    Queries per batch, whatever its size: lock the calls it names, look up
-    the keys already stored, insert the new events, one UPDATE for every call
-    that changed, then the dialer's work for each call that ended. The dialer
+    Queries per batch, whatever its size: lock the calls it names, then look
+    up the keys already stored (one round trip on PostgreSQL), insert the new
+    events and one UPDATE for every call that changed (another), then the
+    dialer's work for each call that ended. The dialer
     reads an ended call once all of the batch's callbacks are applied (an AMD
     result that came in with the final status counts, as it would have had the
     two arrived in the other order).
     """
     now = timezone.now()
     with transaction.atomic():
-        locked = calls_lock({c.call_id for c in callbacks if c.call_id is not None}, {c.sid for c in callbacks})
+        locked, seen = calls_lock_and_stored(
+            {c.call_id for c in callbacks if c.call_id is not None},
+            {c.sid for c in callbacks},
+            {c.idempotency_key for c in callbacks},
+        )
         by_id = {call.pk: call for call in locked}
         by_sid = {call.twilio_call_sid: call for call in locked if call.twilio_call_sid}
-        seen = events_stored({c.idempotency_key for c in callbacks})
         results: list[str] = []
         events: list[CallEvent] = []
         changed: dict[uuid.UUID, Call] = {}  # calls to save, in the order they first changed
@@ -144,8 +148,9 @@ def status_callbacks_apply(callbacks: Sequence[StatusCallback]) -> list[str]:
             if status_moved or callback.answered_by:
                 moved[call.pk] = None
             results.append(APPLIED if status_moved or callback.kind == "amd" else STALE)
-        events_insert(events)
-        rows_update(Call, list(changed.values()), APPLIED_FIELDS)
+        with statements_pipelined():  # one round trip for both
+            events_insert(events)
+            rows_update(Call, list(changed.values()), APPLIED_FIELDS)
         calls_outcome_apply_locked(calls=list(changed.values()))
         if moved:
             transaction.on_commit(lambda: broadcast_calls_changed(list(moved)))

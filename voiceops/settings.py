@@ -128,10 +128,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Messaging: the in-memory layer and in-process Celery unless REDIS_URL is set.
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 if REDIS_URL:
+    # channels-redis 4.3.0 waits for messages with BZPOPMIN, blocking 5 s at a
+    # time; redis-py 8 gives every connection a 5 s read timeout by default,
+    # so an idle console socket died with "Timeout reading from ..." whenever
+    # the server's empty answer came a hair after the client gave up
+    # (redis-py issue 4091, channels_redis issue 422; its fix, PR 423, is not
+    # released). The read timeout must outlast the blocking read: 15 s still
+    # notices a Redis that stopped answering, which None would wait on forever.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
     CELERY_BROKER_URL = REDIS_URL

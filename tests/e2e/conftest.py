@@ -92,8 +92,11 @@ def _database_url() -> str:
 
 
 @contextlib.contextmanager
-def run_voice_server(*, env: dict[str, str] | None = None) -> Iterator[VoiceServer]:
-    """daphne voiceops.asgi:application on a free port, against the current (test) database."""
+def run_voice_server(*, env: dict[str, str] | None = None, warm_up: bool = True) -> Iterator[VoiceServer]:
+    """daphne voiceops.asgi:application on a free port, against the current (test) database.
+
+    warm_up=False: yield as soon as it listens, models not loaded (for tests that place no call).
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = Path(settings.VAR_DIR) / f"e2e-daphne-{port}.log"
@@ -144,7 +147,8 @@ def run_voice_server(*, env: dict[str, str] | None = None) -> Iterator[VoiceServ
             if time.monotonic() > deadline:
                 raise RuntimeError(f"daphne did not listen on {port}:\n{server.log_tail()}")
             time.sleep(0.2)
-        _warm_up(server)
+        if warm_up:
+            _warm_up(server)
         yield server
     finally:
         process.terminate()

@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 from django.conf import settings as django_settings
+from django.db import close_old_connections, connection
 from twilio.request_validator import RequestValidator
 
 from calls.models import Call, CallEvent
@@ -43,19 +44,23 @@ def attempt(db):
     return campaign_attempt("CA" + "3" * 32)
 
 
-async def post(call: Call | None, params: dict[str, str], *, token: str = TOKEN, method: str = "POST"):
+async def post(
+    call: Call | None,
+    params: dict[str, str],
+    *,
+    token: str | None = TOKEN,
+    method: str = "POST",
+    host: bytes | None = b"testserver",
+):
+    """POST a callback signed with `token` (None: unsigned) and sent with `host` (None: no Host header)."""
     path = "/twilio/status/" + (f"?call={call.pk}" if call is not None else "")
-    signature = RequestValidator(token).compute_signature(django_settings.PUBLIC_BASE_URL + path, params)
-    communicator = HttpCommunicator(
-        application,
-        method,
-        path,
-        body=urlencode(params).encode(),
-        headers=[
-            (b"content-type", b"application/x-www-form-urlencoded"),
-            (b"x-twilio-signature", signature.encode()),
-        ],
-    )
+    headers = [(b"content-type", b"application/x-www-form-urlencoded")]
+    if host is not None:
+        headers.append((b"host", host))
+    if token is not None:
+        signature = RequestValidator(token).compute_signature(django_settings.PUBLIC_BASE_URL + path, params)
+        headers.append((b"x-twilio-signature", signature.encode()))
+    communicator = HttpCommunicator(application, method, path, body=urlencode(params).encode(), headers=headers)
     return await communicator.get_response(timeout=10)
 
 
@@ -74,6 +79,38 @@ async def test_signed_callbacks_are_applied_once_and_forged_ones_refused(attempt
     await attempt.arefresh_from_db()
     assert attempt.status == Call.Status.RINGING
     assert await CallEvent.objects.filter(call=attempt).acount() == 2
+
+
+async def test_unsigned_callbacks_are_refused_whenever_a_token_is_set(attempt):
+    unsigned = await post(attempt, status_params(attempt, "ringing", 1), token=None)
+    empty = await post(attempt, status_params(attempt, "ringing", 1), token="")
+    assert (unsigned["status"], unsigned["body"]) == (403, b"invalid Twilio signature")
+    assert empty["status"] == 403
+    assert await CallEvent.objects.acount() == 0
+    await attempt.arefresh_from_db()
+    assert attempt.status == Call.Status.QUEUED
+
+
+async def test_the_fast_route_honours_allowed_hosts(attempt, settings):
+    settings.ALLOWED_HOSTS = ["voice.example.com", ".calls.example.net"]
+    refused = [
+        await post(attempt, status_params(attempt, "initiated", 0), host=b"attacker.example.org"),
+        await post(attempt, status_params(attempt, "initiated", 0), host=None),
+        await post(attempt, status_params(attempt, "initiated", 0), host=b"voice.example.com.evil"),
+    ]
+    assert [(r["status"], r["body"]) for r in refused] == [(400, b"invalid Host header")] * 3
+    assert await CallEvent.objects.acount() == 0
+    accepted = [
+        await post(attempt, status_params(attempt, "initiated", 0), host=b"voice.example.com"),
+        await post(attempt, status_params(attempt, "ringing", 1), host=b"eu.calls.example.net:8443"),
+    ]
+    assert [(r["status"], r["body"]) for r in accepted] == [(200, b"applied")] * 2
+    # The setting is read per request, not once: a host allowed a moment ago is refused after it changes.
+    settings.ALLOWED_HOSTS = ["other.example.com"]
+    later = await post(attempt, status_params(attempt, "in-progress", 2), host=b"voice.example.com")
+    assert later["status"] == 400
+    await attempt.arefresh_from_db()
+    assert attempt.status == Call.Status.RINGING
 
 
 async def test_final_status_drives_the_lead_and_reaches_the_console(attempt):
@@ -119,7 +156,7 @@ async def test_without_a_token_callbacks_are_accepted_unsigned(attempt, settings
         "POST",
         f"/twilio/status/?call={attempt.pk}",
         body=urlencode(status_params(attempt, "initiated", 0)).encode(),
-        headers=[(b"content-type", b"application/x-www-form-urlencoded")],
+        headers=[(b"host", b"testserver"), (b"content-type", b"application/x-www-form-urlencoded")],
     )
     response = await communicator.get_response(timeout=10)
     assert response["body"] == b"applied"
@@ -248,6 +285,7 @@ async def post_body(call: Call, body: bytes, *, signed_params: dict[str, str] | 
         path,
         body=body,
         headers=[
+            (b"host", b"testserver"),
             (b"content-type", b"application/x-www-form-urlencoded"),
             (b"x-twilio-signature", signature.encode()),
         ],
@@ -285,6 +323,7 @@ async def test_a_signature_over_the_url_with_its_default_port_is_accepted(attemp
             path,
             body=urlencode(params).encode(),
             headers=[
+                (b"host", b"testserver"),
                 (b"content-type", b"application/x-www-form-urlencoded"),
                 (b"x-twilio-signature", signature.encode()),
             ],
@@ -292,3 +331,51 @@ async def test_a_signature_over_the_url_with_its_default_port_is_accepted(attemp
         responses.append(await communicator.get_response(timeout=10))
     assert [r["status"] for r in responses] == [403, 200]
     assert responses[1]["body"] == b"applied"
+
+
+def test_the_database_thread_keeps_its_connection_only_while_callbacks_wait(attempt):
+    """Under load a batch skips the pool's checkout and health check; idle, the connection goes back to the pool."""
+    loop = asyncio.new_event_loop()
+
+    def apply(status: str, sequence: int, *, waiting: bool) -> tuple[list[str | Exception], bool]:
+        batch = [status_callbacks.StatusCallback(params=status_params(attempt, status, sequence), call_ref="")]
+        results = twilio_status._apply_batch(loop, batch, more_waiting=lambda: waiting)
+        return results, connection.connection is not None
+
+    try:
+        first = twilio_status._database_thread.submit(apply, "initiated", 0, waiting=True).result(timeout=30)
+        second = twilio_status._database_thread.submit(apply, "ringing", 1, waiting=False).result(timeout=30)
+    finally:
+        loop.close()
+    assert first == (["applied"], True)  # kept for the next batch
+    assert second == (["applied"], False)  # handed back
+    attempt.refresh_from_db()
+    assert attempt.status == Call.Status.RINGING
+
+
+def test_a_batch_the_database_refuses_fails_and_the_kept_connection_is_not_reused(attempt, monkeypatch):
+    """The database's own guard refusing a pipelined UPDATE fails the batch (nothing stored); the next batch works."""
+    loop = asyncio.new_event_loop()
+    assert status_callbacks_apply([status_callbacks.StatusCallback(params=status_params(attempt, "ringing", 1))])
+
+    def backwards(*, call, status, reason=""):
+        call.status = Call.Status.QUEUED  # past the Python rule: only the database's trigger can refuse it now
+        return ["status"]
+
+    def apply(status: str, sequence: int) -> list[str | Exception]:
+        batch = [status_callbacks.StatusCallback(params=status_params(attempt, status, sequence), call_ref="")]
+        return twilio_status._apply_batch(loop, batch, more_waiting=lambda: True)
+
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(status_callbacks, "call_status_advance", backwards)
+            refused = twilio_status._database_thread.submit(apply, "in-progress", 2).result(timeout=30)
+        after = twilio_status._database_thread.submit(apply, "in-progress", 2).result(timeout=30)
+    finally:
+        twilio_status._database_thread.submit(close_old_connections).result(timeout=30)
+        loop.close()
+    assert len(refused) == 1 and isinstance(refused[0], Exception)
+    assert after == ["applied"]
+    attempt.refresh_from_db()
+    assert attempt.status == Call.Status.IN_PROGRESS
+    assert CallEvent.objects.filter(call=attempt).count() == 2  # ringing and in-progress, once each

@@ -7,9 +7,11 @@ the ORM route the embedded SQLite default takes.
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from calls.models import Call, CallEvent
 from campaigns.models import Lead
+from telephony import bulk_sql
 from telephony.status_callbacks import StatusCallback, status_callbacks_apply
 from tests.campaigns.dialer_support import both_status_stores, campaign_attempt, no_carrier, status_params
 
@@ -112,3 +114,23 @@ def test_a_failed_batch_writes_nothing(monkeypatch):
     attempt.refresh_from_db()
     assert attempt.status == Call.Status.QUEUED
     assert not CallEvent.objects.exists()
+
+
+def test_locked_calls_are_loaded_as_the_orm_loads_them_and_stored_keys_found():
+    call = make_attempt("CA" + "e" * 32)
+    Call.objects.filter(pk=call.pk).update(variables={"callback_at": "2026-12-05T15:00:00", "slots": [1, 2]})
+    stored = callback(call, "initiated", 0)
+    assert status_callbacks_apply([stored]) == ["applied"]
+    fresh = callback(call, "ringing", 1)
+
+    with transaction.atomic():
+        locked, keys = bulk_sql.calls_lock_and_stored(
+            [call.pk], [call.twilio_call_sid], [stored.idempotency_key, fresh.idempotency_key]
+        )
+    expected = Call.objects.get(pk=call.pk)
+    assert [c.pk for c in locked] == [call.pk]
+    assert {f.attname: getattr(locked[0], f.attname) for f in Call._meta.concrete_fields} == {
+        f.attname: getattr(expected, f.attname) for f in Call._meta.concrete_fields
+    }
+    assert locked[0].variables["slots"] == [1, 2]  # JSON decoded, not left as text
+    assert keys == {stored.idempotency_key}
