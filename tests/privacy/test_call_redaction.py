@@ -26,7 +26,9 @@ from voiceops.logging import configure_logging
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CARD_AND_EMAIL = "my card is four one one one one one one one one one one one one one one one and email jordan at example dot com"
+CARD_AND_EMAIL = (
+    "my card is four one one one one one one one one one one one one one one one and email jordan at example dot com"
+)
 QUIET = {"reminder_after_s": 120, "reminders": []}
 
 
@@ -85,7 +87,7 @@ def _stored(call_id):
 
 async def test_card_and_email_are_redacted_in_the_transcript_the_model_log_and_the_logs(capsys):
     configure_logging("INFO")
-    h, brain, call_id = await run_call(config(redact_pii=True))
+    _h, brain, call_id = await run_call(config(redact_pii=True))
     turns, exchanges, clear = await sync_to_async(stored)(call_id)
 
     assert turns == [
