@@ -17,6 +17,10 @@ from typing import Any
 from agents.brains.config import ExtractionField
 
 SENTIMENTS = ("positive", "neutral", "negative")
+# Bounds in the grammar itself: a small model that never closes its string
+# would otherwise write until max_tokens and leave JSON cut in half.
+MAX_SUMMARY_CHARS = 500
+MAX_FIELD_CHARS = 200
 
 
 def field_schema(spec: ExtractionField) -> dict[str, Any]:
@@ -30,7 +34,7 @@ def field_schema(spec: ExtractionField) -> dict[str, Any]:
     elif spec.type == "date":
         schema = {"type": "string", "format": "date"}
     else:
-        schema = {"type": "string"}
+        schema = {"type": "string", "maxLength": MAX_FIELD_CHARS}
     if spec.description:
         schema["description"] = spec.description
     return schema
@@ -41,7 +45,7 @@ def analysis_schema(fields: list[ExtractionField]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "summary": {"type": "string"},
+            "summary": {"type": "string", "minLength": 1, "maxLength": MAX_SUMMARY_CHARS},
             "sentiment": {"type": "string", "enum": list(SENTIMENTS)},
             "success": {"type": "boolean"},
             "fields": {
