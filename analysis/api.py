@@ -114,7 +114,7 @@ class CallAnalysisRerunView(APIView):
                 {"detail": "Only an answered call that has ended can be analysed."}, status=status.HTTP_409_CONFLICT
             )
         analysis = analysis_mark_pending(call_id=call.pk)
-        audit_record(actor=request.user, verb=verbs.ANALYSIS_RERUN, target=call, summary="post-call analysis (API)")
+        audit_record(actor=request.user, verb=verbs.ANALYSIS_RERUN, target=call, summary="through the API")
         analysis_schedule(call_id=call.pk, force=True)
         analysis.refresh_from_db()
         return Response(CallAnalysisSerializer(analysis).data, status=status.HTTP_202_ACCEPTED)

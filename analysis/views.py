@@ -39,7 +39,7 @@ def analysis_rerun(request: HttpRequest, call_id: uuid.UUID) -> HttpResponse:
     if not call.is_final or call.answered_at is None:
         return HttpResponse("Only an answered call that has ended can be analysed.", status=409)
     analysis_mark_pending(call_id=call.pk)
-    audit_record(actor=request.user, verb=verbs.ANALYSIS_RERUN, target=call, summary="post-call analysis")
+    audit_record(actor=request.user, verb=verbs.ANALYSIS_RERUN, target=call)
     analysis_schedule(call_id=call.pk, force=True)
     if getattr(request, "htmx", False):
         return render(request, "console/_analysis.html", {"call": call})

@@ -69,7 +69,7 @@ def test_an_operator_reruns_and_it_is_audited(call, client, operator_role, inlin
     analysis = CallAnalysis.objects.get(call=call)
     assert analysis.runs == 1 and analysis.method == "rules" and analysis.summary.startswith("Call ")
     entry = AuditEntry.objects.get()
-    assert (entry.actor, entry.verb, entry.target_id) == (operator_role, "re-ran the analysis of", str(call.pk))
+    assert (entry.actor, entry.verb, entry.target_id) == (operator_role, "re-ran the analysis", str(call.pk))
 
 
 def test_a_call_still_going_cannot_be_analysed(client, operator_role):
