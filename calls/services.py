@@ -94,6 +94,7 @@ def call_add_turn(
     # The call row lock serialises turn numbering within a call.
     Call.objects.select_for_update().only("pk").get(pk=call_id)
     highest = CallTurn.objects.filter(call_id=call_id).aggregate(highest=Max("index"))["highest"]
+    text, heard_text = str(text), str(heard_text)  # plain text (an STT Transcript carries its confidence)
     clear = (text, heard_text, data or {})
     if redacting:
         text, heard_text, data = redact(text), redact(heard_text), redact_value(data or {})

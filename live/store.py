@@ -110,7 +110,9 @@ class CallStore:
                     model_exchange_record,
                     call_id=self.call_id,
                     kind="stt",
-                    response={"text": fields.get("text", "")},
+                    response={"text": str(fields.get("text", ""))},
+                    # The recogniser's confidence rides on its text (live.speech.base.Transcript).
+                    confidence=getattr(fields.get("text"), "confidence", None),
                     redacting=redacting,
                 )
             )

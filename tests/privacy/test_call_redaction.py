@@ -18,6 +18,7 @@ from django.db import connection
 from agents.brains.base import ModelExchange
 from analysis.models import ModelExchange as StoredExchange
 from calls.models import CallTurn
+from live.speech.base import Transcript
 from live.store import CallStore
 from privacy.models import ClearTurn
 from tests.factories import AgentVersionFactory, CallFactory
@@ -48,7 +49,7 @@ async def run_call(raw_config):
     h.ctx.on_model_exchange = store.add_model_exchange
     await h.start()
     await h.run(0.5)
-    await h.say(CARD_AND_EMAIL, 1.5)
+    await h.say(Transcript(CARD_AND_EMAIL, confidence=0.87), 1.5)  # what the recogniser returns
     await h.run(3.0)
     # What an LLM brain reports through its hook (agents.brains.llm), as the engine would pass it on.
     h.ctx.on_model_exchange(
@@ -97,7 +98,7 @@ async def test_card_and_email_are_redacted_in_the_transcript_the_model_log_and_t
     assert clear == []  # keep_clear_text is off: the clear text is kept nowhere
     stt = [e for e in exchanges if e.kind == "stt"]
     llm = [e for e in exchanges if e.kind == "llm"]
-    assert [e.response["text"] for e in stt] == ["my card is [card] and email [email]"]
+    assert [(e.response["text"], e.confidence) for e in stt] == [("my card is [card] and email [email]", 0.87)]
     assert llm[0].request["messages"][0]["content"] == "my card is [card] and email [email]"
     assert llm[0].response["reply"] == "Got it, [email]."
     assert all(e.redacted for e in exchanges)
