@@ -14,6 +14,7 @@ phone number. Pure CPU, no database or model.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -34,7 +35,9 @@ TEXTS = {
     "turn, written phone": "You can reach me on (415) 555-2671 after five.",
 }
 LOG_LINES = {
-    "log line, ids and times": "call e52f6c23-4187-4901-9300-cad29a877bf2 CA0123456789abcdef0123456789abcdef 2026-12-04T14:00:00Z",
+    "log line, ids and times": (
+        "call e52f6c23-4187-4901-9300-cad29a877bf2 CA0123456789abcdef0123456789abcdef 2026-12-04T14:00:00Z"
+    ),
     "log line, phone": "dialing +14155550101 for lead 42",
 }
 
@@ -53,10 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=2000)
     args = parser.parse_args()
-    import os
-
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceops.settings")
-    os.environ.setdefault("VOICEOPS_VAR_DIR", "/tmp/voiceops-bench-redaction")
     import django
 
     django.setup()
