@@ -357,6 +357,8 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         redact_pii=_get(privacy_raw, "redact_pii", "privacy.redact_pii", bool, False, errors),
         keep_clear_text=_get(privacy_raw, "keep_clear_text", "privacy.keep_clear_text", bool, False, errors),
     )
+    if privacy.keep_clear_text and not privacy.redact_pii:
+        errors.add("privacy.keep_clear_text", "only applies with redact_pii on (without it the clear text is stored)")
     retention_raw = _section(raw, "retention", errors)
     retention = RetentionSettings(
         **{

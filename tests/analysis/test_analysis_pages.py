@@ -53,8 +53,20 @@ def test_every_role_reads_the_analysis_but_only_operators_see_the_button(call, v
 
 
 def test_admins_see_the_model_io_log(call, operator_client):
+    ModelExchange.objects.create(
+        call=call,
+        kind="llm",
+        request={
+            "messages": [{"role": "system", "content": "You are Ava."}, {"role": "user", "content": "Book me in"}],
+            "tools": [{"type": "function", "function": {"name": "book_appointment"}}],
+        },
+        response={"reply": "Done.", "tool_calls": [{"id": "c1", "name": "book_appointment", "arguments": "{}"}]},
+        model="gemma",
+    )
     html = page(operator_client, call)  # `operator` is a superuser: an admin
     assert "Model inputs and outputs" in html and "confidence 0.91" in html
+    assert "You are Ava." in html and "Book me in" in html and "<code>book_appointment</code>" in html
+    assert "book_appointment({})" in html and "gemma" in html
 
 
 def test_a_viewer_cannot_rerun(call, viewer_client):

@@ -114,3 +114,12 @@ def test_retention_days_are_validated():
         "retention.recordings_days": ["must be at least 0"],
         "retention.transcripts_days": ["must be a whole number"],
     }
+
+
+def test_keeping_clear_text_needs_redaction_on():
+    from agents.brains.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as refused:
+        load_config({"privacy": {"keep_clear_text": True}})
+    assert list(refused.value.errors) == ["privacy.keep_clear_text"]
+    assert load_config({"privacy": {"redact_pii": True, "keep_clear_text": True}}).privacy.keep_clear_text
