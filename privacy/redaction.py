@@ -22,7 +22,9 @@ Dates are only personal when they are birth dates: a date after "born",
 ``[dob]``; an appointment "on March 3rd" stays as it is.
 
 Order matters: e-mails first (their digits are not a phone), then dates of
-birth, then cards and SSNs, then phone numbers.
+birth, then cards and SSNs, then phone numbers. Identifiers and machine times
+(UUIDs, Twilio SIDs, ISO date-times, this century's ISO dates) are digit runs
+that are never personal: the number passes leave them alone.
 """
 
 from __future__ import annotations
@@ -84,6 +86,15 @@ _DOB_CONTEXT_RE = re.compile(
 # A numeric date in the 1900s is nobody's appointment.
 _OLD_DATE_RE = re.compile(
     r"(?<![\w/.-])(?:\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*19\d\d|19\d\d-\d{1,2}-\d{1,2})(?![\w/])", re.IGNORECASE
+)
+
+# --- what is never personal: UUIDs, 32-hex ids (Twilio SIDs), ISO times and this century's ISO dates ----
+_KEEP_RE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|(?<![0-9a-z])(?:[a-z]{2})?[0-9a-f]{32}(?![0-9a-z])"
+    r"|\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?"
+    r"|20\d{2}-\d{2}-\d{2}",
+    re.IGNORECASE,
 )
 
 # --- runs of digits, written or spoken ---------------------------------------------------------
@@ -174,6 +185,20 @@ def redact(text: str, *, region: str = "US", phone: PhoneReplacer = _placeholder
         return text
     text = _EMAIL_RE.sub(PLACEHOLDERS["email"], text)
     text = _DOB_CONTEXT_RE.sub(lambda m: m.group("context") + PLACEHOLDERS["dob"], text)
+    # Identifiers and machine times are digit runs too, never personal: the
+    # number passes skip them (a UUID is not a phone number, a slot's ISO time is not a birth date).
+    pieces, last = [], 0
+    for kept in _KEEP_RE.finditer(text):
+        pieces.append(_redact_numbers(text[last : kept.start()], region, phone))
+        pieces.append(kept.group(0))
+        last = kept.end()
+    pieces.append(_redact_numbers(text[last:], region, phone))
+    return "".join(pieces)
+
+
+def _redact_numbers(text: str, region: str, phone: PhoneReplacer) -> str:
+    if not text.strip():
+        return text
     text = _OLD_DATE_RE.sub(PLACEHOLDERS["dob"], text)
     text = _replace_runs(text, cards_and_ssns=True)
     text = _replace_written_phones(text, region, phone)

@@ -67,3 +67,13 @@ def test_redact_value_walks_json_and_keeps_keys():
 
 def test_phone_replacement_is_the_callers_choice():
     assert redact("ring +1 415 555 2671", phone=lambda raw: "<" + raw[-2:] + ">") == "ring <71>"
+
+
+def test_identifiers_and_machine_times_are_never_personal():
+    tool_turn = {
+        "arguments": {"start": "2026-12-08T14:30:00-05:00", "callback_at": "2026-12-05 15:00:00-05:00"},
+        "result": {"id": "e52f6c23-4187-4901-9300-cad29a877bf2", "sid": "CA0123456789abcdef0123456789abcdef"},
+    }
+    assert redact_value(tool_turn) == tool_turn
+    # ...but a birth date written the machine's way still is one.
+    assert redact_value({"dob": "1985-03-15", "said": "born 2001-05-02"}) == {"dob": "[dob]", "said": "born [dob]"}
