@@ -28,7 +28,7 @@ def media_root(settings, tmp_path):
     return tmp_path
 
 
-def ended_call(version, *, days_ago: float, recording: bool = True):
+def ended_call(version, *, days_ago, recording=True):
     """A finished call with a recording, turns, a model I/O entry and an analysis, ended `days_ago` before NOW."""
     ended = NOW - dt.timedelta(days=days_ago)
     with time_machine.travel(ended - dt.timedelta(minutes=5), tick=False):
