@@ -123,3 +123,24 @@ def test_the_endpoints_are_in_the_openapi_schema(operator_client):
         "/api/calls/{call_id}/analysis/rerun/",
         "/api/calls/{call_id}/model-io/",
     } <= set(schema["paths"])
+
+
+def test_the_panel_polls_only_while_an_analysis_is_to_come(viewer_client):
+    import datetime as dt
+
+    live = CallFactory(status=Call.Status.IN_PROGRESS, answered_at=timezone.now())
+    assert 'hx-trigger="every 3s"' in page(viewer_client, live)  # analysed when it ends: the page will show it
+
+    hour_ago = timezone.now() - dt.timedelta(hours=1)
+    old = CallFactory(status=Call.Status.IN_PROGRESS, answered_at=hour_ago - dt.timedelta(minutes=5))
+    Call.objects.filter(pk=old.pk).update(
+        status=Call.Status.COMPLETED, created_at=hour_ago - dt.timedelta(minutes=6), ended_at=hour_ago
+    )
+    assert 'hx-trigger="every 3s"' not in page(viewer_client, old)  # long over and never analysed: stop asking
+
+    CallAnalysis.objects.create(call=live, status="pending")
+    assert 'hx-trigger="every 3s"' in page(viewer_client, live)
+    CallAnalysis.objects.filter(call=live).update(status="done")
+    assert 'hx-trigger="every 3s"' not in page(viewer_client, live)
+    unanswered = CallFactory(status=Call.Status.RINGING)
+    assert 'hx-trigger="every 3s"' not in page(viewer_client, unanswered)
