@@ -61,7 +61,8 @@ def rules_analysis(*, config: AgentConfig, turns: list[Turn], variables: dict[st
         if value is not None:
             extraction[spec.name] = value
     success = disposition in config.success_dispositions if disposition else None
-    facts = [f"{sum(1 for t in turns if t.speaker in ('caller', 'agent'))} turns"]
+    spoken = sum(1 for t in turns if t.speaker in ("caller", "agent"))
+    facts = [f"{spoken} turn{'' if spoken == 1 else 's'}"]
     if disposition:
         facts.append(f"ended with disposition {disposition}")
     tools = sorted({turn.text for turn in turns if turn.speaker == "tool"})

@@ -1,4 +1,5 @@
-"""The call page's analysis in Chromium: an admin analyses a call and sees it arrive; a viewer gets no button.
+"""The call page's analysis in Chromium: an admin analyses a call and sees it arrive; a viewer gets no button;
+a call that ends while its page is open shows its analysis without a reload.
 
 The analysis runs as on the embedded default (a thread of the server
 process, rules since no LLM is configured); the panel polls while it is
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from analysis.models import CallAnalysis, ModelExchange
 from calls.models import Call, CallTurn
+from calls.services import call_set_status
 from tests.e2e.browser_support import browser
 from tests.factories import AgentVersionFactory, CallFactory, LeadFactory, UserFactory
 from voiceops.roles import ADMIN, VIEWER, role_assign
@@ -71,6 +73,18 @@ def test_an_admin_analyses_a_call_and_a_viewer_only_reads_it(live_server, browse
     admin.screenshot(path=str(tmp_path / "analysis-admin.png"), full_page=True)
     print(f"\nscreenshot: {tmp_path / 'analysis-admin.png'}")
     assert CallAnalysis.objects.get(call=call).status == "done"
+
+    # A call still going: its page shows the analysis by itself once the call ends.
+    settings.POST_CALL_ANALYSIS = True
+    going = CallFactory(agent_version=call.agent_version, status=Call.Status.IN_PROGRESS, answered_at=timezone.now())
+    CallTurn.objects.create(call=going, index=0, speaker="caller", text="No thanks, not interested.")
+    admin.goto(f"{live_server.url}/calls/{going.pk}/")
+    assert "still going" in admin.inner_text("#analysis")
+    call_set_status(call_id=going.pk, status=Call.Status.COMPLETED)  # as the carrier's status callback would
+    admin.wait_for_selector("#analysis .summary", timeout=30_000)  # no reload: the panel polls
+    assert "Negative" in admin.inner_text("#analysis .sentiment")
+    admin.screenshot(path=str(tmp_path / "analysis-live.png"), full_page=True)
+    print(f"screenshot: {tmp_path / 'analysis-live.png'}")
     admin.context.close()
 
     viewer = _login(browser, live_server.url, f"{VIEWER}-analysis", path)
