@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 
 from analysis.models import CallAnalysis, ModelExchange
 from calls.models import Call, CallTurn
-from privacy.models import PurgeRecord
+from privacy.models import ClearTurn, PurgeRecord
 from privacy.retention import retention_purge
 from privacy.tasks import purge_due
 from tests.factories import AgentVersionFactory, CallFactory
@@ -37,7 +37,8 @@ def ended_call(version, *, days_ago, recording=True):
     if recording:
         name = default_storage.save(f"recordings/{call.pk}.wav", ContentFile(b"RIFF fake wav"))
         Call.objects.filter(pk=call.pk).update(recording=name)
-    CallTurn.objects.create(call=call, index=0, speaker="caller", text="hello")
+    first = CallTurn.objects.create(call=call, index=0, speaker="caller", text="card [card]")
+    ClearTurn.objects.create(turn=first, text="card 4111 1111 1111 1111")  # keep_clear_text's copy
     CallTurn.objects.create(call=call, index=1, speaker="agent", text="hi")
     ModelExchange.objects.create(call=call, kind="stt", response={"text": "hello"})
     CallAnalysis.objects.create(call=call, status="done", summary="A call.")
@@ -51,6 +52,7 @@ def what_is_left(call, name):
         "turns": CallTurn.objects.filter(call=call).count(),
         "model_io": ModelExchange.objects.filter(call=call).count(),
         "analysis": CallAnalysis.objects.filter(call=call).exists(),
+        "clear_copies": ClearTurn.objects.filter(turn__call=call).count(),
     }
 
 
@@ -64,10 +66,10 @@ def test_each_kind_goes_after_its_own_days_and_the_purge_is_recorded():
     with time_machine.travel(NOW, tick=False):
         record = retention_purge()
 
-    assert what_is_left(fresh, fresh_file) == {"recording": True, "turns": 2, "model_io": 1, "analysis": True}
-    assert what_is_left(month_old, month_file) == {"recording": False, "turns": 2, "model_io": 1, "analysis": True}
-    assert what_is_left(quarter_old, quarter_file) == {"recording": False, "turns": 0, "model_io": 0, "analysis": True}
-    assert what_is_left(ancient, ancient_file) == {"recording": False, "turns": 0, "model_io": 0, "analysis": False}
+    assert what_is_left(fresh, fresh_file) == {"recording": True, "turns": 2, "model_io": 1, "analysis": True, "clear_copies": 1}
+    assert what_is_left(month_old, month_file) == {"recording": False, "turns": 2, "model_io": 1, "analysis": True, "clear_copies": 1}
+    assert what_is_left(quarter_old, quarter_file) == {"recording": False, "turns": 0, "model_io": 0, "analysis": True, "clear_copies": 0}
+    assert what_is_left(ancient, ancient_file) == {"recording": False, "turns": 0, "model_io": 0, "analysis": False, "clear_copies": 0}
     assert not (default_storage.exists(month_file) or default_storage.exists(ancient_file))
 
     assert record is not None and record.ran_at == NOW
@@ -97,7 +99,7 @@ def test_versions_without_retention_keep_everything():
     call, name = ended_call(keeper, days_ago=3650)
     with time_machine.travel(NOW, tick=False):
         assert retention_purge() is None
-    assert what_is_left(call, name) == {"recording": True, "turns": 2, "model_io": 1, "analysis": True}
+    assert what_is_left(call, name) == {"recording": True, "turns": 2, "model_io": 1, "analysis": True, "clear_copies": 1}
 
 
 def test_the_purge_is_on_the_beat_schedule(settings):
