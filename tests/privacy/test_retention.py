@@ -46,14 +46,15 @@ def ended_call(version, *, days_ago, recording=True):
 
 
 def what_is_left(call, name):
+    """(recording file, transcript turns, model I/O entries, clear copies, analysis) still there."""
     call.refresh_from_db()
-    return {
-        "recording": bool(call.recording) and default_storage.exists(name),
-        "turns": CallTurn.objects.filter(call=call).count(),
-        "model_io": ModelExchange.objects.filter(call=call).count(),
-        "analysis": CallAnalysis.objects.filter(call=call).exists(),
-        "clear_copies": ClearTurn.objects.filter(turn__call=call).count(),
-    }
+    return (
+        bool(call.recording) and default_storage.exists(name),
+        CallTurn.objects.filter(call=call).count(),
+        ModelExchange.objects.filter(call=call).count(),
+        ClearTurn.objects.filter(turn__call=call).count(),
+        CallAnalysis.objects.filter(call=call).exists(),
+    )
 
 
 def test_each_kind_goes_after_its_own_days_and_the_purge_is_recorded():
@@ -66,10 +67,10 @@ def test_each_kind_goes_after_its_own_days_and_the_purge_is_recorded():
     with time_machine.travel(NOW, tick=False):
         record = retention_purge()
 
-    assert what_is_left(fresh, fresh_file) == {"recording": True, "turns": 2, "model_io": 1, "analysis": True, "clear_copies": 1}
-    assert what_is_left(month_old, month_file) == {"recording": False, "turns": 2, "model_io": 1, "analysis": True, "clear_copies": 1}
-    assert what_is_left(quarter_old, quarter_file) == {"recording": False, "turns": 0, "model_io": 0, "analysis": True, "clear_copies": 0}
-    assert what_is_left(ancient, ancient_file) == {"recording": False, "turns": 0, "model_io": 0, "analysis": False, "clear_copies": 0}
+    assert what_is_left(fresh, fresh_file) == (True, 2, 1, 1, True)
+    assert what_is_left(month_old, month_file) == (False, 2, 1, 1, True)
+    assert what_is_left(quarter_old, quarter_file) == (False, 0, 0, 0, True)
+    assert what_is_left(ancient, ancient_file) == (False, 0, 0, 0, False)
     assert not (default_storage.exists(month_file) or default_storage.exists(ancient_file))
 
     assert record is not None and record.ran_at == NOW
@@ -99,7 +100,7 @@ def test_versions_without_retention_keep_everything():
     call, name = ended_call(keeper, days_ago=3650)
     with time_machine.travel(NOW, tick=False):
         assert retention_purge() is None
-    assert what_is_left(call, name) == {"recording": True, "turns": 2, "model_io": 1, "analysis": True, "clear_copies": 1}
+    assert what_is_left(call, name) == (True, 2, 1, 1, True)
 
 
 def test_the_purge_is_on_the_beat_schedule(settings):
