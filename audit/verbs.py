@@ -13,6 +13,7 @@ LEAD_EDITED = "edited the lead"
 DO_NOT_CALL = "marked do-not-call"
 HUNG_UP = "hung up"
 PROMOTED = "stopped and promoted"
+ANALYSIS_RERUN = "re-ran the analysis"
 
 # campaign_control's actions and experiments' transitions, as verbs.
 CONTROL_VERBS = {"start": STARTED, "pause": PAUSED, "resume": RESUMED, "stop": STOPPED}

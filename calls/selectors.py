@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db.models import QuerySet
 
@@ -33,3 +34,26 @@ def call_for_stream(*, call_id: uuid.UUID) -> Call | None:
 def call_conversation(*, call_id: uuid.UUID) -> list[CallTurn]:
     """The caller and agent turns so far, in order (a stream reconnected after DTMF resumes from them)."""
     return list(CallTurn.objects.filter(call_id=call_id, speaker__in=["caller", "agent"]).order_by("index"))
+
+
+def call_for_analysis(*, call_id: uuid.UUID) -> Call:
+    """A finished call with its version's configuration and lead, for post-call analysis."""
+    return Call.objects.select_related("agent_version", "lead").get(pk=call_id)
+
+
+def call_turns_for_analysis(*, call_id: uuid.UUID) -> list[CallTurn]:
+    """Every turn of a call in order (caller, agent, tool and system)."""
+    return list(CallTurn.objects.filter(call_id=call_id).order_by("index"))
+
+
+def calls_ended_before(*, version_ids: list[int], before: datetime) -> QuerySet[Call]:
+    """Calls of these agent versions that ended before `before` (retention reads which are due)."""
+    return Call.objects.filter(agent_version_id__in=version_ids, ended_at__lt=before)
+
+
+def call_ids_with_turns(calls: QuerySet[Call]) -> list[uuid.UUID]:
+    return list(calls.filter(turns__isnull=False).values_list("pk", flat=True).distinct())
+
+
+def call_ids_with_recording(calls: QuerySet[Call]) -> list[uuid.UUID]:
+    return list(calls.exclude(recording="").values_list("pk", flat=True))

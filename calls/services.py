@@ -11,7 +11,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from analysis.dispatch import analysis_schedule
 from calls.models import Call, CallTurn
+from calls.recordings import recording_delete
+from privacy.redaction import redact, redact_value
+from privacy.services import clear_turn_keep
 from voiceops import metrics
 from voiceops.realtime import broadcast_call_changed
 from webhooks.events import call_event_data, call_event_for
@@ -60,6 +64,8 @@ def call_status_advance(*, call: Call, status: str, at: datetime | None = None, 
             call.duration_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
             fields.append("duration_seconds")
         transaction.on_commit(lambda: metrics.CALLS_ENDED.labels(status=status).inc())
+        if call.answered_at is not None:  # post-call analysis after every answered call, on every write path
+            transaction.on_commit(lambda: analysis_schedule(call_id=call.pk))
     if reason:
         call.failure_reason = reason[:300]
         fields.append("failure_reason")
@@ -80,10 +86,18 @@ def call_add_turn(
     ended_at: datetime | None = None,
     timings: dict[str, Any] | None = None,
     data: dict[str, Any] | None = None,
+    redacting: bool = False,
+    keep_clear_text: bool = False,
 ) -> CallTurn:
+    """Store one turn; with `redacting` (the version's privacy.redact_pii) its PII is stored as placeholders,
+    and the clear text is kept apart (privacy.ClearTurn, admins only) only when `keep_clear_text` says so."""
     # The call row lock serialises turn numbering within a call.
     Call.objects.select_for_update().only("pk").get(pk=call_id)
     highest = CallTurn.objects.filter(call_id=call_id).aggregate(highest=Max("index"))["highest"]
+    text, heard_text = str(text), str(heard_text)  # plain text (an STT Transcript carries its confidence)
+    clear = (text, heard_text, data or {})
+    if redacting:
+        text, heard_text, data = redact(text), redact(heard_text), redact_value(data or {})
     turn = CallTurn.objects.create(
         call_id=call_id,
         index=0 if highest is None else highest + 1,
@@ -96,6 +110,8 @@ def call_add_turn(
         timings=timings or {},
         data=data or {},
     )
+    if redacting and keep_clear_text and clear != (turn.text, turn.heard_text, turn.data):
+        clear_turn_keep(turn=turn, text=clear[0], heard_text=clear[1], data=clear[2])
     transaction.on_commit(lambda: broadcast_call_changed(call_id))
     transaction.on_commit(
         lambda: metrics.turn_recorded(speaker=speaker, interrupted=interrupted, timings=timings or {})
@@ -163,3 +179,28 @@ def call_store_outcome(
     if fields:
         call.save(update_fields=fields)
         transaction.on_commit(lambda: broadcast_call_changed(call_id))
+
+
+# --- retention (privacy.retention decides what is due; these delete it) -------------------------
+
+
+@transaction.atomic
+def call_transcripts_delete(*, call_ids: list[uuid.UUID]) -> int:
+    """Delete the calls' transcript turns (their clear copies go with them); returns how many turns."""
+    deleted = CallTurn.objects.filter(call_id__in=call_ids).count()
+    CallTurn.objects.filter(call_id__in=call_ids).delete()
+    return deleted
+
+
+def call_recording_delete(*, call_id: uuid.UUID) -> bool:
+    """Delete a call's recording through the storage API (local disk or S3 alike) and forget its name.
+
+    The file goes first: a crash in between leaves a name pointing at nothing
+    (the next purge clears it), never a file nobody knows about.
+    """
+    call = Call.objects.only("pk", "recording").get(pk=call_id)
+    if not call.recording:
+        return False
+    recording_delete(name=call.recording)
+    Call.objects.filter(pk=call_id, recording=call.recording).update(recording="")
+    return True

@@ -40,7 +40,7 @@ from experiments.services import assignments_get_or_create, experiment_assignabl
 from telephony.bulk_sql import rows_update
 from telephony.rest import CarrierTimeout, twilio_create_call
 from voiceops import metrics
-from webhooks.events import campaign_event_data
+from webhooks.events import campaign_event_data, lead_event_data
 from webhooks.services import webhook_event_emit
 
 log = structlog.get_logger(__name__)
@@ -479,10 +479,18 @@ def calls_outcome_apply_locked(*, calls: Sequence[Call], now: datetime | None = 
         applied.append(call)
         log.info("call_outcome_applied", call_id=str(call.pk), outcome=outcome, lead_id=call.lead_id)
     rows_update(Lead, changed_leads, _LEAD_OUTCOME_FIELDS)
+    if changed_leads:  # each lead the outcome moved is announced (lead.updated) once the batch commits
+        payloads = [lead_event_data(lead) for lead in changed_leads]
+        transaction.on_commit(lambda: _leads_updated_emit(payloads))
     rows_update(Call, applied, ["outcome", "outcome_applied"])
     for campaign_id in dict.fromkeys(call.campaign_id for call in applied if call.outcome == "failed"):
         breaker_check(campaign_id=campaign_id)  # type: ignore[arg-type]  # campaign_id is set on every due call
     return len(applied)
+
+
+def _leads_updated_emit(payloads: list[dict[str, Any]]) -> None:
+    for data in payloads:
+        webhook_event_emit(event="lead.updated", data=data)
 
 
 # What _lead_apply changes on a lead (it stamps updated_at itself: the bulk write applies no auto_now).

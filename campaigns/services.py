@@ -121,6 +121,11 @@ def lead_custom_field_set(*, lead_id: int, field: str, value: Any) -> None:
 
 
 def lead_do_not_call_mark(*, lead_id: int) -> bool:
-    """Mark a lead do-not-call; False when it no longer exists."""
+    """Mark a lead do-not-call; False when it no longer exists. Announced as lead.updated once it commits."""
     # One UPDATE sets both columns: the database refuses one without the other.
-    return bool(Lead.objects.filter(pk=lead_id).update(do_not_call=True, status=Lead.Status.DO_NOT_CALL))
+    marked = bool(Lead.objects.filter(pk=lead_id).update(do_not_call=True, status=Lead.Status.DO_NOT_CALL))
+    lead = Lead.objects.filter(pk=lead_id).first() if marked else None
+    if lead is not None:
+        data = lead_event_data(lead)
+        transaction.on_commit(lambda: webhook_event_emit(event="lead.updated", data=data))
+    return marked

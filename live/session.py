@@ -64,7 +64,9 @@ class CallSession:
         self.config, self.ctx, self.brain, self.stt, self.tts = config, ctx, brain, stt, tts
         self.transport, self.resumed, self.clock = transport, resumed, clock
         self.log = log.bind(call_id=str(call_id), call_sid=call_sid)
-        self.store = store or CallStore(call_id)
+        self.store = store or CallStore(call_id, privacy=config.privacy)
+        if isinstance(self.store, CallStore):  # the model I/O log (test stores record turns only)
+            ctx.on_model_exchange = self.store.add_model_exchange
         self.workers = workers or ThreadWorkers()
         turns = config.turn_taking
         self.listener = Listener(

@@ -27,6 +27,9 @@ import structlog
 from django.conf import settings
 from django.db import close_old_connections
 
+from agents.brains.base import ModelExchange
+from agents.brains.config import PrivacySettings
+from analysis.services import model_exchange_record
 from calls.services import call_add_turn, call_store_outcome
 from voiceops.realtime import broadcasts_via
 
@@ -74,8 +77,10 @@ class TurnStore(Protocol):
 class CallStore:
     """One call's writes, in the order they were made, never on the event loop."""
 
-    def __init__(self, call_id: uuid.UUID) -> None:
+    def __init__(self, call_id: uuid.UUID, privacy: PrivacySettings | None = None) -> None:
         self.call_id = call_id
+        # The version's redaction applies to what is stored; the brain keeps hearing the clear words.
+        self.privacy = privacy or PrivacySettings()
         self._queue: asyncio.Queue[Callable[[], Any] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.log = log.bind(call_id=str(call_id))
@@ -84,8 +89,49 @@ class CallStore:
         self._task = asyncio.create_task(self._write_all(), name="call-store")
 
     def add_turn(self, **fields: Any) -> None:
-        """calls.services.call_add_turn, queued (speaker, text, heard_text, timings, ...)."""
-        self._queue.put_nowait(functools.partial(call_add_turn, call_id=self.call_id, **fields))
+        """calls.services.call_add_turn, queued (speaker, text, heard_text, timings, ...), under the redaction.
+
+        A caller turn is also the speech recogniser's output: it goes into the
+        model I/O log as such.
+        """
+        redacting = self.privacy.redact_pii
+        self._queue.put_nowait(
+            functools.partial(
+                call_add_turn,
+                call_id=self.call_id,
+                redacting=redacting,
+                keep_clear_text=self.privacy.keep_clear_text,
+                **fields,
+            )
+        )
+        if fields.get("speaker") == "caller":
+            self._queue.put_nowait(
+                functools.partial(
+                    model_exchange_record,
+                    call_id=self.call_id,
+                    kind="stt",
+                    response={"text": str(fields.get("text", ""))},
+                    # The recogniser's confidence rides on its text (live.speech.base.Transcript).
+                    confidence=getattr(fields.get("text"), "confidence", None),
+                    redacting=redacting,
+                )
+            )
+
+    def add_model_exchange(self, exchange: ModelExchange) -> None:
+        """The brain's model I/O hook (CallContext.on_model_exchange): queued like every other write."""
+        self._queue.put_nowait(
+            functools.partial(
+                model_exchange_record,
+                call_id=self.call_id,
+                kind="llm",
+                request={"messages": exchange.messages, "tools": exchange.tools},
+                response={"reply": exchange.reply, "tool_calls": exchange.tool_calls},
+                endpoint=exchange.endpoint,
+                model=exchange.model,
+                error=exchange.error,
+                redacting=self.privacy.redact_pii,
+            )
+        )
 
     def store_outcome(self, **fields: Any) -> None:
         """calls.services.call_store_outcome, queued (disposition, recording, variables, status, reason)."""

@@ -212,4 +212,28 @@ def demo_agent_config(*, greeting_style: str = "standard") -> dict[str, Any]:
             ),
             "tools": ["find_slots", "book_appointment", "schedule_callback", "mark_do_not_call", "end_call"],
         },
+        # Issue 15: callers' personal data is stored redacted, and kept for a bounded time.
+        "privacy": {"redact_pii": True},
+        "retention": {"recordings_days": 90, "transcripts_days": 365, "analysis_days": 365},
+        "analysis": {
+            "fields": [
+                {
+                    "name": "appointment",
+                    "type": "string",
+                    "capture": "appointment_choice",
+                    "description": "The appointment time the caller chose.",
+                    "lead_field": "last_appointment_choice",
+                },
+                {
+                    "name": "callback_time",
+                    "type": "string",
+                    "description": "When the caller asked to be called back.",
+                },
+                {
+                    "name": "wants_callback",
+                    "type": "boolean",
+                    "description": "Whether the caller asked to be called back later.",
+                },
+            ]
+        },
     }

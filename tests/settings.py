@@ -23,6 +23,9 @@ from voiceops.settings import *  # noqa: E402, F403
 
 # Tasks run in-process in tests; the dialer's own tests exercise real workers.
 CELERY_TASK_ALWAYS_EAGER = True
+# Post-call analysis runs only where a test asks for it (tests/analysis): elsewhere a call that
+# ends would start a background analysis the test does not wait for.
+POST_CALL_ANALYSIS = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
 
 if EMBEDDED:

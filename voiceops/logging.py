@@ -1,7 +1,12 @@
 """Structured JSON logs with a request or call id bound in context.
 
-Phone numbers are personal data: every log line passes through a processor
-that masks anything that looks like one, whatever field it sits in.
+Callers' personal data never reaches a log line: every string in it, whatever
+field it sits in, goes through the same redaction as stored transcripts
+(privacy.redaction: e-mails, spoken ones too, card numbers, SSNs, dates of
+birth become [email], [card], ...), whatever the agent version's setting (a
+log is not where a clear copy is kept). Phone numbers are masked to their
+last two digits instead of a placeholder, which support needs to tell calls
+apart. Identifiers and times are left as they are.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from typing import Any
 
 import structlog
 from django.http import HttpRequest, HttpResponse
+
+from privacy.redaction import redact
 
 # E.164-ish runs of digits (with optional +, spaces, dashes, dots, brackets)
 # long enough to be a phone number; keeps the last two digits for support.
@@ -44,9 +51,22 @@ def mask_phone_numbers(text: str) -> str:
     return _PHONE_RE.sub(_mask, text)
 
 
+def _mask_one(raw: str) -> str:
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) < 3:
+        return "[phone]"
+    prefix = "+" if raw.lstrip().startswith("+") else ""
+    return f"{prefix}{'*' * (len(digits) - 2)}{digits[-2:]}"
+
+
+def redact_log_text(text: str) -> str:
+    """PII redacted (phone numbers masked), identifiers and ISO times kept as they are (privacy.redaction)."""
+    return mask_phone_numbers(redact(text, phone=_mask_one))
+
+
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_phone_numbers(value)
+        return redact_log_text(value)
     if isinstance(value, dict):
         return {k: _mask_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

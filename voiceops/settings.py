@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "webhooks",
     "accounts",
     "audit",
+    "analysis",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -236,8 +238,14 @@ if SIMULATED_CARRIER and not env_str("TWILIO_API_BASE_URL"):
 # (a receiver on one's own network); link-local and cloud metadata addresses
 # are refused whatever it says (webhooks/ssrf.py).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# Post-call analysis (analysis.tasks) after every answered call; off stops it on every path.
+POST_CALL_ANALYSIS = env_bool("POST_CALL_ANALYSIS", True)
+# How often the retention purge looks for data past its agent version's retention days.
+RETENTION_PURGE_SECONDS = env_int("RETENTION_PURGE_SECONDS", 3600, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "dialer-tick": {"task": "calls.dialer_tick", "schedule": float(DIALER_TICK_SECONDS)},
+    # Retention (privacy.tasks): recordings, transcripts and analyses past their version's days.
+    "retention-purge": {"task": "privacy.retention_purge", "schedule": float(RETENTION_PURGE_SECONDS)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from agents.api import AgentViewSet
+from analysis.api import CallAnalysisRerunView, CallAnalysisView, CallModelIoView
 from calls.api import CallViewSet
 from campaigns.api import CampaignViewSet, LeadViewSet
 from experiments.api import ExperimentViewSet
@@ -24,6 +25,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/calls/<uuid:call_id>/analysis/", CallAnalysisView.as_view(), name="api-call-analysis"),
+    path("api/calls/<uuid:call_id>/analysis/rerun/", CallAnalysisRerunView.as_view(), name="api-call-analysis-rerun"),
+    path("api/calls/<uuid:call_id>/model-io/", CallModelIoView.as_view(), name="api-call-model-io"),
     path("api/", include(router.urls)),
     path("twilio/", include("telephony.urls")),
     # The simulated carrier (Twilio's REST protocol); 404 unless SIMULATED_CARRIER.
@@ -31,5 +35,6 @@ urlpatterns = [
     path("agents/", include("agents.urls")),
     path("experiments/", include("experiments.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("analysis/", include("analysis.urls")),
     path("", include("calls.urls")),
 ]

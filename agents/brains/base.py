@@ -68,6 +68,28 @@ class SendDigits:
 BrainOutput = Speech | ToolUse | Hangup | Transfer | SendDigits
 
 
+@dataclass(frozen=True)
+class ModelExchange:
+    """One request to a language model and its answer, for the compliance log.
+
+    `messages` and `tools` are exactly what was sent; `reply` the raw text
+    streamed back and `tool_calls` what the model asked for (name, raw
+    arguments); `error` says why there was no answer.
+    """
+
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    reply: str
+    tool_calls: list[dict[str, Any]]
+    endpoint: str = ""
+    model: str = ""
+    error: str = ""
+
+
+def ignore_exchange(_exchange: ModelExchange) -> None:
+    """A CallContext's default model I/O hook: nothing is kept."""
+
+
 @dataclass
 class CallContext:
     """What a brain may know about the call. The engine owns and updates it.
@@ -89,6 +111,8 @@ class CallContext:
     disposition: str = ""
     tools: ToolPort = field(default_factory=NoToolPort)
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Told about every model request and answer (the engine stores them, redacted, per turn).
+    on_model_exchange: Callable[[ModelExchange], None] = field(default=ignore_exchange)
 
 
 class Brain(Protocol):

@@ -112,6 +112,64 @@ class LlmSettings:
     first_token_timeout_ms: int = 0  # 0: the server's LLM_FIRST_TOKEN_TIMEOUT_MS
 
 
+FIELD_TYPES = ("string", "number", "boolean", "enum", "date")
+_FIELD_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass(frozen=True)
+class ExtractionField:
+    """One typed value post-call analysis pulls out of a call.
+
+    `capture` names the flow capture (call variable) the rules read when no LLM
+    is configured (default: the field's own name); `lead_field`, when set, is
+    the lead's custom field the value is written back to.
+    """
+
+    name: str
+    type: str = "string"
+    required: bool = False
+    description: str = ""
+    choices: list[str] = field(default_factory=list)  # for enum
+    capture: str = ""
+    lead_field: str = ""
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    enabled: bool = True
+    fields: list[ExtractionField] = field(default_factory=list)
+    # The rules' sentiment words (without an LLM): caller turns are counted against both lists.
+    positive_words: list[str] = field(
+        default_factory=lambda: ["great", "perfect", "thanks", "thank you", "wonderful", "good", "yes", "sure"]
+    )
+    negative_words: list[str] = field(
+        default_factory=lambda: ["angry", "annoyed", "stop calling", "not interested", "terrible", "bad", "no"]
+    )
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """PII redaction (privacy.redaction): what is stored after the call.
+
+    `redact_pii` stores transcripts, the model I/O log, summaries and
+    extraction with placeholders such as [card]; `keep_clear_text` keeps a
+    clear copy too (admins only, same retention). The LLM still hears what the
+    caller said during the call.
+    """
+
+    redact_pii: bool = False
+    keep_clear_text: bool = False
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """Days to keep each kind of data after the call ended; 0 keeps it for ever."""
+
+    recordings_days: int = 0
+    transcripts_days: int = 0
+    analysis_days: int = 0
+
+
 @dataclass(frozen=True)
 class AgentConfig:
     brain: str = "flow"
@@ -129,6 +187,9 @@ class AgentConfig:
     success_dispositions: list[str] = field(default_factory=lambda: ["booked"])
     transfer_number: str = ""
     calendar: str = ""  # the name of the calendars.Calendar that book_appointment uses
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
 
 class _Errors:
@@ -290,6 +351,22 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         if tool not in TOOL_NAMES:
             errors.add(f"llm.tools[{index}]", f"unknown tool {tool!r}; known: {', '.join(TOOL_NAMES)}")
 
+    analysis = _parse_analysis(_section(raw, "analysis", errors), errors)
+    privacy_raw = _section(raw, "privacy", errors)
+    privacy = PrivacySettings(
+        redact_pii=_get(privacy_raw, "redact_pii", "privacy.redact_pii", bool, False, errors),
+        keep_clear_text=_get(privacy_raw, "keep_clear_text", "privacy.keep_clear_text", bool, False, errors),
+    )
+    if privacy.keep_clear_text and not privacy.redact_pii:
+        errors.add("privacy.keep_clear_text", "only applies with redact_pii on (without it the clear text is stored)")
+    retention_raw = _section(raw, "retention", errors)
+    retention = RetentionSettings(
+        **{
+            key: _get(retention_raw, key, f"retention.{key}", int, 0, errors, minimum=0, maximum=36500)
+            for key in ("recordings_days", "transcripts_days", "analysis_days")
+        }
+    )
+
     config = AgentConfig(
         brain=_get(raw, "brain", "brain", str, "flow", errors, choices=BRAIN_KINDS),
         greeting=_get(raw, "greeting", "greeting", str, "", errors),
@@ -306,6 +383,9 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         success_dispositions=_string_list(raw, "success_dispositions", "success_dispositions", ["booked"], errors),
         transfer_number=_get(raw, "transfer_number", "transfer_number", str, "", errors),
         calendar=_get(raw, "calendar", "calendar", str, "", errors),
+        analysis=analysis,
+        privacy=privacy,
+        retention=retention,
     )
     if config.transfer_number and (problem := e164_problem(config.transfer_number)) is not None:
         errors.add("transfer_number", problem)
@@ -316,6 +396,56 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         for path, message in validate_flow(config.flow, tools=TOOL_NAMES):
             errors.add(f"flow.{path}" if path else "flow", message)
     return config, errors
+
+
+def _parse_analysis(raw: dict[str, Any], errors: _Errors) -> AnalysisSettings:
+    defaults = AnalysisSettings()
+    fields_raw = _get(raw, "fields", "analysis.fields", list, [], errors)
+    fields: list[ExtractionField] = []
+    seen: set[str] = set()
+    for index, item in enumerate(fields_raw):
+        path = f"analysis.fields[{index}]"
+        if not isinstance(item, dict):
+            errors.add(path, "must be an object")
+            continue
+        name = _get(item, "name", f"{path}.name", str, "", errors)
+        if not name or not set(name) <= _FIELD_NAME_CHARS or name[0].isdigit():
+            errors.add(f"{path}.name", "must be lower-case letters, digits and _, not starting with a digit")
+        elif name in seen:
+            errors.add(f"{path}.name", f"{name!r} is defined twice")
+        seen.add(name)
+        kind = _get(item, "type", f"{path}.type", str, "string", errors, choices=FIELD_TYPES)
+        choices = _string_list(item, "choices", f"{path}.choices", [], errors)
+        if kind == "enum" and not choices:
+            errors.add(f"{path}.choices", "an enum field needs at least one choice")
+        if kind != "enum" and choices:
+            errors.add(f"{path}.choices", "only enum fields have choices")
+        fields.append(
+            ExtractionField(
+                name=name,
+                type=kind,
+                required=_get(item, "required", f"{path}.required", bool, False, errors),
+                description=_get(item, "description", f"{path}.description", str, "", errors),
+                choices=choices,
+                capture=_get(item, "capture", f"{path}.capture", str, "", errors),
+                lead_field=_get(item, "lead_field", f"{path}.lead_field", str, "", errors),
+            )
+        )
+        unknown = set(item) - {"name", "type", "required", "description", "choices", "capture", "lead_field"}
+        if unknown:
+            errors.add(path, f"unknown keys: {', '.join(sorted(unknown))}")
+    return AnalysisSettings(
+        enabled=_get(raw, "enabled", "analysis.enabled", bool, True, errors),
+        fields=fields,
+        positive_words=[
+            w.lower()
+            for w in _string_list(raw, "positive_words", "analysis.positive_words", defaults.positive_words, errors)
+        ],
+        negative_words=[
+            w.lower()
+            for w in _string_list(raw, "negative_words", "analysis.negative_words", defaults.negative_words, errors)
+        ],
+    )
 
 
 def load_config(raw: Any, *, stt_model: str = "") -> AgentConfig:

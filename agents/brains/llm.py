@@ -33,7 +33,7 @@ from typing import Any
 
 import structlog
 
-from agents.brains.base import BrainOutput, CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
+from agents.brains.base import BrainOutput, CallContext, Hangup, ModelExchange, SendDigits, Speech, ToolUse, Transfer
 from agents.brains.config import AgentConfig, load_config
 from agents.brains.llm_client import Finished, LLMClient, LLMError, TextDelta, ToolCall
 from agents.brains.sentences import SentenceChunker
@@ -144,6 +144,7 @@ class LLMBrain:
                         else:
                             finished = event
             except LLMError as exc:
+                _report(ctx, self.client(ctx), messages, tools, text, [], error=str(exc))
                 # An unfinished sentence is dropped rather than spoken cut off.
                 logger.error("llm_unavailable", error=str(exc), spoken_before=spoken_any)
                 if not self.apologize_when_unavailable:
@@ -151,6 +152,7 @@ class LLMBrain:
                 yield Speech(UNAVAILABLE_MESSAGE)
                 yield Hangup(UNAVAILABLE_DISPOSITION)
                 return
+            _report(ctx, self.client(ctx), messages, tools, text, finished.tool_calls if finished else [])
             for piece in chunker.flush():
                 spoken_any = True
                 yield Speech(piece)
@@ -174,6 +176,30 @@ class LLMBrain:
             if ended:
                 # The call is over or leaving this agent: no follow-up to speak.
                 return
+
+
+def _report(
+    ctx: CallContext,
+    client: LLMClient,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    reply: str,
+    calls: list[ToolCall],
+    *,
+    error: str = "",
+) -> None:
+    """Hand the request and its answer to the context's model I/O hook (copies: `messages` grows afterwards)."""
+    ctx.on_model_exchange(
+        ModelExchange(
+            messages=[dict(message) for message in messages],
+            tools=list(tools),
+            reply=reply,
+            tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls],
+            endpoint=client.current_endpoint,
+            model=client.model,
+            error=error,
+        )
+    )
 
 
 def _assistant_tool_message(text: str, calls: list[ToolCall]) -> dict[str, Any]:

@@ -203,10 +203,13 @@ class LLMClient:
         temperature: float = 0.3,
         max_tokens: int = 200,
         tools: list[dict[str, Any]] | None = None,
+        response_format: dict[str, Any] | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Text deltas as they arrive, then one `Finished`; fails over as the module explains.
 
-        Raises LLMError when every endpoint has failed for this request.
+        `response_format` is passed through as the API defines it (post-call
+        analysis asks for JSON constrained by a schema). Raises LLMError when
+        every endpoint has failed for this request.
         """
         streamed = ""  # text already handed to the caller of this generator
         failures: list[str] = []
@@ -217,6 +220,8 @@ class LLMClient:
             index, first_token_timeout_s = attempts.pop(0)
             url = self.endpoints[index]
             body = self._body(messages, streamed, temperature=temperature, max_tokens=max_tokens, tools=tools)
+            if response_format is not None:
+                body["response_format"] = response_format
             dropper = _PrefixDropper(streamed)
             try:
                 async with aclosing(self._stream_once(url, body, first_token_timeout_s)) as events:

@@ -15,6 +15,24 @@ import numpy.typing as npt
 Audio = npt.NDArray[np.float32]  # mono, float32 in [-1, 1]
 
 
+class Transcript(str):
+    """What an engine heard, still a plain `str` to everything that reads it, plus its confidence.
+
+    `confidence` is the recogniser's own (Whisper: the exponent of the mean
+    token log-probability, 0 to 1); None when the engine gives none. A str
+    subclass keeps `transcribe() -> str` as it was for every engine and fake,
+    and lets the model I/O log (live.store) read the confidence where the text
+    is stored, without a second path through the call engine.
+    """
+
+    confidence: float | None
+
+    def __new__(cls, text: str, confidence: float | None = None) -> Transcript:
+        made = super().__new__(cls, text)
+        made.confidence = confidence
+        return made
+
+
 class SpeechToText(Protocol):
     sample_rate: int  # what transcribe() expects (16000 for Whisper)
 

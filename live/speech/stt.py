@@ -18,6 +18,7 @@ take faster-whisper's standard path.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from typing import Any
@@ -26,7 +27,7 @@ import numpy as np
 import structlog
 from django.conf import settings
 
-from live.speech.base import Audio, SpeechToText
+from live.speech.base import Audio, SpeechToText, Transcript
 
 log = structlog.get_logger(__name__)
 
@@ -104,7 +105,7 @@ class WhisperSTT:
         # Whisper invents words for noise: the same tests as the standard path.
         if result.no_speech_prob >= 0.8 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
             return ""
-        return str(tokenizer.decode(tokens)).strip()
+        return Transcript(str(tokenizer.decode(tokens)).strip(), confidence=_confidence([avg_logprob]))
 
     def _transcribe_standard(self, audio: Audio, language: str | None) -> str:
         segments, _info = self._model.transcribe(
@@ -118,7 +119,17 @@ class WhisperSTT:
             no_speech_threshold=0.6,
             log_prob_threshold=-1.0,
         )
-        return " ".join(s.text.strip() for s in segments if s.no_speech_prob < 0.8).strip()
+        kept = [s for s in segments if s.no_speech_prob < 0.8]
+        return Transcript(
+            " ".join(s.text.strip() for s in kept).strip(), confidence=_confidence([s.avg_logprob for s in kept])
+        )
+
+
+def _confidence(avg_logprobs: list[float]) -> float | None:
+    """Whisper's mean token log-probability as a 0-1 confidence (None when nothing was kept)."""
+    if not avg_logprobs:
+        return None
+    return round(min(1.0, math.exp(sum(avg_logprobs) / len(avg_logprobs))), 3)
 
 
 def _cuda_available() -> bool:
