@@ -13,16 +13,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from phonenumbers import timezone as phone_timezone
 
 from agents.models import Agent, AgentVersion, PhoneNumber
 from agents.services import agent_version_rollback
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Lead
 from experiments.models import Assignment, Experiment, Variant, variant_version_problem
-from experiments.selectors import experiment_control
+from experiments.selectors import experiment_control, running_experiment_for_number
 
 
 class ExperimentHasNoVariants(Exception):
@@ -129,6 +132,76 @@ def assignments_get_or_create(*, experiment: Experiment, lead_ids: Iterable[int]
     )
     found.update((assignment.lead_id, assignment) for assignment in assigned.filter(lead_id__in=missing))
     return found
+
+
+# --- inbound routing ------------------------------------------------------------------------------
+
+# Custom field set on a lead created for an unknown inbound caller, so the
+# analytics' "source" breakdown tells them from imported leads.
+INBOUND_LEAD_SOURCE = "inbound"
+
+
+@dataclass(frozen=True)
+class InboundRoute:
+    """What an inbound call to a number running an experiment answers with, and for whom."""
+
+    lead: Lead
+    variant: Variant
+    agent_version: AgentVersion
+
+
+def _caller_e164(raw: str) -> str | None:
+    """The caller's number in E.164, or None when Twilio gave none usable ("anonymous", a client id)."""
+    try:
+        parsed = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _caller_timezone(e164: str) -> str:
+    # A lead needs a timezone (the dialer's calling window). One the number
+    # names for sure, else the server's: this lead was not imported for dialing.
+    zones = [z for z in phone_timezone.time_zones_for_number(phonenumbers.parse(e164)) if z != "Etc/Unknown"]
+    return zones[0] if len(zones) == 1 else str(settings.TIME_ZONE)
+
+
+def _lead_for_caller(e164: str) -> Lead:
+    lead = Lead.objects.filter(phone=e164).first()
+    if lead is not None:
+        return lead
+    try:
+        # A savepoint: two calls from the same new number may race; the loser reads the winner's row.
+        with transaction.atomic():
+            return Lead.objects.create(
+                phone=e164, timezone=_caller_timezone(e164), custom_fields={"source": INBOUND_LEAD_SOURCE}
+            )
+    except IntegrityError:
+        return Lead.objects.get(phone=e164)
+
+
+@transaction.atomic
+def inbound_route(*, number_e164: str, caller: str) -> InboundRoute | None:
+    """The variant an inbound caller gets when the number runs an experiment; None when it runs none.
+
+    The caller is the lead with that phone number, or a new lead (source
+    "inbound"); the lead's assignment is the same sticky, weighted one the
+    dialer uses, so a lead called by a campaign and calling back hears the
+    same version. A caller with no usable number (withheld) takes no part:
+    None, and the number answers with its agent's live version as usual.
+    """
+    experiment = running_experiment_for_number(e164=number_e164)
+    if experiment is None or not experiment_assignable(experiment):
+        return None
+    e164 = _caller_e164(caller)
+    if e164 is None:
+        return None
+    lead = _lead_for_caller(e164)
+    assignment = assignments_get_or_create(experiment=experiment, lead_ids=[lead.pk])[lead.pk]
+    variant = assignment.variant
+    return InboundRoute(lead=lead, variant=variant, agent_version=variant.agent_version)
 
 
 # --- setup ----------------------------------------------------------------------------------------
