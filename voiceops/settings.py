@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from voiceops.env import env_bool, env_choice, env_int, env_str, env_url, env_url_list, local_secret_key
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "campaigns",
     "calls",
     "experiments",
+    "analytics",
     "sandbox",
     "telephony",
     "webhooks",
@@ -228,8 +230,16 @@ if SIMULATED_CARRIER and not env_str("TWILIO_API_BASE_URL"):
 # (a receiver on one's own network); link-local and cloud metadata addresses
 # are refused whatever it says (webhooks/ssrf.py).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# Analytics rollups (analytics/services.py): the days whose calls changed are rebuilt this often, and
+# yesterday once more at 00:30 UTC for anything that landed after the last refresh's grace.
+ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 60, minimum=5)
 CELERY_BEAT_SCHEDULE = {
     "dialer-tick": {"task": "calls.dialer_tick", "schedule": float(DIALER_TICK_SECONDS)},
+    "analytics-refresh": {"task": "analytics.rollups_refresh", "schedule": float(ANALYTICS_REFRESH_SECONDS)},
+    "analytics-rebuild-yesterday": {
+        "task": "analytics.rollup_day_rebuild",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from agents.api import AgentViewSet
+from analytics.api import analytics_report, analytics_report_csv
 from calls.api import CallViewSet
 from campaigns.api import CampaignViewSet, LeadViewSet
 from experiments.api import ExperimentViewSet
@@ -24,12 +25,15 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/analytics/<slug:report>/", analytics_report, name="api-analytics"),
+    path("api/analytics/<slug:report>/csv/", analytics_report_csv, name="api-analytics-csv"),
     path("api/", include(router.urls)),
     path("twilio/", include("telephony.urls")),
     # The simulated carrier (Twilio's REST protocol); 404 unless SIMULATED_CARRIER.
     path("carrier/", include("sandbox.carrier")),
     path("agents/", include("agents.urls")),
     path("experiments/", include("experiments.urls")),
+    path("analytics/", include("analytics.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("", include("calls.urls")),
 ]

@@ -1,0 +1,115 @@
+"""Calls and turns over a few days, with known figures, for the analytics tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+from agents.models import AgentVersion
+from calls.models import Call, CallTurn
+from campaigns.models import Campaign
+from tests.factories import AgentFactory, AgentVersionFactory, CallFactory, CampaignFactory, LeadFactory
+
+DAY1 = dt.date(2026, 11, 2)
+DAY2 = dt.date(2026, 11, 3)
+PRICING = {
+    "currency": "usd",
+    "telephony_per_minute": 0.014,
+    "stt_per_minute": 0.006,
+    "tts_per_minute": 0.015,
+    "llm_per_minute": 0.001,
+    "llm_per_1k_prompt_tokens": 0.5,
+    "llm_per_1k_completion_tokens": 1.5,
+}
+
+
+def at(day: dt.date, hour: int = 12) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.UTC)
+
+
+def make_call(*, day, version, campaign=None, lead=None, turns=(), **fields) -> Call:
+    """A call created on `day` (noon UTC) with agent turns given as (timings, interrupted, data)."""
+    call = CallFactory(agent_version=version, campaign=campaign, lead=lead, twilio_call_sid=None, **fields)
+    created = at(day)
+    updates = {"created_at": created}
+    if call.status in Call.FINAL_STATUSES:
+        updates["ended_at"] = created + dt.timedelta(seconds=call.duration_seconds or 5)
+    Call.objects.filter(pk=call.pk).update(**updates)
+    for index, (timings, interrupted, data) in enumerate(turns):
+        CallTurn.objects.create(
+            call=call, index=2 * index, speaker="caller", text="hello", timings={}
+        )
+        CallTurn.objects.create(
+            call=call,
+            index=2 * index + 1,
+            speaker="agent",
+            text="hi",
+            timings=timings,
+            interrupted=interrupted,
+            data=data,
+        )
+    call.refresh_from_db()
+    return call
+
+
+@dataclass
+class World:
+    v1: AgentVersion
+    v2: AgentVersion
+    other: AgentVersion
+    campaign: Campaign
+    v2v_values: list[float]
+
+
+@pytest.fixture
+def world(db) -> World:
+    agent = AgentFactory(name="Ava")
+    v1 = AgentVersionFactory(agent=agent, number=1, config={"brain": "flow", "greeting": "Hi", "pricing": PRICING})
+    v2 = AgentVersionFactory(
+        agent=agent,
+        number=2,
+        config={"brain": "flow", "greeting": "Hello", "success_dispositions": ["booked", "callback"]},
+    )
+    other = AgentVersionFactory(agent=AgentFactory(name="Rex"), number=1)
+    campaign = CampaignFactory(name="Spring recall", agent_version=v1)
+    web = LeadFactory(custom_fields={"source": "web"})
+    fair = LeadFactory(custom_fields={"source": "fair"})
+    v2v = [400.0, 520.0, 610.0, 700.0, 950.0, 1300.0]
+    stage = lambda ms: {"stt_done": ms - 150, "first_brain_text": ms - 100, "first_tts_audio": ms - 40, "first_frame_sent": ms}  # noqa: E731
+    # Day 1, v1 in the campaign: booked (human, 120 s, two replies, one interrupted, 1,000 + 200 tokens),
+    # not interested (human, 60 s), no answer, voicemail.
+    make_call(
+        day=DAY1, version=v1, campaign=campaign, lead=web, direction="outbound", status="completed",
+        answered_by="human", disposition="booked", duration_seconds=120, outcome="completed",
+        turns=[
+            (stage(v2v[0]), False, {"usage": {"prompt_tokens": 600, "completion_tokens": 120}}),
+            (stage(v2v[1]), True, {"usage": {"prompt_tokens": 400, "completion_tokens": 80}}),
+        ],
+    )  # fmt: skip
+    make_call(
+        day=DAY1, version=v1, campaign=campaign, lead=fair, direction="outbound", status="completed",
+        answered_by="human", disposition="not_interested", duration_seconds=60, outcome="completed",
+        turns=[(stage(v2v[2]), False, {})],
+    )  # fmt: skip
+    make_call(day=DAY1, version=v1, campaign=campaign, lead=web, direction="outbound", status="no-answer",
+              outcome="no-answer", attempt_number=2)  # fmt: skip
+    make_call(day=DAY1, version=v1, campaign=campaign, lead=fair, direction="outbound", status="completed",
+              attempt_number=2,
+              answered_by="machine_start", disposition="voicemail", duration_seconds=30, outcome="voicemail")  # fmt: skip
+    # Day 2, v2 inbound: callback (a success for v2), booked, and an unanswered one.
+    make_call(
+        day=DAY2, version=v2, direction="inbound", status="completed", answered_at=at(DAY2),
+        disposition="callback", duration_seconds=90,
+        turns=[(stage(v2v[3]), True, {}), (stage(v2v[4]), False, {})],
+    )  # fmt: skip
+    make_call(
+        day=DAY2, version=v2, direction="inbound", status="completed", answered_at=at(DAY2),
+        disposition="booked", duration_seconds=30, turns=[(stage(v2v[5]), False, {})],
+    )  # fmt: skip
+    make_call(day=DAY2, version=v2, direction="inbound", status="canceled")
+    # Another agent's call on day 2.
+    make_call(day=DAY2, version=other, direction="inbound", status="completed", answered_at=at(DAY2),
+              disposition="booked", duration_seconds=10)  # fmt: skip
+    return World(v1=v1, v2=v2, other=other, campaign=campaign, v2v_values=v2v)
