@@ -57,7 +57,7 @@ def analytics_report(request: Request, report: str) -> Response:
     checked = _checked(request, report)
     if isinstance(checked, Response):
         return checked
-    return Response(report_json(report, checked.filters(), dimension=checked.dimension))
+    return Response(report_json(report, checked.filters(), dimension=checked.chosen_dimension))
 
 
 @extend_schema(parameters=FILTER_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})

@@ -81,7 +81,7 @@ def _nice_step(top: float, ticks: int = 4) -> float:
     if top <= 0:
         return 1.0
     raw = top / ticks
-    magnitude = 10 ** math.floor(math.log10(raw))
+    magnitude: float = 10.0 ** math.floor(math.log10(raw))
     for factor in (1, 2, 2.5, 5, 10):
         if factor * magnitude >= raw:
             return factor * magnitude
@@ -99,7 +99,7 @@ def _format(value: float, unit: str) -> str:
 def _y_axis(top_value: float, unit: str) -> tuple[float, list[float]]:
     step = _nice_step(top_value)
     top = step * max(1, math.ceil(top_value / step))
-    return top, [step * n for n in range(int(round(top / step)) + 1)]
+    return top, [step * n for n in range(round(top / step) + 1)]
 
 
 def _x_positions(count: int) -> list[float]:
@@ -122,9 +122,7 @@ def _legend(labels: Sequence[str]) -> list[LegendItem]:
     return items
 
 
-def stacked_bars(
-    *, title: str, days: Sequence[dt.date], series: Sequence[tuple[str, Sequence[int]]]
-) -> Chart:
+def stacked_bars(*, title: str, days: Sequence[dt.date], series: Sequence[tuple[str, Sequence[int]]]) -> Chart:
     """Calls per day, one colour per outcome stacked in the order given."""
     totals = [sum(values[i] for _, values in series) for i in range(len(days))]
     top, ticks = _y_axis(max(totals, default=0) or 1, "")
@@ -134,7 +132,7 @@ def stacked_bars(
     width = max(1.0, (WIDTH - RIGHT - LEFT) / max(len(days), 1) * 0.7)
     bars = []
     for index, x in enumerate(positions):
-        base = plot_bottom
+        base: float = plot_bottom
         for series_index, (label, values) in enumerate(series):
             value = values[index]
             if not value:

@@ -72,7 +72,7 @@ class AnalyticsFilterForm(forms.Form):
         )
 
     @property
-    def dimension(self) -> str:
+    def chosen_dimension(self) -> str:
         value = self.cleaned_data.get("dimension") or "version"
         return value if value in DIMENSIONS else "version"
 

@@ -22,7 +22,9 @@ class CallDaily(models.Model):
     day = models.DateField()
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+", db_index=False)
     agent_version = models.ForeignKey("agents.AgentVersion", on_delete=models.CASCADE, related_name="+", db_index=False)
-    campaign = models.ForeignKey("campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     direction = models.CharField(max_length=8)
     # The lead field analytics breaks rates down by (analytics.services.LEAD_FIELD); "" without a lead.
     lead_source = models.CharField(max_length=80, blank=True)
@@ -58,7 +60,9 @@ class LatencyDaily(models.Model):
     day = models.DateField()
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+", db_index=False)
     agent_version = models.ForeignKey("agents.AgentVersion", on_delete=models.CASCADE, related_name="+", db_index=False)
-    campaign = models.ForeignKey("campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     stage = models.CharField(max_length=32)
     bucket = models.SmallIntegerField()
     turns = models.PositiveIntegerField()

@@ -75,7 +75,11 @@ def filter_agents() -> QuerySet[Agent]:
 
 
 def filter_versions() -> QuerySet[AgentVersion]:
-    return AgentVersion.objects.filter(published_at__isnull=False).select_related("agent").order_by("agent__name", "number")
+    return (
+        AgentVersion.objects.filter(published_at__isnull=False)
+        .select_related("agent")
+        .order_by("agent__name", "number")
+    )
 
 
 def filter_campaigns() -> QuerySet[Campaign]:
@@ -105,9 +109,7 @@ def calls_per_day(filters: Filters) -> CallsPerDay:
     days = filters.days
     position = {day: index for index, day in enumerate(days)}
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
-    for row in (
-        CallDaily.objects.filter(filters.q()).values("day", "outcome").annotate(calls=Sum("calls")).order_by()
-    ):
+    for row in CallDaily.objects.filter(filters.q()).values("day", "outcome").annotate(calls=Sum("calls")).order_by():
         counts[row["outcome"]][position[row["day"]]] += row["calls"]
     outcomes = sorted(counts, key=lambda outcome: (-sum(counts[outcome]), outcome))
     totals = [sum(counts[outcome][index] for outcome in outcomes) for index in range(len(days))]

@@ -116,7 +116,11 @@ def rollup_day_rebuild(*, day: dt.date) -> int:
 
     turn_rows = (
         CallTurn.objects.filter(call__in=calls, speaker=CallTurn.Speaker.AGENT)
-        .annotate(lead_source=Coalesce(KeyTextTransform(LEAD_FIELD, "call__lead__custom_fields"), Value(""), output_field=TextField()))
+        .annotate(
+            lead_source=Coalesce(
+                KeyTextTransform(LEAD_FIELD, "call__lead__custom_fields"), Value(""), output_field=TextField()
+            )
+        )
         .values(
             "call__agent_version_id",
             "call__agent_version__agent_id",
@@ -229,7 +233,9 @@ def rollups_refresh(*, now: dt.datetime | None = None, max_age: dt.timedelta | N
     else:
         since = state.refreshed_at - REFRESH_GRACE
     changed = Call.objects.filter(Q(created_at__gte=since) | Q(ended_at__gte=since))
-    days = set(changed.annotate(day=TruncDate("created_at", tzinfo=dt.UTC)).values_list("day", flat=True).order_by().distinct())
+    days = set(
+        changed.annotate(day=TruncDate("created_at", tzinfo=dt.UTC)).values_list("day", flat=True).order_by().distinct()
+    )
     rollup_days_rebuild(days=days)
     state.refreshed_at = now
     state.save(update_fields=["refreshed_at"])

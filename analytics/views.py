@@ -67,7 +67,7 @@ def _page(request: HttpRequest, page: str) -> HttpResponse:
         status = 400
     else:
         rollups_refresh(max_age=PAGE_FRESHNESS)
-        dimension = form.dimension if form.is_bound else "version"
+        dimension = form.chosen_dimension if form.is_bound else "version"
         context.update(
             filters=filters,
             query=urlencode({**filters.as_params(), "dimension": dimension}),
@@ -136,7 +136,7 @@ def cost_page(request: HttpRequest) -> HttpResponse:
 
 def csv_response(*, report: str, form: AnalyticsFilterForm) -> HttpResponse:
     filters = form.filters()
-    body = report_csv(report, filters, dimension=form.dimension)
+    body = report_csv(report, filters, dimension=form.chosen_dimension)
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     name = f"voiceops-{report}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -5,91 +5,138 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('agents', '0004_calendars_moved'),
-        ('campaigns', '0002_campaign_days_blank'),
+        ("agents", "0004_calendars_moved"),
+        ("campaigns", "0002_campaign_days_blank"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RollupState',
+            name="RollupState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('refreshed_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("refreshed_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='CallDaily',
+            name="CallDaily",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('direction', models.CharField(max_length=8)),
-                ('lead_source', models.CharField(blank=True, max_length=80)),
-                ('outcome', models.CharField(max_length=32)),
-                ('calls', models.PositiveIntegerField(default=0)),
-                ('connected', models.PositiveIntegerField(default=0, help_text='Calls a person answered.')),
-                ('successes', models.PositiveIntegerField(default=0, help_text='Connected calls with a success disposition.')),
-                ('duration_s', models.BigIntegerField(default=0, help_text='Seconds from answer to end, summed.')),
-                ('agent_turns', models.PositiveIntegerField(default=0)),
-                ('interrupted_turns', models.PositiveIntegerField(default=0)),
-                ('llm_prompt_tokens', models.BigIntegerField(default=0)),
-                ('llm_completion_tokens', models.BigIntegerField(default=0)),
-                ('agent', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.agent')),
-                ('agent_version', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.agentversion')),
-                ('campaign', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='campaigns.campaign')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("direction", models.CharField(max_length=8)),
+                ("lead_source", models.CharField(blank=True, max_length=80)),
+                ("outcome", models.CharField(max_length=32)),
+                ("calls", models.PositiveIntegerField(default=0)),
+                ("connected", models.PositiveIntegerField(default=0, help_text="Calls a person answered.")),
+                (
+                    "successes",
+                    models.PositiveIntegerField(default=0, help_text="Connected calls with a success disposition."),
+                ),
+                ("duration_s", models.BigIntegerField(default=0, help_text="Seconds from answer to end, summed.")),
+                ("agent_turns", models.PositiveIntegerField(default=0)),
+                ("interrupted_turns", models.PositiveIntegerField(default=0)),
+                ("llm_prompt_tokens", models.BigIntegerField(default=0)),
+                ("llm_completion_tokens", models.BigIntegerField(default=0)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="agents.agent"
+                    ),
+                ),
+                (
+                    "agent_version",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="agents.agentversion",
+                    ),
+                ),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="campaigns.campaign",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AnalyticsSummary',
-            fields=[
-            ],
+            name="AnalyticsSummary",
+            fields=[],
             options={
-                'verbose_name': 'analytics summary',
-                'verbose_name_plural': 'analytics summary',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "analytics summary",
+                "verbose_name_plural": "analytics summary",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('analytics.calldaily',),
+            bases=("analytics.calldaily",),
         ),
         migrations.CreateModel(
-            name='LatencyDaily',
+            name="LatencyDaily",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('stage', models.CharField(max_length=32)),
-                ('bucket', models.SmallIntegerField()),
-                ('turns', models.PositiveIntegerField()),
-                ('agent', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.agent')),
-                ('agent_version', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='agents.agentversion')),
-                ('campaign', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='campaigns.campaign')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("stage", models.CharField(max_length=32)),
+                ("bucket", models.SmallIntegerField()),
+                ("turns", models.PositiveIntegerField()),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="agents.agent"
+                    ),
+                ),
+                (
+                    "agent_version",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="agents.agentversion",
+                    ),
+                ),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="campaigns.campaign",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='calldaily',
-            index=models.Index(fields=['day', 'agent'], name='calldaily_day_agent_idx'),
+            model_name="calldaily",
+            index=models.Index(fields=["day", "agent"], name="calldaily_day_agent_idx"),
         ),
         migrations.AddIndex(
-            model_name='calldaily',
-            index=models.Index(fields=['agent_version', 'day'], name='calldaily_version_day_idx'),
+            model_name="calldaily",
+            index=models.Index(fields=["agent_version", "day"], name="calldaily_version_day_idx"),
         ),
         migrations.AddIndex(
-            model_name='calldaily',
-            index=models.Index(fields=['campaign', 'day'], name='calldaily_campaign_day_idx'),
+            model_name="calldaily",
+            index=models.Index(fields=["campaign", "day"], name="calldaily_campaign_day_idx"),
         ),
         migrations.AddIndex(
-            model_name='latencydaily',
-            index=models.Index(fields=['day', 'agent'], name='latencydaily_day_agent_idx'),
+            model_name="latencydaily",
+            index=models.Index(fields=["day", "agent"], name="latencydaily_day_agent_idx"),
         ),
         migrations.AddIndex(
-            model_name='latencydaily',
-            index=models.Index(fields=['agent_version', 'day'], name='latencydaily_version_day_idx'),
+            model_name="latencydaily",
+            index=models.Index(fields=["agent_version", "day"], name="latencydaily_version_day_idx"),
         ),
         migrations.AddIndex(
-            model_name='latencydaily',
-            index=models.Index(fields=['campaign', 'day'], name='latencydaily_campaign_day_idx'),
+            model_name="latencydaily",
+            index=models.Index(fields=["campaign", "day"], name="latencydaily_campaign_day_idx"),
         ),
     ]

@@ -4,21 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('agents', '0004_calendars_moved'),
-        ('calls', '0006_call_status_guard'),
-        ('campaigns', '0002_campaign_days_blank'),
-        ('experiments', '0004_lifecycle_rules'),
+        ("agents", "0004_calendars_moved"),
+        ("calls", "0006_call_status_guard"),
+        ("campaigns", "0002_campaign_days_blank"),
+        ("experiments", "0004_lifecycle_rules"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['created_at'], name='call_created_idx'),
+            model_name="call",
+            index=models.Index(fields=["created_at"], name="call_created_idx"),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['ended_at'], name='call_ended_idx'),
+            model_name="call",
+            index=models.Index(fields=["ended_at"], name="call_ended_idx"),
         ),
     ]

@@ -38,9 +38,7 @@ def make_call(*, day, version, campaign=None, lead=None, turns=(), **fields) -> 
         updates["ended_at"] = created + dt.timedelta(seconds=call.duration_seconds or 5)
     Call.objects.filter(pk=call.pk).update(**updates)
     for index, (timings, interrupted, data) in enumerate(turns):
-        CallTurn.objects.create(
-            call=call, index=2 * index, speaker="caller", text="hello", timings={}
-        )
+        CallTurn.objects.create(call=call, index=2 * index, speaker="caller", text="hello", timings={})
         CallTurn.objects.create(
             call=call,
             index=2 * index + 1,
@@ -52,6 +50,11 @@ def make_call(*, day, version, campaign=None, lead=None, turns=(), **fields) -> 
         )
     call.refresh_from_db()
     return call
+
+
+def stages(ms: float) -> dict[str, float]:
+    """A reply's stage timings whose voice-to-voice (first frame sent) is `ms`."""
+    return {"stt_done": ms - 150, "first_brain_text": ms - 100, "first_tts_audio": ms - 40, "first_frame_sent": ms}
 
 
 @dataclass
@@ -77,39 +80,62 @@ def world(db) -> World:
     web = LeadFactory(custom_fields={"source": "web"})
     fair = LeadFactory(custom_fields={"source": "fair"})
     v2v = [400.0, 520.0, 610.0, 700.0, 950.0, 1300.0]
-    stage = lambda ms: {"stt_done": ms - 150, "first_brain_text": ms - 100, "first_tts_audio": ms - 40, "first_frame_sent": ms}  # noqa: E731
     # Day 1, v1 in the campaign: booked (human, 120 s, two replies, one interrupted, 1,000 + 200 tokens),
     # not interested (human, 60 s), no answer, voicemail.
+    outbound = {"day": DAY1, "version": v1, "campaign": campaign, "direction": "outbound"}
     make_call(
-        day=DAY1, version=v1, campaign=campaign, lead=web, direction="outbound", status="completed",
-        answered_by="human", disposition="booked", duration_seconds=120, outcome="completed",
+        **outbound,
+        lead=web,
+        status="completed",
+        answered_by="human",
+        disposition="booked",
+        duration_seconds=120,
+        outcome="completed",
         turns=[
-            (stage(v2v[0]), False, {"usage": {"prompt_tokens": 600, "completion_tokens": 120}}),
-            (stage(v2v[1]), True, {"usage": {"prompt_tokens": 400, "completion_tokens": 80}}),
+            (stages(v2v[0]), False, {"usage": {"prompt_tokens": 600, "completion_tokens": 120}}),
+            (stages(v2v[1]), True, {"usage": {"prompt_tokens": 400, "completion_tokens": 80}}),
         ],
-    )  # fmt: skip
+    )
     make_call(
-        day=DAY1, version=v1, campaign=campaign, lead=fair, direction="outbound", status="completed",
-        answered_by="human", disposition="not_interested", duration_seconds=60, outcome="completed",
-        turns=[(stage(v2v[2]), False, {})],
-    )  # fmt: skip
-    make_call(day=DAY1, version=v1, campaign=campaign, lead=web, direction="outbound", status="no-answer",
-              outcome="no-answer", attempt_number=2)  # fmt: skip
-    make_call(day=DAY1, version=v1, campaign=campaign, lead=fair, direction="outbound", status="completed",
-              attempt_number=2,
-              answered_by="machine_start", disposition="voicemail", duration_seconds=30, outcome="voicemail")  # fmt: skip
+        **outbound,
+        lead=fair,
+        status="completed",
+        answered_by="human",
+        disposition="not_interested",
+        duration_seconds=60,
+        outcome="completed",
+        turns=[(stages(v2v[2]), False, {})],
+    )
+    make_call(**outbound, lead=web, status="no-answer", outcome="no-answer", attempt_number=2)
+    make_call(
+        **outbound,
+        lead=fair,
+        status="completed",
+        attempt_number=2,
+        answered_by="machine_start",
+        disposition="voicemail",
+        duration_seconds=30,
+        outcome="voicemail",
+    )
     # Day 2, v2 inbound: callback (a success for v2), booked, and an unanswered one.
+    inbound = {"day": DAY2, "direction": "inbound", "answered_at": at(DAY2)}
     make_call(
-        day=DAY2, version=v2, direction="inbound", status="completed", answered_at=at(DAY2),
-        disposition="callback", duration_seconds=90,
-        turns=[(stage(v2v[3]), True, {}), (stage(v2v[4]), False, {})],
-    )  # fmt: skip
+        **inbound,
+        version=v2,
+        status="completed",
+        disposition="callback",
+        duration_seconds=90,
+        turns=[(stages(v2v[3]), True, {}), (stages(v2v[4]), False, {})],
+    )
     make_call(
-        day=DAY2, version=v2, direction="inbound", status="completed", answered_at=at(DAY2),
-        disposition="booked", duration_seconds=30, turns=[(stage(v2v[5]), False, {})],
-    )  # fmt: skip
+        **inbound,
+        version=v2,
+        status="completed",
+        disposition="booked",
+        duration_seconds=30,
+        turns=[(stages(v2v[5]), False, {})],
+    )
     make_call(day=DAY2, version=v2, direction="inbound", status="canceled")
     # Another agent's call on day 2.
-    make_call(day=DAY2, version=other, direction="inbound", status="completed", answered_at=at(DAY2),
-              disposition="booked", duration_seconds=10)  # fmt: skip
+    make_call(**inbound, version=other, status="completed", disposition="booked", duration_seconds=10)
     return World(v1=v1, v2=v2, other=other, campaign=campaign, v2v_values=v2v)

@@ -63,7 +63,9 @@ def test_connect_and_success_rates_by_version_campaign_and_source(world):
     assert by_version[world.v1.pk].label == "Ava v1"
     by_campaign = {row.label: row.calls for row in rates_by(BOTH_DAYS, dimension="campaign")}
     assert by_campaign == {"Spring recall": 4, "No campaign (inbound)": 4}
-    by_source = {row.label: (row.calls, row.connected, row.successes) for row in rates_by(BOTH_DAYS, dimension="source")}
+    by_source = {
+        row.label: (row.calls, row.connected, row.successes) for row in rates_by(BOTH_DAYS, dimension="source")
+    }
     assert by_source == {"web": (2, 1, 1), "fair": (2, 1, 0), "(none)": (4, 3, 3)}
 
 
