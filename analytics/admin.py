@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from analytics.models import AnalyticsSummary
 from analytics.selectors import Filters, cost_by_version, latency, rates_by, rollups_refreshed_at, summary
-from analytics.services import rollups_refresh
-from analytics.views import PAGE_FRESHNESS, VIEW_PERMISSION
+from analytics.services import rollups_refresh_if_stale
+from analytics.views import VIEW_PERMISSION
 
 
 @admin.register(AnalyticsSummary)
@@ -35,7 +35,7 @@ class AnalyticsSummaryAdmin(admin.ModelAdmin):
         return False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        rollups_refresh(max_age=PAGE_FRESHNESS)
+        rollups_refresh_if_stale()
         today = timezone.now().astimezone(dt.UTC).date()
         filters = Filters(start=today - dt.timedelta(days=29), end=today)
         figures = latency(filters)

@@ -19,8 +19,8 @@ from rest_framework.response import Response
 
 from analytics.forms import AnalyticsFilterForm
 from analytics.reports import REPORTS, report_json
-from analytics.services import rollups_refresh
-from analytics.views import PAGE_FRESHNESS, VIEW_PERMISSION, _today, csv_response
+from analytics.services import rollups_refresh_if_stale
+from analytics.views import VIEW_PERMISSION, _today, csv_response
 
 
 class MayViewCalls(permissions.BasePermission):
@@ -46,7 +46,7 @@ def _checked(request: Request, report: str) -> AnalyticsFilterForm | Response:
     form = AnalyticsFilterForm(request.query_params, today=_today())
     if not form.is_valid():
         return Response(form.error_messages(), status=status.HTTP_400_BAD_REQUEST)
-    rollups_refresh(max_age=PAGE_FRESHNESS)
+    rollups_refresh_if_stale()
     return form
 
 

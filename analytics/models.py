@@ -26,6 +26,10 @@ class CallDaily(models.Model):
         "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     direction = models.CharField(max_length=8)
+    # The experiment variant the calls ran (the dialer and inbound routing set it); the guardrails read it.
+    variant = models.ForeignKey(
+        "experiments.Variant", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     # The lead field analytics breaks rates down by (analytics.services.LEAD_FIELD); "" without a lead.
     lead_source = models.CharField(max_length=80, blank=True)
     # The dialer's reading of the attempt (no-answer, voicemail, ...) or, without one, the call's status.
@@ -34,6 +38,11 @@ class CallDaily(models.Model):
     connected = models.PositiveIntegerField(default=0, help_text="Calls a person answered.")
     successes = models.PositiveIntegerField(default=0, help_text="Connected calls with a success disposition.")
     duration_s = models.BigIntegerField(default=0, help_text="Seconds from answer to end, summed.")
+    # Connected calls with a duration, their seconds, and those the caller ended within EARLY_HANGUP_SECONDS
+    # (no disposition: the agent sets one whenever it ends a call): the experiments' guardrails.
+    connected_timed = models.PositiveIntegerField(default=0)
+    connected_duration_s = models.BigIntegerField(default=0)
+    early_hangups = models.PositiveIntegerField(default=0)
     agent_turns = models.PositiveIntegerField(default=0)
     interrupted_turns = models.PositiveIntegerField(default=0)
     llm_prompt_tokens = models.BigIntegerField(default=0)
@@ -45,6 +54,7 @@ class CallDaily(models.Model):
             models.Index(fields=["day", "agent"], name="calldaily_day_agent_idx"),
             models.Index(fields=["agent_version", "day"], name="calldaily_version_day_idx"),
             models.Index(fields=["campaign", "day"], name="calldaily_campaign_day_idx"),
+            models.Index(fields=["variant"], name="calldaily_variant_idx", condition=models.Q(variant__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -63,6 +73,10 @@ class LatencyDaily(models.Model):
     campaign = models.ForeignKey(
         "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
+    # The experiment variant the calls ran (the dialer and inbound routing set it); the guardrails read it.
+    variant = models.ForeignKey(
+        "experiments.Variant", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     stage = models.CharField(max_length=32)
     bucket = models.SmallIntegerField()
     turns = models.PositiveIntegerField()
@@ -72,6 +86,9 @@ class LatencyDaily(models.Model):
             models.Index(fields=["day", "agent"], name="latencydaily_day_agent_idx"),
             models.Index(fields=["agent_version", "day"], name="latencydaily_version_day_idx"),
             models.Index(fields=["campaign", "day"], name="latencydaily_campaign_day_idx"),
+            models.Index(
+                fields=["variant", "stage"], name="latencydaily_variant_idx", condition=models.Q(variant__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

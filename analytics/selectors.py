@@ -9,7 +9,6 @@ groups, not the number of calls.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,16 +16,15 @@ from typing import Any
 from django.db.models import Q, QuerySet, Sum
 
 from agents.models import Agent, AgentVersion
+from analytics.histograms import STAGES, VOICE_TO_VOICE_STAGE, histogram_percentile
 from analytics.models import CallDaily, LatencyDaily, RollupState
 from analytics.pricing import Pricing, PricingError, pricing_of
-from analytics.services import BUCKET_RATIO, STAGES
 from campaigns.models import Campaign
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
 DIMENSIONS = {"version": "agent_version", "campaign": "campaign", "source": "lead_source"}
 PERCENTILES = (50, 95, 99)
-VOICE_TO_VOICE_STAGE = "first_frame_sent"
 
 
 @dataclass(frozen=True)
@@ -183,25 +181,6 @@ def _labels(dimension: str, keys: list[Any]) -> dict[Any, str]:
 
 
 # --- latency ----------------------------------------------------------------------------------------------
-
-
-def _bucket_value(bucket: int) -> float:
-    """A bucket's representative latency: the geometric middle of [r^b, r^(b+1))."""
-    return float(BUCKET_RATIO ** (bucket + 0.5))
-
-
-def histogram_percentile(histogram: dict[int, int], percentile: float) -> float | None:
-    """The percentile of the latencies a histogram counts (the bucket holding that rank), in ms."""
-    total = sum(histogram.values())
-    if total == 0:
-        return None
-    rank = percentile / 100 * total
-    running = 0
-    for bucket in sorted(histogram):
-        running += histogram[bucket]
-        if running >= rank:
-            return _bucket_value(bucket)
-    return _bucket_value(max(histogram))
 
 
 @dataclass
@@ -412,5 +391,46 @@ def summary(filters: Filters) -> dict[str, Any]:
     }
 
 
-def is_number(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
+@dataclass
+class VariantFigures:
+    """What an experiment's guardrails need of a variant's calls, from the rollups (all days)."""
+
+    answered_calls: int = 0
+    early_hangups: int = 0
+    timed_calls: int = 0
+    timed_seconds: int = 0
+    voice_to_voice: dict[int, int] = field(default_factory=dict)  # histogram bucket -> replies
+
+    @property
+    def mean_duration_s(self) -> float | None:
+        return self.timed_seconds / self.timed_calls if self.timed_calls else None
+
+
+def variant_figures(variant_ids: list[int]) -> dict[int, VariantFigures]:
+    """Per variant: answered calls, early hang-ups, durations and the voice-to-voice histogram (two queries)."""
+    found = {variant_id: VariantFigures() for variant_id in variant_ids}
+    for row in (
+        CallDaily.objects.filter(variant_id__in=variant_ids)
+        .values("variant_id")
+        .annotate(
+            answered=Sum("connected"),
+            early=Sum("early_hangups"),
+            timed=Sum("connected_timed"),
+            seconds=Sum("connected_duration_s"),
+        )
+        .order_by()
+    ):
+        figures = found[row["variant_id"]]
+        figures.answered_calls = row["answered"] or 0
+        figures.early_hangups = row["early"] or 0
+        figures.timed_calls = row["timed"] or 0
+        figures.timed_seconds = row["seconds"] or 0
+    for variant_id, bucket, turns in (
+        LatencyDaily.objects.filter(variant_id__in=variant_ids, stage=VOICE_TO_VOICE_STAGE)
+        .values("variant_id", "bucket")
+        .annotate(turns=Sum("turns"))
+        .order_by()
+        .values_list("variant_id", "bucket", "turns")
+    ):
+        found[variant_id].voice_to_voice[bucket] = turns
+    return found

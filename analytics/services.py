@@ -21,36 +21,31 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, FloatField, Q, Sum, TextField, Value
+from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, Floor, Greatest, Ln, TruncDate
 from django.utils import timezone
 
 from agents.models import AgentVersion
+from analytics.histograms import BUCKET_RATIO, STAGES
 from analytics.models import CallDaily, LatencyDaily, RollupState
 from calls.models import Call, CallTurn
-from experiments.selectors import person_answered, success_dispositions
+from experiments.selectors import EARLY_HANGUP_SECONDS, person_answered, success_dispositions
+from experiments.services import assignment_outcomes_update
 
 # The lead field rates are broken down by (a custom field of campaigns.Lead).
 LEAD_FIELD = "source"
-# Latency stages, as CallTurn.timings keys (ms after the end of the caller's speech), with their labels.
-STAGES: tuple[tuple[str, str], ...] = (
-    ("end_of_turn", "End of turn"),
-    ("stt_done", "STT"),
-    ("first_brain_text", "Brain"),
-    ("first_tts_audio", "TTS"),
-    ("first_frame_sent", "First frame (voice to voice)"),
-    ("first_mark_acknowledged", "First mark"),
-)
-BUCKET_RATIO = 1.05
 # Writes that may land after a call ended (disposition, final turns, outcome): days are rebuilt this long after.
 REFRESH_GRACE = dt.timedelta(minutes=10)
 
 
-def bucket_of_ms(ms: float) -> int:
-    """The histogram bucket of a latency (the same arithmetic the database does in rollup_day_rebuild)."""
-    return math.floor(math.log(max(ms, 1.0)) / math.log(BUCKET_RATIO))
+# A call counts for its experiment variant only with the lead it was dealt to (as the results count leads).
+_EXPERIMENT_VARIANT = Case(When(lead__isnull=False, then=F("variant_id")), default=None, output_field=IntegerField())
+_TURN_EXPERIMENT_VARIANT = Case(
+    When(call__lead__isnull=False, then=F("call__variant_id")), default=None, output_field=IntegerField()
+)
 
 
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -77,11 +72,12 @@ def rollup_day_rebuild(*, day: dt.date) -> int:
     person = person_answered()
     source = Coalesce(KeyTextTransform(LEAD_FIELD, "lead__custom_fields"), Value(""), output_field=TextField())
     rows = list(
-        calls.annotate(lead_source=source)
+        calls.annotate(lead_source=source, experiment_variant=_EXPERIMENT_VARIANT)
         .values(
             "agent_version_id",
             "agent_version__agent_id",
             "campaign_id",
+            "experiment_variant",
             "direction",
             "lead_source",
             "outcome",
@@ -92,6 +88,9 @@ def rollup_day_rebuild(*, day: dt.date) -> int:
             calls=Count("pk"),
             connected=Count("pk", filter=person),
             duration=Coalesce(Sum("duration_seconds"), 0),
+            timed=Count("pk", filter=person & Q(duration_seconds__isnull=False)),
+            timed_s=Coalesce(Sum("duration_seconds", filter=person), 0),
+            early=Count("pk", filter=person & Q(disposition="", duration_seconds__lte=EARLY_HANGUP_SECONDS)),
         )
         .order_by()
     )
@@ -103,6 +102,7 @@ def rollup_day_rebuild(*, day: dt.date) -> int:
             version_id,
             row["agent_version__agent_id"],
             row["campaign_id"],
+            row["experiment_variant"],
             row["direction"],
             row["lead_source"][:80],
             _outcome_label(row["outcome"], row["status"]),
@@ -111,6 +111,9 @@ def rollup_day_rebuild(*, day: dt.date) -> int:
         group["calls"] += row["calls"]
         group["connected"] += row["connected"]
         group["duration_s"] += row["duration"]
+        group["connected_timed"] += row["timed"]
+        group["connected_duration_s"] += row["timed_s"]
+        group["early_hangups"] += row["early"]
         if row["disposition"] and row["disposition"] in versions.get(version_id, ()):
             group["successes"] += row["connected"]
 
@@ -119,12 +122,14 @@ def rollup_day_rebuild(*, day: dt.date) -> int:
         .annotate(
             lead_source=Coalesce(
                 KeyTextTransform(LEAD_FIELD, "call__lead__custom_fields"), Value(""), output_field=TextField()
-            )
+            ),
+            experiment_variant=_TURN_EXPERIMENT_VARIANT,
         )
         .values(
             "call__agent_version_id",
             "call__agent_version__agent_id",
             "call__campaign_id",
+            "experiment_variant",
             "call__direction",
             "lead_source",
             "call__outcome",
@@ -143,6 +148,7 @@ def rollup_day_rebuild(*, day: dt.date) -> int:
             row["call__agent_version_id"],
             row["call__agent_version__agent_id"],
             row["call__campaign_id"],
+            row["experiment_variant"],
             row["call__direction"],
             row["lead_source"][:80],
             _outcome_label(row["call__outcome"], row["call__status"]),
@@ -160,12 +166,21 @@ def rollup_day_rebuild(*, day: dt.date) -> int:
                 agent_version_id=version_id,
                 agent_id=agent_id,
                 campaign_id=campaign_id,
+                variant_id=variant_id,
                 direction=direction,
                 lead_source=lead_source,
                 outcome=outcome[:32],
                 **figures,
             )
-            for (version_id, agent_id, campaign_id, direction, lead_source, outcome), figures in groups.items()
+            for (
+                version_id,
+                agent_id,
+                campaign_id,
+                variant_id,
+                direction,
+                lead_source,
+                outcome,
+            ), figures in groups.items()
         ],
         batch_size=1000,
     )
@@ -188,11 +203,20 @@ def _latency_rows(day: dt.date, calls: Any) -> list[LatencyDaily]:
         milliseconds = Cast(KeyTextTransform(stage, "timings"), FloatField())
         bucket = Floor(Ln(Greatest(F("ms"), Value(1.0))) / Value(math.log(BUCKET_RATIO)))
         rows = (
-            CallTurn.objects.filter(call__in=calls, speaker=CallTurn.Speaker.AGENT, timings__has_key=stage)
+            # Replies to the caller's speech only (they have an STT stage): the greeting answers no one.
+            CallTurn.objects.filter(
+                call__in=calls, speaker=CallTurn.Speaker.AGENT, timings__has_keys=list({stage, "stt_done"})
+            )
             .annotate(ms=milliseconds)
             .filter(ms__isnull=False)
-            .annotate(bucket=bucket)
-            .values("call__agent_version_id", "call__agent_version__agent_id", "call__campaign_id", "bucket")
+            .annotate(bucket=bucket, experiment_variant=_TURN_EXPERIMENT_VARIANT)
+            .values(
+                "call__agent_version_id",
+                "call__agent_version__agent_id",
+                "call__campaign_id",
+                "experiment_variant",
+                "bucket",
+            )
             .annotate(turns=Count("pk"))
             .order_by()
         )
@@ -202,6 +226,7 @@ def _latency_rows(day: dt.date, calls: Any) -> list[LatencyDaily]:
                 agent_version_id=row["call__agent_version_id"],
                 agent_id=row["call__agent_version__agent_id"],
                 campaign_id=row["call__campaign_id"],
+                variant_id=row["experiment_variant"],
                 stage=stage,
                 bucket=int(row["bucket"]),
                 turns=row["turns"],
@@ -237,6 +262,16 @@ def rollups_refresh(*, now: dt.datetime | None = None, max_age: dt.timedelta | N
         changed.annotate(day=TruncDate("created_at", tzinfo=dt.UTC)).values_list("day", flat=True).order_by().distinct()
     )
     rollup_days_rebuild(days=days)
+    # The experiments' exposed and successful leads, from the same calls (experiments own that table).
+    assignment_outcomes_update(since=since)
     state.refreshed_at = now
     state.save(update_fields=["refreshed_at"])
     return sorted(days)
+
+
+def rollups_refresh_if_stale() -> list[dt.date]:
+    """What a page or API read calls first: refresh unless beat (or another page) did within the refresh period.
+
+    Keeps the embedded default, which runs no beat, current; with beat running it is almost always a no-op.
+    """
+    return rollups_refresh(max_age=dt.timedelta(seconds=settings.ANALYTICS_REFRESH_SECONDS))

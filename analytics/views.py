@@ -13,17 +13,16 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from analytics.charts import line_chart, stacked_bars
 from analytics.forms import AnalyticsFilterForm
+from analytics.histograms import VOICE_TO_VOICE_STAGE
 from analytics.reports import REPORTS, report_csv
 from analytics.selectors import (
     PERCENTILES,
-    VOICE_TO_VOICE_STAGE,
     Filters,
     calls_per_day,
     cost_by_version,
@@ -32,13 +31,11 @@ from analytics.selectors import (
     rollups_refreshed_at,
     summary,
 )
-from analytics.services import rollups_refresh
+from analytics.services import rollups_refresh_if_stale
 from voiceops.roles import role_required
 
 # Analytics reads calls: whoever may view calls may view their figures (every console role).
 VIEW_PERMISSION = "calls.view_call"
-# A page finding the rollups older than this refreshes them first (beat does it too, where it runs).
-PAGE_FRESHNESS = dt.timedelta(seconds=settings.ANALYTICS_REFRESH_SECONDS)
 PAGES = {"overview": "Calls and rates", "latency": "Latency", "cost": "Cost"}
 
 
@@ -66,7 +63,7 @@ def _page(request: HttpRequest, page: str) -> HttpResponse:
     if filters is None:
         status = 400
     else:
-        rollups_refresh(max_age=PAGE_FRESHNESS)
+        rollups_refresh_if_stale()
         dimension = form.chosen_dimension if form.is_bound else "version"
         context.update(
             filters=filters,
@@ -151,5 +148,5 @@ def export_csv(request: HttpRequest, report: str) -> HttpResponse:
     if not form.is_valid():
         lines = [f"{name}: {' '.join(messages)}" for name, messages in form.error_messages().items()]
         return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
-    rollups_refresh(max_age=PAGE_FRESHNESS)
+    rollups_refresh_if_stale()
     return csv_response(report=report, form=form)

@@ -9,6 +9,7 @@ lock, and a lead keeps the first variant it was dealt.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,15 +18,22 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import slugify
 from phonenumbers import timezone as phone_timezone
 
 from agents.models import Agent, AgentVersion, PhoneNumber
 from agents.services import agent_version_rollback
+from calls.models import Call
 from campaigns.models import Campaign, Lead
 from experiments.models import Assignment, Experiment, Variant, variant_version_problem
-from experiments.selectors import experiment_control, running_experiment_for_number
+from experiments.selectors import (
+    experiment_control,
+    person_answered,
+    running_experiment_for_number,
+    success_dispositions,
+)
 
 
 class ExperimentHasNoVariants(Exception):
@@ -132,6 +140,52 @@ def assignments_get_or_create(*, experiment: Experiment, lead_ids: Iterable[int]
     )
     found.update((assignment.lead_id, assignment) for assignment in assigned.filter(lead_id__in=missing))
     return found
+
+
+# --- exposure and success, per lead ----------------------------------------------------------------
+
+_UPDATE_CHUNK = 5_000
+
+
+@transaction.atomic
+def assignment_outcomes_update(*, since: datetime.datetime | None = None) -> int:
+    """Mark each assignment exposed and succeeded from its lead's calls in its variant; returns rows looked at.
+
+    With `since`, only leads with a call created or ended since then are
+    looked at again (the analytics refresh passes its own watermark); a lead's
+    figures are always recomputed from all its calls in the variant, so a
+    disposition that changed later is followed both ways. The results then
+    count exposed and successful leads from the assignments alone, instead of
+    a distinct count over every call of the experiment.
+    """
+    calls = Call.objects.filter(variant__isnull=False, lead__isnull=False)
+    if since is not None:
+        recent = calls.filter(Q(created_at__gte=since) | Q(ended_at__gte=since)).values("lead_id")
+        calls = calls.filter(lead_id__in=recent)
+    rows = list(
+        calls.values("variant_id", "lead_id", "disposition")
+        .annotate(connected=Count("pk", filter=person_answered()))
+        .order_by()
+    )
+    variants = Variant.objects.select_related("agent_version").filter(pk__in={row["variant_id"] for row in rows})
+    successes = {variant.pk: set(success_dispositions(variant.agent_version)) for variant in variants}
+    outcome: dict[tuple[int, int], tuple[bool, bool]] = {}
+    for row in rows:
+        key = (row["variant_id"], row["lead_id"])
+        exposed, succeeded = outcome.get(key, (False, False))
+        if row["connected"]:
+            exposed = True
+            succeeded = succeeded or row["disposition"] in successes.get(row["variant_id"], ())
+        outcome[key] = (exposed, succeeded)
+    by_class: dict[tuple[int, bool, bool], list[int]] = {}
+    for (variant_id, lead_id), (exposed, succeeded) in outcome.items():
+        by_class.setdefault((variant_id, exposed, succeeded), []).append(lead_id)
+    for (variant_id, exposed, succeeded), lead_ids in by_class.items():
+        for start in range(0, len(lead_ids), _UPDATE_CHUNK):
+            Assignment.objects.filter(
+                variant_id=variant_id, lead_id__in=lead_ids[start : start + _UPDATE_CHUNK]
+            ).exclude(exposed=exposed, succeeded=succeeded).update(exposed=exposed, succeeded=succeeded)
+    return len(outcome)
 
 
 # --- inbound routing ------------------------------------------------------------------------------

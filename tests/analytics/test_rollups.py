@@ -8,18 +8,18 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from analytics.histograms import bucket_of_ms, histogram_percentile
 from analytics.models import CallDaily, LatencyDaily
 from analytics.pricing import PricingError, pricing_of
 from analytics.selectors import (
     Filters,
     calls_per_day,
     cost_by_version,
-    histogram_percentile,
     latency,
     rates_by,
     summary,
 )
-from analytics.services import bucket_of_ms, rollup_day_rebuild, rollups_refresh
+from analytics.services import rollup_day_rebuild, rollups_refresh
 from calls.models import Call
 from tests.analytics.conftest import DAY1, DAY2, PRICING, at, make_call
 
