@@ -96,8 +96,10 @@ def _format(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
-def _y_axis(top_value: float, unit: str) -> tuple[float, list[float]]:
+def _y_axis(top_value: float, unit: str, *, whole: bool = False) -> tuple[float, list[float]]:
     step = _nice_step(top_value)
+    if whole:
+        step = max(1.0, float(math.ceil(step)))  # counts: no tick at 0.5 of a call
     top = step * max(1, math.ceil(top_value / step))
     return top, [step * n for n in range(round(top / step) + 1)]
 
@@ -125,7 +127,7 @@ def _legend(labels: Sequence[str]) -> list[LegendItem]:
 def stacked_bars(*, title: str, days: Sequence[dt.date], series: Sequence[tuple[str, Sequence[int]]]) -> Chart:
     """Calls per day, one colour per outcome stacked in the order given."""
     totals = [sum(values[i] for _, values in series) for i in range(len(days))]
-    top, ticks = _y_axis(max(totals, default=0) or 1, "")
+    top, ticks = _y_axis(max(totals, default=0) or 1, "", whole=True)
     plot_top, plot_bottom = TOP + 18, HEIGHT - BOTTOM
     scale = (plot_bottom - plot_top) / top
     positions = _x_positions(len(days))

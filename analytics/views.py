@@ -22,6 +22,7 @@ from analytics.forms import AnalyticsFilterForm
 from analytics.histograms import VOICE_TO_VOICE_STAGE
 from analytics.reports import REPORTS, report_csv
 from analytics.selectors import (
+    DEFAULT_RANGE_DAYS,
     PERCENTILES,
     Filters,
     calls_per_day,
@@ -44,7 +45,10 @@ def _today() -> dt.date:
 
 
 def _form(request: HttpRequest) -> AnalyticsFilterForm:
-    return AnalyticsFilterForm(request.GET or None, today=_today())
+    today = _today()
+    # Unbound, the form shows the default range it stands for (the last 30 UTC days).
+    initial = {"start": today - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1), "end": today}
+    return AnalyticsFilterForm(request.GET or None, today=today, initial=initial)
 
 
 def _filters_or_default(form: AnalyticsFilterForm) -> Filters | None:
@@ -52,7 +56,7 @@ def _filters_or_default(form: AnalyticsFilterForm) -> Filters | None:
         return form.filters() if form.is_valid() else None
     form.cleaned_data = {}
     today = _today()
-    return Filters(start=today - dt.timedelta(days=29), end=today)
+    return Filters(start=today - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1), end=today)
 
 
 def _page(request: HttpRequest, page: str) -> HttpResponse:

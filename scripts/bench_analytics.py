@@ -219,8 +219,12 @@ def main() -> None:
             started = time.perf_counter()
             # Turns: caller and agent alternate; agent replies carry the stages, some are interrupted,
             # and LLM usage on the paid versions' replies.
-            cursor.execute(
-                """
+            # The bench database's turns table is unlogged: 10,000,000 rows without writing them to the WAL
+            # too (half the disk, and this is throwaway data). In chunks, so each statement stays modest.
+            cursor.execute("ALTER TABLE calls_callturn SET UNLOGGED")
+            for chunk in range(10):
+                cursor.execute(
+                    """
                 INSERT INTO calls_callturn (call_id, index, speaker, text, heard_text, interrupted, started_at,
                                             ended_at, timings, data, created_at)
                 SELECT c.id, t.n, CASE WHEN t.n %% 2 = 0 THEN 'caller' ELSE 'agent' END, 'words', '',
@@ -234,10 +238,11 @@ def main() -> None:
                        c.created_at
                 FROM calls_call c
                 CROSS JOIN generate_series(0, %s - 1) AS t(n)
-                CROSS JOIN LATERAL (SELECT 450 + 400 * random() * random() + 2000 * (random() ^ 12) AS base) l
+                CROSS JOIN LATERAL (SELECT 450 + 400 * random() * random() + 2000 * (random() ^ 12) + 0 * t.n AS base) l
+                WHERE c.lead_id %% 10 = %s
                 """,
-                [args.turns_per_call],
-            )
+                    [args.turns_per_call, chunk],
+                )
             print(f"inserted {args.calls * args.turns_per_call:,} turns in {time.perf_counter() - started:.1f} s")
         with connection.cursor() as cursor:
             for table in ("calls_lead", "calls_call", "calls_callturn", "experiments_assignment"):
