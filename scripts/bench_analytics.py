@@ -79,6 +79,7 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
@@ -95,7 +96,6 @@ def main() -> None:
     from experiments.models import Experiment, Variant
     from experiments.selectors import experiment_results
     from experiments.services import assignment_outcomes_update
-    from tests.factories import UserFactory
 
     now = timezone.now()
     pricing = {
@@ -283,7 +283,9 @@ def main() -> None:
         RollupState.objects.filter(pk=1).update(refreshed_at=timezone.now())
     print(f"rollup rows: {CallDaily.objects.count():,} call groups, {LatencyDaily.objects.count():,} latency buckets")
 
-    user = UserFactory(username="bench-operator")
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-operator", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client()
     client.force_login(user)
 
@@ -345,9 +347,9 @@ def main() -> None:
         .order_by(),
     }
     for label, queryset in plans.items():
-        sql, params = queryset.query.sql_with_params()
+        sql, sql_params = queryset.query.sql_with_params()
         with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, sql_params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
         print(f"\nEXPLAIN ANALYZE, {label}:\n{plan}")
     print("\nnote: 2 shared cores; other work on the machine makes these figures noisy")
