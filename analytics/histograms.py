@@ -48,3 +48,21 @@ def histogram_percentile(histogram: Mapping[int, int], percentile: float) -> flo
         if running >= rank:
             return bucket_value(bucket)
     return bucket_value(max(histogram))
+
+
+def histogram_percentiles(histogram: Mapping[int, int], percentiles: tuple[float, ...]) -> dict[float, float | None]:
+    """Several percentiles of one histogram in a single pass over its sorted buckets (the per-day series)."""
+    total = sum(histogram.values())
+    if total == 0:
+        return dict.fromkeys(percentiles)
+    found: dict[float, float | None] = {}
+    wanted = sorted(percentiles)
+    running, index = 0, 0
+    for bucket in sorted(histogram):
+        running += histogram[bucket]
+        while index < len(wanted) and running >= wanted[index] / 100 * total:
+            found[wanted[index]] = bucket_value(bucket)
+            index += 1
+    for percentile in wanted[index:]:
+        found[percentile] = bucket_value(max(histogram))
+    return found

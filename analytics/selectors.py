@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import Q, QuerySet, Sum
 
 from agents.models import Agent, AgentVersion
-from analytics.histograms import STAGES, VOICE_TO_VOICE_STAGE, histogram_percentile
+from analytics.histograms import STAGES, VOICE_TO_VOICE_STAGE, histogram_percentile, histogram_percentiles
 from analytics.models import CallDaily, LatencyDaily, RollupState
 from analytics.pricing import Pricing, PricingError, pricing_of
 from campaigns.models import Campaign
@@ -24,7 +24,7 @@ from campaigns.models import Campaign
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
 DIMENSIONS = {"version": "agent_version", "campaign": "campaign", "source": "lead_source"}
-PERCENTILES = (50, 95, 99)
+PERCENTILES: tuple[int, ...] = (50, 95, 99)
 
 
 @dataclass(frozen=True)
@@ -233,16 +233,18 @@ def latency(filters: Filters) -> Latency:
         if stage in per_day:
             per_day[stage][position[day]][bucket] += turns
             overall[stage][bucket] += turns
-    stages = [
-        StageLatency(
-            stage=stage,
-            label=label,
-            turns=sum(overall[stage].values()),
-            overall={p: histogram_percentile(overall[stage], p) for p in PERCENTILES},
-            per_day={p: [histogram_percentile(h, p) for h in per_day[stage]] for p in PERCENTILES},
+    stages = []
+    for stage, label in STAGES:
+        daily = [histogram_percentiles(h, PERCENTILES) for h in per_day[stage]]
+        stages.append(
+            StageLatency(
+                stage=stage,
+                label=label,
+                turns=sum(overall[stage].values()),
+                overall={p: v for p, v in histogram_percentiles(overall[stage], PERCENTILES).items()},
+                per_day={p: [day[p] for day in daily] for p in PERCENTILES},
+            )
         )
-        for stage, label in STAGES
-    ]
     interrupted = [0] * len(days)
     connected = [0] * len(days)
     for row in (

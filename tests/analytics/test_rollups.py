@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from analytics.histograms import bucket_of_ms, histogram_percentile
+from analytics.histograms import bucket_of_ms, histogram_percentile, histogram_percentiles
 from analytics.models import CallDaily, LatencyDaily
 from analytics.pricing import PricingError, pricing_of
 from analytics.selectors import (
@@ -169,6 +169,11 @@ def test_the_histogram_buckets_are_five_percent_wide():
     histogram = {bucket_of_ms(100): 98, bucket_of_ms(2000): 2}
     assert histogram_percentile(histogram, 50) == pytest.approx(100, rel=0.025)
     assert histogram_percentile(histogram, 99) == pytest.approx(2000, rel=0.025)
+    # The one-pass form gives the same answers.
+    assert histogram_percentiles(histogram, (50, 95, 99)) == {
+        p: histogram_percentile(histogram, p) for p in (50, 95, 99)
+    }
+    assert histogram_percentiles({}, (50,)) == {50: None}
 
 
 def test_latency_rows_per_stage_bucket(world):

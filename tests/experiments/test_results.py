@@ -198,7 +198,7 @@ def test_the_ratio_check_counts_only_leads_assigned_under_the_current_weights(ex
 def test_results_cost_a_fixed_number_of_queries(experiment, django_assert_max_num_queries):
     populate(experiment)
     rollups_refresh()
-    with django_assert_max_num_queries(4):  # variants, assignments, the calls' and the latency rollups
+    with django_assert_max_num_queries(5):  # variants, assignments, opt-outs, the calls' and the latency rollups
         experiment_results(experiment=experiment)
 
 
