@@ -46,13 +46,13 @@ def _latency(filters: Filters, dimension: str) -> tuple[dict[str, Any], list[dic
         for stage in figures.stages
     ]
     rows = figures.rows()
-    return {"stages": stages, "per_day": rows}, rows
+    return {"period": figures.period, "stages": stages, "per_period": rows}, rows
 
 
 def _interruptions(filters: Filters, dimension: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    figures = latency(filters)
+    figures = latency(filters, with_stages=False)
     rows = [
-        {"day": day.isoformat(), "interruptions_per_call": None if value is None else round(value, 4)}
+        {figures.period: day.isoformat(), "interruptions_per_call": None if value is None else round(value, 4)}
         for day, value in zip(figures.days, figures.interruptions_per_call, strict=True)
     ]
     overall = figures.interruptions_overall
@@ -60,7 +60,8 @@ def _interruptions(filters: Filters, dimension: str) -> tuple[dict[str, Any], li
         "interruptions_per_call": None if overall is None else round(overall, 4),
         "interrupted_turns": figures.interrupted_turns,
         "connected_calls": figures.connected_calls,
-        "per_day": rows,
+        "period": figures.period,
+        "per_period": rows,
     }, rows
 
 

@@ -13,7 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 
 from agents.models import Agent, AgentVersion
 from analytics.histograms import STAGES, VOICE_TO_VOICE_STAGE, histogram_percentile, histogram_percentiles
@@ -23,6 +24,9 @@ from campaigns.models import Campaign
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 30
+# Longer ranges show latency and interruptions per week: a point per day is unreadable there, and a year of
+# daily histograms is tens of thousands of rows to add up.
+WEEKLY_AFTER_DAYS = 92
 DIMENSIONS = {"version": "agent_version", "campaign": "campaign", "source": "lead_source"}
 PERCENTILES: tuple[int, ...] = (50, 95, 99)
 
@@ -194,10 +198,11 @@ class StageLatency:
 
 @dataclass
 class Latency:
-    days: list[dt.date]
+    days: list[dt.date]  # the periods' first days
     stages: list[StageLatency]
     interruptions_per_call: list[float | None]  # per day
     interruptions_overall: float | None
+    period: str = "day"  # or "week", for ranges longer than WEEKLY_AFTER_DAYS
     interrupted_turns: int = 0
     connected_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -208,7 +213,7 @@ class Latency:
             for index, day in enumerate(self.days):
                 values = {f"p{p}_ms": _round(stage.per_day[p][index]) for p in PERCENTILES}
                 if any(value is not None for value in values.values()):
-                    out.append({"day": day.isoformat(), "stage": stage.stage, **values})
+                    out.append({self.period: day.isoformat(), "stage": stage.stage, **values})
         return out
 
 
@@ -216,23 +221,35 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def latency(filters: Filters) -> Latency:
-    """p50/p95/p99 of every stage per day and over the range, and interruptions per connected call."""
-    days = filters.days
-    position = {day: index for index, day in enumerate(days)}
-    per_day: dict[str, list[dict[int, int]]] = {stage: [defaultdict(int) for _ in days] for stage, _ in STAGES}
+def latency(filters: Filters, *, with_stages: bool = True) -> Latency:
+    """p50/p95/p99 of every stage per day (per week beyond WEEKLY_AFTER_DAYS) and over the range, and
+    interruptions per connected call. `with_stages=False` skips the histograms (the interruptions report)."""
+    weekly = len(filters.days) > WEEKLY_AFTER_DAYS
+    if weekly:
+        periods = sorted({day - dt.timedelta(days=day.weekday()) for day in filters.days})
+        period_of = {day: day - dt.timedelta(days=day.weekday()) for day in filters.days}
+    else:
+        periods = filters.days
+        period_of = {day: day for day in periods}
+    position = {period: index for index, period in enumerate(periods)}
+    per_day: dict[str, list[dict[int, int]]] = {stage: [defaultdict(int) for _ in periods] for stage, _ in STAGES}
     overall: dict[str, dict[int, int]] = {stage: defaultdict(int) for stage, _ in STAGES}
-    rows = (
-        LatencyDaily.objects.filter(filters.q())
-        .values("stage", "day", "bucket")
-        .annotate(turns=Sum("turns"))
-        .order_by()
-        .values_list("stage", "day", "bucket", "turns")
-    )
-    for stage, day, bucket, turns in rows:
-        if stage in per_day:
-            per_day[stage][position[day]][bucket] += turns
-            overall[stage][bucket] += turns
+    if with_stages:
+        # Grouped by week in the database when weekly: a year of days is tens of thousands of bucket rows.
+        period = TruncWeek("day") if weekly else F("day")
+        rows = (
+            LatencyDaily.objects.filter(filters.q())
+            .annotate(period=period)
+            .values("stage", "period", "bucket")
+            .annotate(turns=Sum("turns"))
+            .order_by()
+            .values_list("stage", "period", "bucket", "turns")
+        )
+        for stage, when, bucket, turns in rows:
+            if stage in per_day:
+                when = when.date() if isinstance(when, dt.datetime) else when
+                per_day[stage][position[when]][bucket] += turns
+                overall[stage][bucket] += turns
     stages = []
     for stage, label in STAGES:
         daily = [histogram_percentiles(h, PERCENTILES) for h in per_day[stage]]
@@ -241,23 +258,24 @@ def latency(filters: Filters) -> Latency:
                 stage=stage,
                 label=label,
                 turns=sum(overall[stage].values()),
-                overall={p: v for p, v in histogram_percentiles(overall[stage], PERCENTILES).items()},
+                overall=histogram_percentiles(overall[stage], PERCENTILES),
                 per_day={p: [day[p] for day in daily] for p in PERCENTILES},
             )
         )
-    interrupted = [0] * len(days)
-    connected = [0] * len(days)
+    interrupted = [0] * len(periods)
+    connected = [0] * len(periods)
     for row in (
         CallDaily.objects.filter(filters.q())
         .values("day")
         .annotate(interrupted=Sum("interrupted_turns"), connected=Sum("connected"))
         .order_by()
     ):
-        interrupted[position[row["day"]]] = row["interrupted"]
-        connected[position[row["day"]]] = row["connected"]
+        interrupted[position[period_of[row["day"]]]] += row["interrupted"]
+        connected[position[period_of[row["day"]]]] += row["connected"]
     total_interrupted, total_connected = sum(interrupted), sum(connected)
     return Latency(
-        days=days,
+        days=periods,
+        period="week" if weekly else "day",
         stages=stages,
         interruptions_per_call=[i / c if c else None for i, c in zip(interrupted, connected, strict=True)],
         interruptions_overall=total_interrupted / total_connected if total_connected else None,

@@ -100,19 +100,19 @@ def _sections(page: str, filters: Filters, dimension: str) -> dict[str, Any]:
         return {
             "latency": figures,
             "v2v_chart": line_chart(
-                title="Voice to voice (first reply frame after the caller stops), ms",
+                title=f"Voice to voice (first reply frame after the caller stops), ms, per {figures.period}",
                 days=figures.days,
                 series=[(f"p{p}", v2v.per_day[p]) for p in PERCENTILES],
                 unit="ms",
             ),
             "stages_chart": line_chart(
-                title="Each stage's p50 after the caller stops, ms",
+                title=f"Each stage's p50 after the caller stops, ms, per {figures.period}",
                 days=figures.days,
                 series=[(stage.label.split(" (")[0], stage.per_day[50]) for stage in figures.stages if stage.turns],
                 unit="ms",
             ),
             "interruptions_chart": line_chart(
-                title="Interruptions per connected call",
+                title=f"Interruptions per connected call, per {figures.period}",
                 days=figures.days,
                 series=[("interruptions per call", figures.interruptions_per_call)],
             ),

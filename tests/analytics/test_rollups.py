@@ -181,3 +181,17 @@ def test_latency_rows_per_stage_bucket(world):
     v2v = LatencyDaily.objects.filter(stage="first_frame_sent")
     assert sum(v2v.values_list("turns", flat=True)) == 6
     assert set(v2v.values_list("bucket", flat=True)) == {bucket_of_ms(ms) for ms in world.v2v_values}
+
+
+def test_long_ranges_give_weekly_latency_with_the_same_totals(world):
+    rebuild()
+    daily = latency(BOTH_DAYS)
+    long = latency(Filters(start=DAY1 - dt.timedelta(days=60), end=DAY2 + dt.timedelta(days=60)))
+    assert (daily.period, long.period) == ("day", "week")
+    assert all(day.weekday() == 0 for day in long.days)  # each point is a week, from its Monday
+    v2v = {stage.stage: stage for stage in long.stages}["first_frame_sent"]
+    assert v2v.turns == 6
+    assert v2v.overall == {stage.stage: stage for stage in daily.stages}["first_frame_sent"].overall
+    assert long.interruptions_overall == daily.interruptions_overall
+    # DAY1 (a Monday) and DAY2 fall in one week: one point holds all six replies.
+    assert [value for value in v2v.per_day[50] if value is not None] == [v2v.overall[50]]
