@@ -50,12 +50,12 @@ def histogram_percentile(histogram: Mapping[int, int], percentile: float) -> flo
     return bucket_value(max(histogram))
 
 
-def histogram_percentiles(histogram: Mapping[int, int], percentiles: tuple[float, ...]) -> dict[float, float | None]:
+def histogram_percentiles(histogram: Mapping[int, int], percentiles: tuple[int, ...]) -> dict[int, float | None]:
     """Several percentiles of one histogram in a single pass over its sorted buckets (the per-day series)."""
     total = sum(histogram.values())
     if total == 0:
         return dict.fromkeys(percentiles)
-    found: dict[float, float | None] = {}
+    found: dict[int, float | None] = {}
     wanted = sorted(percentiles)
     running, index = 0, 0
     for bucket in sorted(histogram):
