@@ -125,3 +125,13 @@ def test_the_admin_index_lists_the_summary_page(operator_client, rolled):
     assert page.status_code == 200
     assert "Analytics summary: the last 30 days" in page.text
     assert reverse("analytics:overview") in page.text
+
+
+def test_the_refresh_time_is_shown_in_the_operators_timezone(viewer_client, rolled):
+    from accounts.middleware import SESSION_KEY
+
+    session = viewer_client.session
+    session[SESSION_KEY] = "America/Los_Angeles"
+    session.save()
+    html = viewer_client.get(reverse("analytics:overview"), RANGE).text
+    assert "Figures as of" in html and (" PST</time>" in html or " PDT</time>" in html)
