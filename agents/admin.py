@@ -1,9 +1,12 @@
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from agents.models import Agent, AgentVersion, PhoneNumber
+from agents.services import VersionAlreadyPublished, agent_version_publish
 
 
 class AgentVersionInline(admin.TabularInline):
@@ -31,6 +34,21 @@ class AgentVersionAdmin(admin.ModelAdmin):
     list_filter = ("agent",)
     search_fields = ("agent__name", "notes")
     readonly_fields = ("published_at", "created_at")
+    actions = ["publish_selected"]
+
+    @admin.action(description="Publish the selected draft versions")
+    def publish_selected(self, request: HttpRequest, queryset: QuerySet[AgentVersion]) -> None:
+        # Through the publishing service, as the console and the API: the configuration is validated
+        # under the row lock and a version is published once.
+        for version in queryset.order_by("agent__name", "number"):
+            try:
+                agent_version_publish(version=version)
+                self.message_user(request, f"{version} is published.", messages.SUCCESS)
+            except VersionAlreadyPublished as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+            except ValidationError as exc:
+                reasons = "; ".join(exc.messages)
+                self.message_user(request, f"{version} was not published: {reasons}", messages.ERROR)
 
     def get_readonly_fields(self, request: HttpRequest, obj: AgentVersion | None = None) -> Any:
         # A published version is shown, never edited: calls point at it.

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 
+from analytics.services import rollups_refresh_if_stale
 from experiments.charts import results_chart
 from experiments.models import Assignment, Experiment, Variant
 from experiments.selectors import experiment_results
@@ -112,6 +113,7 @@ class ExperimentAdmin(admin.ModelAdmin):
         experiment = self.get_object(request, object_id)
         context = dict(extra_context or {})
         if experiment is not None:
+            rollups_refresh_if_stale()  # the results read the analytics rollups
             results = experiment_results(experiment=experiment)
             context.update(
                 results=results,

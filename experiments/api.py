@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from analytics.services import rollups_refresh_if_stale
 from audit import verbs
 from audit.services import audit_record
 from experiments.models import Experiment, Variant
@@ -210,4 +211,6 @@ class ExperimentViewSet(
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str) -> Response:
         """Per variant: assigned, exposed and successful leads, intervals, tests against control, guardrails."""
-        return Response(experiment_results(experiment=self.get_object()).as_json())
+        experiment = self.get_object()
+        rollups_refresh_if_stale()  # the results read the analytics rollups
+        return Response(experiment_results(experiment=experiment).as_json())

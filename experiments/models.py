@@ -188,6 +188,12 @@ class Assignment(models.Model):
     variant = models.ForeignKey(Variant, on_delete=models.RESTRICT, related_name="assignments")
     lead = models.ForeignKey("campaigns.Lead", on_delete=models.CASCADE, related_name="assignments")
     assigned_at = models.DateTimeField(auto_now_add=True)
+    # Kept by experiments.services.assignment_outcomes_update from the lead's calls in this variant, so the
+    # results count exposed and successful leads from this table alone (no distinct count over calls).
+    exposed = models.BooleanField(default=False, help_text="A person answered one of the lead's calls.")
+    succeeded = models.BooleanField(
+        default=False, help_text="A call a person answered ended with one of its version's success dispositions."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["experiment", "lead"], name="assignment_one_per_lead")]

@@ -7,8 +7,11 @@ when one of those calls ended with a disposition in its version's
 `success_dispositions`. Counting leads, not calls, keeps a lead that was
 called three times from weighing three times as much as one reached at once.
 
-Four grouped queries whatever the experiment's size (variants, assignments,
-calls, agent turns); the statistics on top are in experiments.statistics.
+A fixed handful of grouped queries whatever the experiment's size: variants,
+assignments (each carries whether its lead was exposed and succeeded, kept by
+experiments.services.assignment_outcomes_update), and the per-variant call
+and latency rollups analytics keeps; no query walks the experiment's calls
+or turns. The statistics on top are in experiments.statistics.
 """
 
 from __future__ import annotations
@@ -17,16 +20,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.db.models import Aggregate, Avg, Count, FloatField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from agents.brains.config import load_config
 from agents.models import Agent, AgentVersion, PhoneNumber
-from calls.models import Call, CallTurn
+from analytics.histograms import histogram_percentile
+from analytics.selectors import variant_figures
+from calls.models import Call
 from campaigns.models import Campaign
 from experiments.models import Assignment, Experiment, Variant
 from experiments.statistics import ArmCounts, ArmResult, experiment_statistics, significantly_higher
@@ -38,10 +40,6 @@ from experiments.statistics import ArmCounts, ArmResult, experiment_statistics, 
 LATENCY_BREACH_RATIO = 1.2
 LATENCY_MIN_TURNS = 20
 EARLY_HANGUP_SECONDS = 10
-# The stage that marks voice to voice on the server: the first reply frame
-# sent, in ms after the end of the caller's speech (CallTurn.timings). Only
-# replies to speech have an STT stage; the greeting answers no one.
-VOICE_TO_VOICE_STAGE = "first_frame_sent"
 
 
 def _count_per_experiment(model: type[Variant] | type[Assignment]) -> Coalesce:
@@ -126,18 +124,6 @@ def person_answered() -> Q:
     return Q(answered_by="human") | Q(direction=Call.Direction.INBOUND, answered_at__isnull=False)
 
 
-class _Percentile(Aggregate):
-    """PostgreSQL's percentile_cont (linear interpolation, as numpy's default percentile)."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: Any, *, fraction: float) -> None:
-        # A float literal in the SQL, never user input.
-        super().__init__(expression, fraction=repr(float(fraction)))
-
-
 @dataclass
 class Guardrails:
     answered_calls: int = 0
@@ -203,34 +189,21 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
         .annotate(
             assigned=Count("id"),
             recent=Count("id", filter=Q(assigned_at__gte=since)) if since else Count("id"),
-            opt_outs=Count("id", filter=Q(lead__do_not_call=True)),
+            exposed=Count("id", filter=Q(exposed=True)),
+            successes=Count("id", filter=Q(succeeded=True)),
         )
         .order_by()
     }
-
-    person = person_answered()
-    succeeded = Q(pk__in=[])
-    for variant in variants:
-        # The dialer and inbound routing run a variant's calls on its version.
-        succeeded |= Q(variant_id=variant.pk, disposition__in=success_dispositions(variant.agent_version))
-    calls = {
-        row["variant_id"]: row
-        for row in Call.objects.filter(variant_id__in=ids, lead__isnull=False)
+    # Apart, from the (few) do-not-call leads: joining every assignment to its lead cost more than the rest.
+    opt_outs_by_variant = dict(
+        Assignment.objects.filter(experiment=experiment, lead__do_not_call=True)
         .values("variant_id")
-        .annotate(
-            exposed=Count("lead_id", distinct=True, filter=person),
-            successes=Count("lead_id", distinct=True, filter=person & succeeded),
-            answered_calls=Count("id", filter=person),
-            early_hangups=Count(
-                "id",
-                # The caller ended it: the agent sets a disposition whenever it ends a call.
-                filter=person & Q(disposition="", duration_seconds__lte=EARLY_HANGUP_SECONDS),
-            ),
-            mean_duration_s=Avg("duration_seconds", filter=person & Q(duration_seconds__isnull=False)),
-        )
+        .annotate(n=Count("id"))
         .order_by()
-    }
-    latency = _voice_to_voice_p95(ids)
+        .values_list("variant_id", "n")
+    )
+    # Calls' guardrail figures come from the analytics rollups (kept per variant, refreshed every minute).
+    calls = variant_figures(ids)
 
     arms = [
         ArmCounts(
@@ -238,8 +211,8 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
             is_control=variant.pk == control.pk,
             weight=variant.weight,
             assigned=assignments.get(variant.pk, {}).get("assigned", 0),
-            exposed=calls.get(variant.pk, {}).get("exposed", 0),
-            successes=calls.get(variant.pk, {}).get("successes", 0),
+            exposed=assignments.get(variant.pk, {}).get("exposed", 0),
+            successes=assignments.get(variant.pk, {}).get("successes", 0),
         )
         for variant in variants
     ]
@@ -248,11 +221,12 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
 
     guardrails = []
     for variant, arm in zip(variants, arms, strict=True):
-        row = calls.get(variant.pk, {})
-        answered = row.get("answered_calls", 0)
-        early = row.get("early_hangups", 0)
-        opt_outs = assignments.get(variant.pk, {}).get("opt_outs", 0)
-        p95, replies = latency.get(variant.pk, (None, 0))
+        rollup = calls[variant.pk]
+        answered = rollup.answered_calls
+        early = rollup.early_hangups
+        opt_outs = opt_outs_by_variant.get(variant.pk, 0)
+        p95 = histogram_percentile(rollup.voice_to_voice, 95)
+        replies = sum(rollup.voice_to_voice.values())
         guardrails.append(
             Guardrails(
                 answered_calls=answered,
@@ -260,7 +234,7 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
                 voice_to_voice_replies=replies,
                 early_hangups=early,
                 early_hangup_rate=early / answered if answered else None,
-                mean_duration_s=row.get("mean_duration_s"),
+                mean_duration_s=rollup.mean_duration_s,
                 opt_outs=opt_outs,
                 opt_out_rate=opt_outs / arm.assigned if arm.assigned else None,
             )
@@ -285,29 +259,6 @@ def experiment_results(*, experiment: Experiment) -> ExperimentResults:
         variants=results,
         srm_assigned=sum(srm_counts),
     )
-
-
-def _voice_to_voice_p95(variant_ids: list[int]) -> dict[int, tuple[float | None, int]]:
-    """Each variant's p95 of the first reply frame after the caller's speech, and how many replies it covers."""
-    replies = CallTurn.objects.filter(
-        call__variant_id__in=variant_ids,
-        speaker=CallTurn.Speaker.AGENT,
-        timings__has_keys=["stt_done", VOICE_TO_VOICE_STAGE],
-    )
-    milliseconds = Cast(KeyTextTransform(VOICE_TO_VOICE_STAGE, "timings"), FloatField())
-    if connection.vendor == "postgresql":
-        rows = (
-            replies.values("call__variant_id")
-            .annotate(p95=_Percentile(milliseconds, fraction=0.95), replies=Count("id"))
-            .order_by()
-        )
-        return {row["call__variant_id"]: (row["p95"], row["replies"]) for row in rows}
-    # The embedded SQLite default has no percentile function: the values come back and numpy takes it.
-    values: dict[int, list[float]] = {}
-    for variant_id, value in replies.annotate(ms=milliseconds).values_list("call__variant_id", "ms"):
-        if value is not None:
-            values.setdefault(variant_id, []).append(value)
-    return {key: (float(np.percentile(found, 95)), len(found)) for key, found in values.items()}
 
 
 def _breaches(*, control: Guardrails, control_arm: ArmCounts, variant: Guardrails, arm: ArmCounts) -> list[str]:

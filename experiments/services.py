@@ -9,20 +9,31 @@ lock, and a lead keeps the first variant it was dealt.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.text import slugify
+from phonenumbers import timezone as phone_timezone
 
 from agents.models import Agent, AgentVersion, PhoneNumber
 from agents.services import agent_version_rollback
-from campaigns.models import Campaign
+from calls.models import Call
+from campaigns.models import Campaign, Lead
 from experiments.models import Assignment, Experiment, Variant, variant_version_problem
-from experiments.selectors import experiment_control
+from experiments.selectors import (
+    experiment_control,
+    person_answered,
+    running_experiment_for_number,
+    success_dispositions,
+)
 
 
 class ExperimentHasNoVariants(Exception):
@@ -129,6 +140,122 @@ def assignments_get_or_create(*, experiment: Experiment, lead_ids: Iterable[int]
     )
     found.update((assignment.lead_id, assignment) for assignment in assigned.filter(lead_id__in=missing))
     return found
+
+
+# --- exposure and success, per lead ----------------------------------------------------------------
+
+_UPDATE_CHUNK = 5_000
+
+
+@transaction.atomic
+def assignment_outcomes_update(*, since: datetime.datetime | None = None) -> int:
+    """Mark each assignment exposed and succeeded from its lead's calls in its variant; returns rows looked at.
+
+    With `since`, only leads with a call created or ended since then are
+    looked at again (the analytics refresh passes its own watermark); a lead's
+    figures are always recomputed from all its calls in the variant, so a
+    disposition that changed later is followed both ways. The results then
+    count exposed and successful leads from the assignments alone, instead of
+    a distinct count over every call of the experiment.
+    """
+    calls = Call.objects.filter(variant__isnull=False, lead__isnull=False)
+    if since is not None:
+        recent = calls.filter(Q(created_at__gte=since) | Q(ended_at__gte=since)).values("lead_id")
+        calls = calls.filter(lead_id__in=recent)
+    rows = list(
+        calls.values("variant_id", "lead_id", "disposition")
+        .annotate(connected=Count("pk", filter=person_answered()))
+        .order_by()
+    )
+    variants = Variant.objects.select_related("agent_version").filter(pk__in={row["variant_id"] for row in rows})
+    successes = {variant.pk: set(success_dispositions(variant.agent_version)) for variant in variants}
+    outcome: dict[tuple[int, int], tuple[bool, bool]] = {}
+    for row in rows:
+        key = (row["variant_id"], row["lead_id"])
+        exposed, succeeded = outcome.get(key, (False, False))
+        if row["connected"]:
+            exposed = True
+            succeeded = succeeded or row["disposition"] in successes.get(row["variant_id"], ())
+        outcome[key] = (exposed, succeeded)
+    by_class: dict[tuple[int, bool, bool], list[int]] = {}
+    for (variant_id, lead_id), (exposed, succeeded) in outcome.items():
+        by_class.setdefault((variant_id, exposed, succeeded), []).append(lead_id)
+    for (variant_id, exposed, succeeded), lead_ids in by_class.items():
+        for start in range(0, len(lead_ids), _UPDATE_CHUNK):
+            Assignment.objects.filter(
+                variant_id=variant_id, lead_id__in=lead_ids[start : start + _UPDATE_CHUNK]
+            ).exclude(exposed=exposed, succeeded=succeeded).update(exposed=exposed, succeeded=succeeded)
+    return len(outcome)
+
+
+# --- inbound routing ------------------------------------------------------------------------------
+
+# Custom field set on a lead created for an unknown inbound caller, so the
+# analytics' "source" breakdown tells them from imported leads.
+INBOUND_LEAD_SOURCE = "inbound"
+
+
+@dataclass(frozen=True)
+class InboundRoute:
+    """What an inbound call to a number running an experiment answers with, and for whom."""
+
+    lead: Lead
+    variant: Variant
+    agent_version: AgentVersion
+
+
+def _caller_e164(raw: str) -> str | None:
+    """The caller's number in E.164, or None when Twilio gave none usable ("anonymous", a client id)."""
+    try:
+        parsed = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _caller_timezone(e164: str) -> str:
+    # A lead needs a timezone (the dialer's calling window). One the number
+    # names for sure, else the server's: this lead was not imported for dialing.
+    zones = [z for z in phone_timezone.time_zones_for_number(phonenumbers.parse(e164)) if z != "Etc/Unknown"]
+    return zones[0] if len(zones) == 1 else str(settings.TIME_ZONE)
+
+
+def _lead_for_caller(e164: str) -> Lead:
+    lead = Lead.objects.filter(phone=e164).first()
+    if lead is not None:
+        return lead
+    try:
+        # A savepoint: two calls from the same new number may race; the loser reads the winner's row.
+        with transaction.atomic():
+            return Lead.objects.create(
+                phone=e164, timezone=_caller_timezone(e164), custom_fields={"source": INBOUND_LEAD_SOURCE}
+            )
+    except IntegrityError:
+        return Lead.objects.get(phone=e164)
+
+
+@transaction.atomic
+def inbound_route(*, number_e164: str, caller: str) -> InboundRoute | None:
+    """The variant an inbound caller gets when the number runs an experiment; None when it runs none.
+
+    The caller is the lead with that phone number, or a new lead (source
+    "inbound"); the lead's assignment is the same sticky, weighted one the
+    dialer uses, so a lead called by a campaign and calling back hears the
+    same version. A caller with no usable number (withheld) takes no part:
+    None, and the number answers with its agent's live version as usual.
+    """
+    experiment = running_experiment_for_number(e164=number_e164)
+    if experiment is None or not experiment_assignable(experiment):
+        return None
+    e164 = _caller_e164(caller)
+    if e164 is None:
+        return None
+    lead = _lead_for_caller(e164)
+    assignment = assignments_get_or_create(experiment=experiment, lead_ids=[lead.pk])[lead.pk]
+    variant = assignment.variant
+    return InboundRoute(lead=lead, variant=variant, agent_version=variant.agent_version)
 
 
 # --- setup ----------------------------------------------------------------------------------------

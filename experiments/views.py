@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from analytics.services import rollups_refresh_if_stale
 from audit import verbs
 from audit.services import audit_record
 from experiments.charts import results_chart
@@ -92,6 +93,7 @@ def experiment_new(request: HttpRequest) -> HttpResponse:
 
 
 def _results_context(experiment: Experiment) -> dict[str, Any]:
+    rollups_refresh_if_stale()  # the results read the analytics rollups
     results = experiment_results(experiment=experiment)
     return {"experiment": experiment, "results": results, "panels": results_chart(results.variants)}
 

@@ -1,6 +1,7 @@
 """POST /twilio/voice/: Twilio's answer webhook for inbound and outbound calls.
 
-Inbound: the called number (`To`) finds the agent and a Call is created.
+Inbound: the called number (`To`) finds the agent and a Call is created; when
+the number runs an experiment, the caller's lead and variant choose the version.
 Outbound: the dialer created the Call first and put its id in the answer URL
 (`?call=<uuid>`). Either way the answer connects the call to the media socket
 with a signed per-call token.
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from agents.models import PhoneNumber
 from calls.models import Call
+from experiments.services import inbound_route
 from telephony.signature import FormFields, signature_valid
 from telephony.twiml import answer_twiml_for, say_and_hang_up_twiml
 
@@ -37,11 +39,15 @@ def _inbound_call(request: HttpRequest) -> Call | None:
         return existing
     number = PhoneNumber.objects.select_related("agent").filter(e164=request.POST.get("To", "")).first()
     version = number.agent.live_version if number else None
-    if version is None:
+    if number is None or version is None:
         return None
+    # A number running an experiment answers with the caller's variant (experiments decide who gets which).
+    route = inbound_route(number_e164=number.e164, caller=request.POST.get("From", ""))
     return Call.objects.create(
         direction=Call.Direction.INBOUND,
-        agent_version=version,
+        agent_version=route.agent_version if route else version,
+        lead=route.lead if route else None,
+        variant=route.variant if route else None,
         twilio_call_sid=call_sid or None,
         from_number=request.POST.get("From", "")[:32],
         to_number=request.POST.get("To", "")[:32],

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from voiceops.env import env_bool, env_choice, env_int, env_str, env_url, env_url_list, local_secret_key
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "campaigns",
     "calls",
     "experiments",
+    "analytics",
     "sandbox",
     "telephony",
     "webhooks",
@@ -242,10 +244,18 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", Fa
 POST_CALL_ANALYSIS = env_bool("POST_CALL_ANALYSIS", True)
 # How often the retention purge looks for data past its agent version's retention days.
 RETENTION_PURGE_SECONDS = env_int("RETENTION_PURGE_SECONDS", 3600, minimum=60)
+# Analytics rollups (analytics/services.py): the days whose calls changed are rebuilt this often, and
+# yesterday once more at 00:30 UTC for anything that landed after the last refresh's grace.
+ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 60, minimum=5)
 CELERY_BEAT_SCHEDULE = {
     "dialer-tick": {"task": "calls.dialer_tick", "schedule": float(DIALER_TICK_SECONDS)},
     # Retention (privacy.tasks): recordings, transcripts and analyses past their version's days.
     "retention-purge": {"task": "privacy.retention_purge", "schedule": float(RETENTION_PURGE_SECONDS)},
+    "analytics-refresh": {"task": "analytics.rollups_refresh", "schedule": float(ANALYTICS_REFRESH_SECONDS)},
+    "analytics-rebuild-yesterday": {
+        "task": "analytics.rollup_day_rebuild",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from agents.api import AgentViewSet
 from analysis.api import CallAnalysisRerunView, CallAnalysisView, CallModelIoView
+from analytics.api import analytics_report, analytics_report_csv
 from calls.api import CallViewSet
 from campaigns.api import CampaignViewSet, LeadViewSet
 from experiments.api import ExperimentViewSet
@@ -28,12 +29,15 @@ urlpatterns = [
     path("api/calls/<uuid:call_id>/analysis/", CallAnalysisView.as_view(), name="api-call-analysis"),
     path("api/calls/<uuid:call_id>/analysis/rerun/", CallAnalysisRerunView.as_view(), name="api-call-analysis-rerun"),
     path("api/calls/<uuid:call_id>/model-io/", CallModelIoView.as_view(), name="api-call-model-io"),
+    path("api/analytics/<slug:report>/", analytics_report, name="api-analytics"),
+    path("api/analytics/<slug:report>/csv/", analytics_report_csv, name="api-analytics-csv"),
     path("api/", include(router.urls)),
     path("twilio/", include("telephony.urls")),
     # The simulated carrier (Twilio's REST protocol); 404 unless SIMULATED_CARRIER.
     path("carrier/", include("sandbox.carrier")),
     path("agents/", include("agents.urls")),
     path("experiments/", include("experiments.urls")),
+    path("analytics/", include("analytics.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("analysis/", include("analysis.urls")),
     path("", include("calls.urls")),
