@@ -1,6 +1,8 @@
 """The audit log's verbs, one spelling each (the console shows them as written: "demo paused ...")."""
 
 PUBLISHED = "published"
+AGENT_CREATED = "created the agent"
+VERSION_EDITED = "edited the draft"
 ROLLED_BACK = "rolled back"
 CAMPAIGN_CREATED = "created"
 CAMPAIGN_EDITED = "edited"

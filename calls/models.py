@@ -90,6 +90,8 @@ class Call(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status"], name="call_status_idx"),
+            # The console's lists and today's figures read calls newest first or since midnight.
+            models.Index(fields=["created_at"], name="call_created_idx"),
             models.Index(fields=["campaign", "status"], name="call_campaign_status_idx"),
             # Pacing counts a campaign's calls placed in the last minute.
             models.Index(fields=["campaign", "created_at"], name="call_campaign_created_idx"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from campaigns.models import Campaign, Lead
 from webhooks.events import lead_event_data
@@ -124,3 +125,30 @@ def lead_do_not_call_mark(*, lead_id: int) -> bool:
     """Mark a lead do-not-call; False when it no longer exists."""
     # One UPDATE sets both columns: the database refuses one without the other.
     return bool(Lead.objects.filter(pk=lead_id).update(do_not_call=True, status=Lead.Status.DO_NOT_CALL))
+
+
+# What an operator edits on a lead from the console; the phone is its identity (imports merge on it)
+# and the status moves only with the dialer or do-not-call.
+LEAD_EDITABLE = frozenset({"first_name", "last_name", "timezone", "consent"})
+
+
+@transaction.atomic
+def lead_update(*, lead_id: int, **changes: Any) -> Lead:
+    """Change a lead's editable fields under its row lock; raises ValidationError keyed by field."""
+    unknown = set(changes) - LEAD_EDITABLE
+    if unknown:
+        raise TypeError(f"not an editable lead field: {', '.join(sorted(unknown))}")
+    lead = Lead.objects.select_for_update().get(pk=lead_id)
+    fields = {"updated_at"}
+    for name, value in changes.items():
+        if getattr(lead, name) != value:
+            setattr(lead, name, value)
+            fields.add(name)
+    if "consent" in fields:
+        # When the lead agreed is part of the consent; withdrawn consent clears it.
+        lead.consent_at = timezone.now() if lead.consent else None
+        fields.add("consent_at")
+    lead.full_clean(validate_unique=False)
+    lead.save(update_fields=sorted(fields))
+    transaction.on_commit(lambda: webhook_event_emit(event="lead.updated", data=lead_event_data(lead)))
+    return lead
