@@ -31,7 +31,7 @@ def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-# Form field name -> configuration path. Numbers left empty drop the key (the schema's default applies).
+# Form field name -> configuration path. A box left empty drops the key (the schema's default applies).
 FIELD_PATHS = {
     "brain": ("brain",),
     "greeting": ("greeting",),
@@ -50,7 +50,6 @@ FIELD_PATHS = {
     "success_dispositions": ("success_dispositions",),
 }
 LIST_FIELDS = {"backchannel_words", "success_dispositions"}
-NUMBER_FIELDS = {"voice_speed", "end_of_turn_silence_ms", "barge_in_min_ms"}
 
 
 class VersionSettingsForm(forms.Form):
@@ -111,10 +110,10 @@ class VersionSettingsForm(forms.Form):
             value = self.cleaned_data.get(name)
             if name in LIST_FIELDS:
                 value = _comma_list(value or "") if value else None
-            elif (name in NUMBER_FIELDS and value is None) or (name == "voice_backend" and value == ""):
-                value = None
             elif name == "llm_tools":
                 value = list(value) if value else None
+            elif value == "":
+                value = None  # an empty box means the schema's default
             target = merged
             for key in path[:-1]:
                 section = target.get(key)

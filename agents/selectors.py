@@ -79,7 +79,8 @@ def agent_versions_by_id(version_ids: set[int]) -> dict[int, AgentVersion]:
     """Versions by primary key, in one query (the dashboard reads each one's success dispositions)."""
     if not version_ids:
         return {}
-    return {version.pk: version for version in AgentVersion.objects.filter(pk__in=version_ids).only("id", "config")}
+    # Whole rows: AgentVersion.from_db reads published_at, which a deferred load would fetch one by one.
+    return {version.pk: version for version in AgentVersion.objects.filter(pk__in=version_ids).order_by()}
 
 
 def agents_for_choice() -> QuerySet[Agent]:

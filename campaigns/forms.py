@@ -88,7 +88,7 @@ class CampaignForm(forms.ModelForm):
     retry_rules = forms.JSONField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
-        help_text='JSON, e.g. {"max_attempts": 3}; empty for the defaults.',
+        help_text='JSON by outcome, e.g. {"no-answer": {"delay_minutes": 60, "max_attempts": 3}}; empty for defaults.',
     )
 
     class Meta:
