@@ -54,6 +54,8 @@ class LeadFilterForm(forms.Form):
         assert data is not None
         if data.get("value") and not data.get("field"):
             self.add_error("field", "Name the custom field to compare.")
+        if "__" in (data.get("field") or ""):
+            self.add_error("field", "A custom field name cannot contain a double underscore.")
         return data
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
 
 from calendars.models import Appointment
 from calls.dashboard import success_sets
@@ -199,8 +198,9 @@ def leads_filtered(filters: LeadFilters) -> QuerySet[Lead]:
     if filters.timezone:
         leads = leads.filter(timezone=filters.timezone)
     if filters.field:
-        # The key is a parameter of the JSON operator, never spliced into SQL.
-        leads = leads.annotate(_custom=KeyTextTransform(filters.field, "custom_fields")).filter(_custom=filters.value)
+        # A key lookup: the key is a parameter of the JSON operator, never spliced into SQL (the form
+        # refuses "__", which would read as a path). Imported custom fields are text, compared as such.
+        leads = leads.filter(**{f"custom_fields__{filters.field}": filters.value})
     return leads
 
 

@@ -1,4 +1,4 @@
-"""Campaigns created and edited in the console: the API's rule (Campaign.clean), errors beside fields, progress, roles."""
+"""Campaigns created and edited in the console: the API's rule (Campaign.clean), errors beside fields, progress."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ def _names(response) -> set[str]:
 
 def test_search_by_name_or_phone_and_filter(operator_client):
     spring = CampaignFactory(name="Spring")
-    maria = LeadFactory(first_name="Maria", last_name="Lopez", phone="+14155550101", campaign=spring)
+    LeadFactory(first_name="Maria", last_name="Lopez", phone="+14155550101", campaign=spring)
     LeadFactory(first_name="Olivia", last_name="Smith", phone="+442071838750", timezone="Europe/London")
     LeadFactory(first_name="Omar", last_name="Haddad", phone="+12125550177", custom_fields={"plan": "gold"})
     Lead.objects.filter(first_name="Omar").update(status="retry")
