@@ -96,9 +96,10 @@ def disposition_rows(calls: QuerySet[Call]) -> list[tuple[int, str, int]]:
 
 
 def voice_to_voice(*, since: dt.datetime) -> tuple[float | None, float | None, int]:
-    """p50 and p95 (ms) of today's replies to caller speech, and how many replies they cover."""
+    """p50 and p95 (ms) of the replies to caller speech made since `since`, and how many there are."""
+    # Replies made today (the turn's own time), read through the partial index callturn_agent_created_idx.
     replies = CallTurn.objects.filter(
-        call__created_at__gte=since,
+        created_at__gte=since,
         speaker=CallTurn.Speaker.AGENT,
         timings__has_keys=["stt_done", VOICE_TO_VOICE_STAGE],
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from calls.dashboard import day_figures, llm_endpoints_down, recent_failed_calls
 from calls.history import CallHistoryForm, calls_history
 from calls.models import Call
+from calls.paging import paginator_for
 from calls.selectors import calls_recent
 from campaigns.selectors import (
     campaigns_for_choice,
@@ -71,7 +71,8 @@ def call_history(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         calls = calls_history(form.cleaned_data if form.is_bound else {})
-    page = Paginator(calls, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    searching = bool(form.is_bound and form.is_valid() and form.cleaned_data.get("q"))
+    page = paginator_for(calls, HISTORY_PAGE_SIZE, searching=searching).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}

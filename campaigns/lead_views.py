@@ -14,13 +14,13 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audit import verbs
+from calls.paging import paginator_for
 from audit.services import audit_record
 from campaigns.forms import LeadCustomFieldForm, LeadEditForm, LeadFilterForm
 from campaigns.models import Lead
@@ -82,7 +82,8 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
     valid = not form.is_bound or form.is_valid()
     leads = leads_filtered(_filters(form)) if valid else Lead.objects.none()
-    page = Paginator(leads, PAGE_SIZE).get_page(request.GET.get("page"))
+    searching = bool(valid and form.is_bound and form.cleaned_data.get("q"))
+    page = paginator_for(leads, PAGE_SIZE, searching=searching).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}

@@ -130,3 +130,13 @@ def test_call_page_draws_the_latency_waterfall(operator_client):
     assert "first frame sent at 530 ms" in page and "turn 2" in page
     bare = _call(AgentVersionFactory())
     assert "No reply timings recorded" in operator_client.get(f"/calls/{bare.pk}/").content.decode()
+
+
+def test_a_search_counts_up_to_a_cap(operator_client, monkeypatch):
+    monkeypatch.setattr("calls.paging.COUNT_CAP", 3)
+    version = AgentVersionFactory()
+    for _ in range(5):
+        _call(version, said="an appointment please")
+    searched = operator_client.get("/calls/", {"q": "appointment"}).content.decode()
+    assert "More than 3 calls" in searched and "Page 1 of many" in searched
+    assert "5 calls" in operator_client.get("/calls/").content.decode()  # a plain list counts exactly
