@@ -16,7 +16,7 @@ from django.utils.functional import cached_property
 COUNT_CAP = 1000
 
 
-class CappedPaginator(Paginator):
+class CappedPaginator(Paginator[Any]):
     """`count` is at most `cap + 1`; `capped` says whether the real count is larger than `cap`."""
 
     def __init__(self, *args: Any, cap: int | None = None, **kwargs: Any) -> None:
@@ -25,13 +25,14 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return int(self.object_list[: self.cap + 1].count())
+        window: Any = self.object_list[: self.cap + 1]  # a sliced queryset: COUNT over a LIMIT subquery
+        return int(window.count())
 
     @property
     def capped(self) -> bool:
         return self.count > self.cap
 
 
-def paginator_for(object_list: Any, per_page: int, *, searching: bool) -> Paginator:
-    """A text search gets the capped count; a plain list counts exactly (an index-only count, and every page reachable)."""
+def paginator_for(object_list: Any, per_page: int, *, searching: bool) -> Paginator[Any]:
+    """A text search gets the capped count; a plain list counts exactly (every page stays reachable)."""
     return CappedPaginator(object_list, per_page) if searching else Paginator(object_list, per_page)

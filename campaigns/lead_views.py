@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audit import verbs
-from calls.paging import paginator_for
 from audit.services import audit_record
+from calls.paging import paginator_for
 from campaigns.forms import LeadCustomFieldForm, LeadEditForm, LeadFilterForm
 from campaigns.models import Lead
 from campaigns.selectors import (

@@ -138,5 +138,5 @@ def test_a_search_counts_up_to_a_cap(operator_client, monkeypatch):
     for _ in range(5):
         _call(version, said="an appointment please")
     searched = operator_client.get("/calls/", {"q": "appointment"}).content.decode()
-    assert "More than 3 calls" in searched and "Page 1 of many" in searched
+    assert "More than 3 calls" in searched
     assert "5 calls" in operator_client.get("/calls/").content.decode()  # a plain list counts exactly
