@@ -16,7 +16,7 @@ from django.utils.functional import cached_property
 COUNT_CAP = 1000
 
 
-class CappedPaginator(Paginator[Any]):
+class CappedPaginator(Paginator):  # type: ignore[type-arg]  # Django's class is not subscriptable at run time
     """`count` is at most `cap + 1`; `capped` says whether the real count is larger than `cap`."""
 
     def __init__(self, *args: Any, cap: int | None = None, **kwargs: Any) -> None:
