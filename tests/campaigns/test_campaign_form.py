@@ -133,3 +133,24 @@ def test_campaign_pages_queries_do_not_grow_with_rows(operator_client, django_as
     add(6)
     with django_assert_num_queries(len(first)):
         operator_client.get(url)
+
+
+def test_progress_is_counted_once_per_cache_period(monkeypatch, django_assert_num_queries):
+    from django.core.cache import cache
+
+    from campaigns.selectors import campaigns_progress
+
+    monkeypatch.setattr("campaigns.selectors.PROGRESS_CACHE_S", 5.0)
+    cache.clear()
+    campaign = CampaignFactory(status="running")
+    lead = LeadFactory(campaign=campaign)
+    call = CallFactory(campaign=campaign, lead=lead, agent_version=campaign.agent_version, disposition="booked")
+    Call.objects.filter(pk=call.pk).update(answered_at=timezone.now())
+    with django_assert_num_queries(3):  # leads, calls, the versions' success dispositions
+        first = campaigns_progress([campaign.pk])
+    with django_assert_num_queries(0):
+        assert campaigns_progress([campaign.pk]) == first
+    cache.clear()  # what the timeout does after 5 s
+    LeadFactory(campaign=campaign)
+    assert campaigns_progress([campaign.pk])[campaign.pk].leads == 2
+    cache.clear()
