@@ -2,9 +2,9 @@
 
 Full-text search over transcripts runs on PostgreSQL's text search:
 `websearch_to_tsquery` (quotes for phrases, `or`, `-word`) against the
-turns' `to_tsvector('english', text)`, which the GIN index
-`callturn_text_fts` holds (calls migration 0007), so a search reads the
-index instead of parsing a million transcripts. The calls are picked with an
+turns' stored `to_tsvector('english', text)` (the generated column
+`text_search`, GIN-indexed as `callturn_text_fts`, calls migration 0007), so
+a search reads the index instead of parsing a million transcripts. The calls are picked with an
 `IN (subquery)`, which PostgreSQL runs as one semi-join over the index's
 matches. On the embedded SQLite default there is no text search: the same
 box does a plain case-insensitive substring match, slower but correct.
@@ -16,9 +16,9 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from agents.selectors import agents_for_choice, versions_for_choice
@@ -29,11 +29,16 @@ SEARCH_CONFIG = "english"
 
 def turns_matching(text: str) -> QuerySet[CallTurn, Any]:
     """Turns whose text matches a search: PostgreSQL full text (GIN-indexed), a substring match elsewhere."""
-    turns: QuerySet[CallTurn, Any]
     if connection.vendor == "postgresql":
-        turns = CallTurn.objects.annotate(document=SearchVector("text", config=SEARCH_CONFIG)).filter(
-            document=SearchQuery(text, config=SEARCH_CONFIG, search_type="websearch")
+        # `text_search` is the generated tsvector column of calls migration 0007 (not a model field:
+        # the ORM never writes it), unqualified so it resolves inside the aliased subquery of
+        # calls_history; the query text is a parameter.
+        match = RawSQL(
+            "text_search @@ websearch_to_tsquery(%s::regconfig, %s)",
+            (SEARCH_CONFIG, text),
+            output_field=BooleanField(),
         )
+        turns = CallTurn.objects.filter(match)
     else:
         turns = CallTurn.objects.filter(text__icontains=text)
     # No ordering: the default one joins the calls table for nothing.
