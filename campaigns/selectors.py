@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from calendars.models import Appointment
 from calls.dashboard import success_sets
@@ -17,12 +18,18 @@ from campaigns.models import Campaign, Lead, LeadImport
 DIALABLE = (Lead.Status.NEW, Lead.Status.RETRY, Lead.Status.CALLBACK)
 
 
+def _count_per_campaign(rows: QuerySet[Any]) -> Coalesce:
+    return Coalesce(Subquery(rows.order_by().values("campaign").annotate(n=Count("pk")).values("n")), 0)
+
+
 def campaigns_overview() -> QuerySet[Campaign]:
+    # Counted in subqueries: joining leads and calls together would multiply the rows (every call
+    # once per lead: 10^9 rows for a campaign of 33,000 leads and calls) before counting.
     return (
         Campaign.objects.select_related("agent_version__agent", "experiment")
         .annotate(
-            lead_count=Count("leads", distinct=True),
-            live_calls=Count("calls", filter=Q(calls__status__in=Call.LIVE_STATUSES), distinct=True),
+            lead_count=_count_per_campaign(Lead.objects.filter(campaign=OuterRef("pk"))),
+            live_calls=_count_per_campaign(Call.objects.filter(campaign=OuterRef("pk"), status__in=Call.LIVE_STATUSES)),
         )
         .order_by("-created_at")
     )
