@@ -13,6 +13,7 @@ failed calls and a campaign paused by the breaker. A second run with the
 same sizes reuses the rows.
 
 Each page is then requested through Django's test client in this process
+(campaign progress, cached 5 s per process, is measured both cached and counted)
 (the whole request: middleware, session, view, queries, template), once to
 warm up and `--repeat` times measured; it prints the median and the worst
 in milliseconds and the number of queries, and flags any page over 150 ms.
@@ -153,9 +154,10 @@ def fill(*, calls: int, turns_per_call: int, leads: int) -> None:
                 """,
                 [PHRASES, turns_per_call],
             )
-            cursor.execute("ANALYZE calls_lead")
-            cursor.execute("ANALYZE calls_call")
-            cursor.execute("ANALYZE calls_callturn")
+            # As autovacuum would: statistics, and the visibility map that index-only scans need.
+            cursor.execute("VACUUM ANALYZE calls_lead")
+            cursor.execute("VACUUM ANALYZE calls_call")
+            cursor.execute("VACUUM ANALYZE calls_callturn")
         print(
             f"filled {leads:,} leads, {calls:,} calls, {calls * turns_per_call:,} turns in "
             f"{time.perf_counter() - started:.1f} s"
@@ -228,11 +230,20 @@ def main() -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     fill(calls=args.calls, turns_per_call=args.turns_per_call, leads=args.leads)
 
+    import campaigns.selectors
+
     client = Client()
     client.force_login(User.objects.get(username="bench"))
-    print(f"\n{'page':36} {'median ms':>10} {'worst ms':>9} {'queries':>8}")
+    print(f"\n{'page':44} {'median ms':>10} {'worst ms':>9} {'queries':>8}")
     over = []
-    for name, url in pages():
+    measured = pages()
+    # Campaign progress is cached for 5 s per process (the pages poll every 5 s): also measure the
+    # render that counts it, which one poller in every 5 s pays.
+    measured += [
+        (f"{name} (progress counted)", url) for name, url in measured if url in ("/", "/dashboard/", "/campaigns/")
+    ]
+    for name, url in measured:
+        campaigns.selectors.PROGRESS_CACHE_S = 0 if name.endswith("(progress counted)") else 5.0
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
         timings = []
@@ -245,7 +256,7 @@ def main() -> None:
         flag = "  OVER 150 ms" if median > BUDGET_MS else ""
         if flag:
             over.append(name)
-        print(f"{name:36} {median:10.1f} {max(timings):9.1f} {len(queries):8d}{flag}")
+        print(f"{name:44} {median:10.1f} {max(timings):9.1f} {len(queries):8d}{flag}")
     print(f"\n{len(over)} page(s) over {BUDGET_MS:.0f} ms (median): {', '.join(over) or 'none'}")
 
 
