@@ -23,12 +23,11 @@ def _count_per_campaign(rows: QuerySet[Any]) -> Coalesce:
 
 
 def campaigns_overview() -> QuerySet[Campaign]:
-    # Counted in subqueries: joining leads and calls together would multiply the rows (every call
-    # once per lead: 10^9 rows for a campaign of 33,000 leads and calls) before counting.
+    # Live calls counted in a subquery (the status index): a join would multiply the campaign's rows.
+    # How many leads a campaign has is part of its progress (campaigns_progress, cached per poll).
     return (
         Campaign.objects.select_related("agent_version__agent", "experiment")
         .annotate(
-            lead_count=_count_per_campaign(Lead.objects.filter(campaign=OuterRef("pk"))),
             live_calls=_count_per_campaign(Call.objects.filter(campaign=OuterRef("pk"), status__in=Call.LIVE_STATUSES)),
         )
         .order_by("-created_at")
@@ -83,6 +82,8 @@ class CampaignProgress:
     remaining: int = 0
     waiting_retry: int = 0
     dialing: int = 0
+    lead_statuses: tuple[tuple[str, int], ...] = ()  # leads by status (its label)
+    outcomes: tuple[tuple[str, int], ...] = ()  # settled attempts by the dialer's outcome
 
     @property
     def done_leads(self) -> int:
@@ -132,17 +133,21 @@ def campaigns_progress_counted(campaign_ids: list[int]) -> dict[int, CampaignPro
     for campaign_id, status, n in rows:
         leads[campaign_id][status] = n
     # One pass over the campaigns' calls: attempts and connected ones per (campaign, version, disposition).
+    # Groups are few (versions x dispositions x outcomes), whatever the number of calls.
     grouped = (
         Call.objects.filter(campaign_id__in=campaign_ids)
-        .values_list("campaign_id", "agent_version_id", "disposition")
+        .values_list("campaign_id", "agent_version_id", "disposition", "outcome", "outcome_applied")
         .annotate(n=Count("id"), connected=Count("id", filter=Q(answered_at__isnull=False)))
         .order_by()
     )
     counts: dict[int, dict[str, int]] = {pk: {"dialed": 0, "connected": 0} for pk in campaign_ids}
+    outcomes: dict[int, dict[str, int]] = {pk: {} for pk in campaign_ids}
     by_campaign: dict[int, list[tuple[int, str, int]]] = {pk: [] for pk in campaign_ids}
-    for campaign_id, version_id, disposition, n, connected in grouped:
+    for campaign_id, version_id, disposition, outcome, applied, n, connected in grouped:
         counts[campaign_id]["dialed"] += n
         counts[campaign_id]["connected"] += connected
+        if applied:
+            outcomes[campaign_id][outcome] = outcomes[campaign_id].get(outcome, 0) + n
         if disposition and connected:
             by_campaign[campaign_id].append((version_id, disposition, connected))
     wins = successes_by_group(by_campaign)
@@ -158,6 +163,11 @@ def campaigns_progress_counted(campaign_ids: list[int]) -> dict[int, CampaignPro
             remaining=sum(statuses.get(status, 0) for status in DIALABLE),
             waiting_retry=statuses.get(Lead.Status.RETRY, 0),
             dialing=statuses.get(Lead.Status.DIALING, 0),
+            lead_statuses=tuple(
+                (Lead.Status(status).label if status in Lead.Status.values else status, n)
+                for status, n in sorted(statuses.items())
+            ),
+            outcomes=tuple(sorted(outcomes[pk].items())),
         )
     return result
 

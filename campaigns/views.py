@@ -17,8 +17,6 @@ from campaigns.forms import CampaignForm, LeadImportForm
 from campaigns.importer import ImportRejected, lead_import_create
 from campaigns.models import Campaign, LeadImport
 from campaigns.selectors import (
-    campaign_lead_counts,
-    campaign_outcome_counts,
     campaign_recent_attempts,
     campaigns_overview,
     campaigns_progress,
@@ -49,8 +47,6 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     context = {
         "campaign": campaign,
         "progress": campaigns_progress([campaign.pk])[campaign.pk],
-        "lead_counts": campaign_lead_counts(campaign),
-        "outcome_counts": campaign_outcome_counts(campaign),
         "attempts": campaign_recent_attempts(campaign),
         "actions": campaign_actions_allowed(campaign) if request.user.has_perm("campaigns.change_campaign") else (),
     }
