@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
 from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -220,14 +221,7 @@ def leads_filtered(filters: LeadFilters) -> QuerySet[Lead]:
     leads = Lead.objects.select_related("campaign").order_by("-id")
     text = filters.q.strip()
     if text:
-        digits = "".join(ch for ch in text if ch.isdigit())
-        match = Q(first_name__icontains=text) | Q(last_name__icontains=text)
-        parts = text.split()
-        if len(parts) >= 2:
-            match |= Q(first_name__icontains=parts[0], last_name__icontains=" ".join(parts[1:]))
-        if len(digits) >= 3:
-            match |= Q(phone__contains=digits)
-        leads = leads.filter(match)
+        leads = leads.filter(_lead_search(text))
     if filters.status:
         leads = leads.filter(status=filters.status)
     if filters.campaign_id is not None:
@@ -239,6 +233,29 @@ def leads_filtered(filters: LeadFilters) -> QuerySet[Lead]:
         # refuses "__", which would read as a path). Imported custom fields are text, compared as such.
         leads = leads.filter(**{f"custom_fields__{filters.field}": filters.value})
     return leads
+
+
+def _lead_search(text: str) -> Q:
+    """A name (any part of the first or last name, or "first last"), or a phone number.
+
+    Text without letters is a number: a whole one (national or E.164) is looked up exactly on the
+    phone's unique index; a part of one matches anywhere in the number.
+    """
+    if not any(ch.isalpha() for ch in text):
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if len(digits) >= 10:
+            try:
+                parsed = phonenumbers.parse(text, "US")
+            except phonenumbers.NumberParseException:
+                parsed = None
+            if parsed is not None and phonenumbers.is_valid_number(parsed):
+                return Q(phone=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+        return Q(phone__contains=digits) if digits else Q(pk__in=[])
+    match = Q(first_name__icontains=text) | Q(last_name__icontains=text)
+    parts = text.split()
+    if len(parts) >= 2:
+        match |= Q(first_name__icontains=parts[0], last_name__icontains=" ".join(parts[1:]))
+    return match
 
 
 def lead_timezones() -> list[str]:

@@ -33,7 +33,9 @@ def test_search_by_name_or_phone_and_filter(operator_client):
     get = operator_client.get
     assert _names(get("/leads/", {"q": "mari"})) == {"Maria"}
     assert _names(get("/leads/", {"q": "Maria Lopez"})) == {"Maria"}
-    assert _names(get("/leads/", {"q": "(415) 555-0101"})) == {"Maria"}
+    assert _names(get("/leads/", {"q": "(415) 555-0101"})) == {"Maria"}  # a whole number, exactly
+    assert _names(get("/leads/", {"q": "555-0177"})) == {"Omar"}  # a part of one
+    assert _names(get("/leads/", {"q": "+44 20 7183 8750"})) == {"Olivia"}
     assert _names(get("/leads/", {"status": "retry"})) == {"Omar"}
     assert _names(get("/leads/", {"campaign": spring.pk})) == {"Maria"}
     assert _names(get("/leads/", {"timezone": "Europe/London"})) == {"Olivia"}
