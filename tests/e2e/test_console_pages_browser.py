@@ -46,12 +46,12 @@ def _shot(page: Page, path: Path) -> None:
     print(f"\nscreenshot: {path}")
 
 
-def _user(role: str) -> None:
+def _user(role):
     user = UserFactory(username=f"{role}-console", password=PASSWORD, is_staff=False, is_superuser=False)
     role_assign(user=user, role=role)
 
 
-def _answered_call(version, **fields) -> Call:
+def _answered_call(version, **fields):
     call = CallFactory(agent_version=version, status="completed", **fields)
     Call.objects.filter(pk=call.pk).update(answered_at=timezone.now(), duration_seconds=95)
     return call
