@@ -21,6 +21,7 @@ from calls.dashboard import day_figures
 from calls.models import Call, CallTurn
 from campaigns.models import Campaign, Lead
 from tests.e2e.browser_support import browser
+from tests.e2e.conftest import run_voice_server
 from tests.factories import AgentVersionFactory, CallFactory, CampaignFactory, LeadFactory, UserFactory
 from voiceops.roles import OPERATOR, VIEWER, role_assign
 
@@ -29,6 +30,19 @@ __all__ = ["browser"]  # the shared Chromium fixture
 pytestmark = [pytest.mark.e2e]
 
 PASSWORD = "console-pass-123"
+
+
+@pytest.fixture(scope="module")
+def console_server(django_db_setup, django_db_blocker):
+    """A server of this module's own, and the test that writes audit entries runs first.
+
+    A server caches content type ids (ContentType.objects.get_for_model, read by every audit
+    write and by each page's audit log); the flush that ends each transactional test recreates
+    the content types under new ids, so an audit write after an earlier test's page views names
+    a content type that no longer exists (a 500). Here the writing test meets a fresh cache, and
+    the shared server of later modules never saw these pages."""
+    with run_voice_server() as server:
+        yield server
 
 
 def _login(browser: Browser, base_url: str, username: str, path: str = "/") -> Page:
@@ -57,71 +71,12 @@ def _answered_call(version, **fields):
     return call
 
 
-def test_operator_reads_the_dashboard_searches_leads_and_calls(voice_server, transactional_db, browser, tmp_path):
-    _user(OPERATOR)
-    version = AgentVersionFactory(config={"brain": "flow", "greeting": "Hi", "success_dispositions": ["booked"]})
-    campaign = CampaignFactory(name="Spring recall", agent_version=version, status="running")
-    maria = LeadFactory(first_name="Maria", last_name="Lopez", campaign=campaign, timezone="America/Los_Angeles")
-    for _ in range(3):
-        LeadFactory(campaign=campaign)
-    booked = _answered_call(version, lead=maria, campaign=campaign, disposition="booked", direction="outbound")
-    CallTurn.objects.create(call=booked, index=0, speaker="caller", text="Can I get an appointment on Tuesday?")
-    CallTurn.objects.create(
-        call=booked,
-        index=1,
-        speaker="agent",
-        text="Tuesday at ten works.",
-        timings={"stt_done": 320, "first_brain_text": 410, "first_tts_audio": 520, "first_frame_sent": 560},
-    )
-    _answered_call(version, disposition="not_interested")
-    CallFactory(agent_version=version, status="failed", failure_reason="carrier refused the number")
-    old = CallFactory(agent_version=version, status="completed")
-    Call.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
-    figures = day_figures()
-    base = voice_server.base_url
-
-    page = _login(browser, base, f"{OPERATOR}-console")
-    page.wait_for_selector("#alerts .alerts")  # the alerts fragment loads on its own
-    assert page.inner_text("#fig-today") == str(figures.calls_today) == "3"
-    assert page.inner_text("#fig-success") == "50%"  # 1 booked of 2 connected
-    assert page.inner_text("#fig-v2v").startswith("560 / 560")
-    assert "Spring recall" in page.inner_text("#dashboard") and "carrier refused the number" in page.inner_text(
-        "#alerts"
-    )
-    page.keyboard.press("Tab")  # keyboard: the first stop is a link in the top bar
-    assert page.evaluate("document.activeElement.tagName") == "A"
-    _shot(page, tmp_path / "dashboard.png")
-
-    page.goto(f"{base}/leads/")
-    page.fill("input[name=q]", "maria lop")
-    page.click("button:has-text('Search')")
-    page.wait_for_function("() => document.querySelector('#lead-results').innerText.includes('1 lead')")
-    _shot(page, tmp_path / "leads-search.png")
-    page.click("#lead-results a:has-text('Maria Lopez')")
-    page.wait_for_selector("h1:has-text('Maria Lopez')")
-    history = page.inner_text("main")
-    assert "Spring recall" in history and ("PST" in history or "PDT" in history)
-    _shot(page, tmp_path / "lead-history.png")
-
-    page.goto(f"{base}/calls/")
-    page.select_option("select[name=direction]", "outbound")
-    page.fill("input[name=q]", "appointments")  # stemmed: finds "appointment"
-    page.click("button:has-text('Filter')")
-    page.wait_for_function("() => document.querySelector('#history-results').innerText.includes('1 call')")
-    assert "q=appointments" in page.url
-    _shot(page, tmp_path / "call-history-search.png")
-    page.click("#history-results td a")
-    page.wait_for_selector("#waterfall-title")
-    assert page.locator("rect.stage").count() == 4
-    _shot(page, tmp_path / "call-page.png")
-
-
 def test_operator_creates_starts_and_pauses_a_campaign_and_imports_leads(
-    voice_server, transactional_db, browser, tmp_path
+    console_server, transactional_db, browser, tmp_path
 ):
     _user(OPERATOR)
     version = AgentVersionFactory()
-    base = voice_server.base_url
+    base = console_server.base_url
     page = _login(browser, base, f"{OPERATOR}-console", "/campaigns/")
     page.click("text=New campaign")
     page.fill("input[name=name]", "Autumn flu shots")
@@ -168,12 +123,71 @@ def test_operator_creates_starts_and_pauses_a_campaign_and_imports_leads(
     _shot(page, tmp_path / "campaigns.png")
 
 
-def test_version_form_refuses_a_bad_value_and_a_viewer_cannot_act(voice_server, transactional_db, browser, tmp_path):
+def test_operator_reads_the_dashboard_searches_leads_and_calls(console_server, transactional_db, browser, tmp_path):
+    _user(OPERATOR)
+    version = AgentVersionFactory(config={"brain": "flow", "greeting": "Hi", "success_dispositions": ["booked"]})
+    campaign = CampaignFactory(name="Spring recall", agent_version=version, status="running")
+    maria = LeadFactory(first_name="Maria", last_name="Lopez", campaign=campaign, timezone="America/Los_Angeles")
+    for _ in range(3):
+        LeadFactory(campaign=campaign)
+    booked = _answered_call(version, lead=maria, campaign=campaign, disposition="booked", direction="outbound")
+    CallTurn.objects.create(call=booked, index=0, speaker="caller", text="Can I get an appointment on Tuesday?")
+    CallTurn.objects.create(
+        call=booked,
+        index=1,
+        speaker="agent",
+        text="Tuesday at ten works.",
+        timings={"stt_done": 320, "first_brain_text": 410, "first_tts_audio": 520, "first_frame_sent": 560},
+    )
+    _answered_call(version, disposition="not_interested")
+    CallFactory(agent_version=version, status="failed", failure_reason="carrier refused the number")
+    old = CallFactory(agent_version=version, status="completed")
+    Call.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
+    figures = day_figures()
+    base = console_server.base_url
+
+    page = _login(browser, base, f"{OPERATOR}-console")
+    page.wait_for_selector("#alerts .alerts")  # the alerts fragment loads on its own
+    assert page.inner_text("#fig-today") == str(figures.calls_today) == "3"
+    assert page.inner_text("#fig-success") == "50%"  # 1 booked of 2 connected
+    assert page.inner_text("#fig-v2v").startswith("560 / 560")
+    assert "Spring recall" in page.inner_text("#dashboard") and "carrier refused the number" in page.inner_text(
+        "#alerts"
+    )
+    page.keyboard.press("Tab")  # keyboard: the first stop is a link in the top bar
+    assert page.evaluate("document.activeElement.tagName") == "A"
+    _shot(page, tmp_path / "dashboard.png")
+
+    page.goto(f"{base}/leads/")
+    page.fill("input[name=q]", "maria lop")
+    page.click("button:has-text('Search')")
+    page.wait_for_function("() => document.querySelector('#lead-results').innerText.includes('1 lead')")
+    _shot(page, tmp_path / "leads-search.png")
+    page.click("#lead-results a:has-text('Maria Lopez')")
+    page.wait_for_selector("h1:has-text('Maria Lopez')")
+    history = page.inner_text("main")
+    assert "Spring recall" in history and ("PST" in history or "PDT" in history)
+    _shot(page, tmp_path / "lead-history.png")
+
+    page.goto(f"{base}/calls/")
+    page.select_option("select[name=direction]", "outbound")
+    page.fill("input[name=q]", "appointments")  # stemmed: finds "appointment"
+    page.click("button:has-text('Filter')")
+    page.wait_for_function("() => document.querySelector('#history-results').innerText.includes('1 call')")
+    assert "q=appointments" in page.url
+    _shot(page, tmp_path / "call-history-search.png")
+    page.click("#history-results td a")
+    page.wait_for_selector("#waterfall-title")
+    assert page.locator("rect.stage").count() == 4
+    _shot(page, tmp_path / "call-page.png")
+
+
+def test_version_form_refuses_a_bad_value_and_a_viewer_cannot_act(console_server, transactional_db, browser, tmp_path):
     _user(OPERATOR)
     _user(VIEWER)
     draft = AgentVersionFactory(published_at=None, config={"brain": "flow", "greeting": "Hi"})
     campaign = CampaignFactory(name="Viewer sees this")
-    base = voice_server.base_url
+    base = console_server.base_url
 
     page = _login(browser, base, f"{OPERATOR}-console", f"/agents/versions/{draft.pk}/")
     page.fill("input[name=voice_speed]", "5")
