@@ -92,7 +92,7 @@ class CampaignProgress:
 
     @property
     def percent(self) -> int:
-        return 100 if not self.leads else min(100, round(100 * self.done_leads / self.leads))
+        return 0 if not self.leads else min(100, round(100 * self.done_leads / self.leads))
 
 
 # Progress is counted over every lead and call of a campaign (tens of thousands of rows, 100-200 ms on

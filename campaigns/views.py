@@ -56,7 +56,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 
 def _campaign_form(request: HttpRequest, instance: Campaign | None = None) -> CampaignForm:
-    initial = None if instance is not None else {"days": [1, 2, 3, 4, 5]}
+    initial = None if instance is not None else {"days": [1, 2, 3, 4, 5], "retry_rules": {}}
     return CampaignForm(
         request.POST or None,
         instance=instance,
