@@ -147,3 +147,9 @@ def test_lead_pages_queries_do_not_grow_with_rows(operator_client, django_assert
     add(8)
     with django_assert_num_queries(len(first)):
         operator_client.get(url)
+
+
+def test_the_export_link_follows_the_filters_of_an_htmx_search(operator_client):
+    LeadFactory(first_name="Maria")
+    partial = operator_client.get("/leads/", {"q": "maria", "status": "new"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in partial and 'href="/leads/export.csv?q=maria&amp;status=new"' in partial
