@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path("leads/", lead_views.lead_list, name="leads"),
     path("leads/export.csv", lead_views.lead_export, name="lead-export"),
+    path("leads/assign/", lead_views.leads_assign, name="leads-assign"),
     path("leads/<int:lead_id>/", lead_views.lead_detail, name="lead-detail"),
     path("leads/<int:lead_id>/edit/", lead_views.lead_edit, name="lead-edit"),
     path("leads/<int:lead_id>/do-not-call/", lead_views.lead_do_not_call, name="lead-do-not-call"),

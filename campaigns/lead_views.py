@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -23,7 +24,7 @@ from audit import verbs
 from audit.services import audit_record
 from calls.paging import paginator_for
 from campaigns.forms import LeadCustomFieldForm, LeadEditForm, LeadFilterForm
-from campaigns.models import Lead
+from campaigns.models import Campaign, Lead
 from campaigns.selectors import (
     LeadFilters,
     campaigns_for_choice,
@@ -34,7 +35,13 @@ from campaigns.selectors import (
     leads_filtered,
     leads_for_export,
 )
-from campaigns.services import lead_custom_field_set, lead_do_not_call_mark, lead_update
+from campaigns.services import (
+    CampaignTransitionError,
+    lead_custom_field_set,
+    lead_do_not_call_mark,
+    lead_update,
+    leads_assign_campaign,
+)
 from voiceops.roles import role_required
 
 READ = "campaigns.view_lead"
@@ -57,10 +64,14 @@ EXPORT_COLUMNS = [
 ]
 
 
-def _filter_form(request: HttpRequest) -> LeadFilterForm:
+def _campaign_choices() -> list[tuple[int, str]]:
+    return [(c.pk, c.name) for c in campaigns_for_choice()]
+
+
+def _filter_form(request: HttpRequest, campaigns: list[tuple[int, str]] | None = None) -> LeadFilterForm:
     return LeadFilterForm(
         request.GET or None,
-        campaigns=[(c.pk, c.name) for c in campaigns_for_choice()],
+        campaigns=_campaign_choices() if campaigns is None else campaigns,
         timezones=lead_timezones(),
     )
 
@@ -79,14 +90,15 @@ def _filters(form: LeadFilterForm) -> LeadFilters:
 
 @role_required(READ)
 def lead_list(request: HttpRequest) -> HttpResponse:
-    form = _filter_form(request)
+    campaigns = _campaign_choices()
+    form = _filter_form(request, campaigns)
     valid = not form.is_bound or form.is_valid()
     leads = leads_filtered(_filters(form)) if valid else Lead.objects.none()
     searching = bool(valid and form.is_bound and form.cleaned_data.get("q"))
     page = paginator_for(leads, PAGE_SIZE, searching=searching).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
+    context = {"form": form, "page": page, "query": query.urlencode(), "campaigns": campaigns}
     template = "leads/_results.html" if getattr(request, "htmx", False) else "leads/list.html"
     return render(request, template, context, status=200 if valid else 400)
 
@@ -192,3 +204,31 @@ def lead_do_not_call(request: HttpRequest, lead_id: int) -> HttpResponse:
         audit_record(actor=request.user, verb=verbs.DO_NOT_CALL, target=lead, summary=lead.phone)
         messages.success(request, "Marked do-not-call: the dialer will never call this number again.")
     return redirect("console:lead-detail", lead_id=lead.pk)
+
+
+@role_required(READ, write="campaigns.change_campaign")
+@require_POST
+def leads_assign(request: HttpRequest) -> HttpResponse:
+    """Put every lead the list's filters select (the query string) into the chosen campaign."""
+    form = _filter_form(request)
+    if form.is_bound and not form.is_valid():
+        return HttpResponse("Bad filter.", status=400, content_type="text/plain")
+    campaign_id = request.POST.get("campaign", "")
+    campaign = Campaign.objects.filter(pk=int(campaign_id)).first() if campaign_id.isdigit() else None
+    if campaign is None:
+        messages.error(request, "Choose a campaign to add the leads to.")
+        return redirect(f"{reverse('console:leads')}?{request.GET.urlencode()}")
+    try:
+        moved = leads_assign_campaign(leads=leads_filtered(_filters(form)), campaign_id=campaign.pk)
+    except CampaignTransitionError as exc:
+        messages.error(request, str(exc))
+        return redirect(f"{reverse('console:leads')}?{request.GET.urlencode()}")
+    audit_record(
+        actor=request.user,
+        verb=verbs.LEADS_ADDED,
+        target=campaign,
+        summary=f"{moved} lead{'s' if moved != 1 else ''} from the leads list",
+        data={"filters": request.GET.dict(), "count": moved},
+    )
+    messages.success(request, f"{moved} lead{'s' if moved != 1 else ''} added to {campaign.name}.")
+    return redirect("console:campaign-detail", campaign_id=campaign.pk)

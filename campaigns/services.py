@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead
@@ -152,3 +153,18 @@ def lead_update(*, lead_id: int, **changes: Any) -> Lead:
     lead.save(update_fields=sorted(fields))
     transaction.on_commit(lambda: webhook_event_emit(event="lead.updated", data=lead_event_data(lead)))
     return lead
+
+
+@transaction.atomic
+def leads_assign_campaign(*, leads: QuerySet[Lead], campaign_id: int) -> int:
+    """Put the given leads into a campaign (one UPDATE); returns how many moved.
+
+    A lead being dialed right now keeps its campaign (its call's outcome is
+    applied to that campaign). Leads keep their status, attempts and
+    do-not-call flag: the dialer still never calls a do-not-call lead.
+    """
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.status in (Campaign.Status.STOPPED, Campaign.Status.COMPLETED):
+        raise CampaignTransitionError(f"cannot add leads to a campaign that is {campaign.status}")
+    chosen = leads.exclude(status=Lead.Status.DIALING).exclude(campaign_id=campaign_id).order_by()
+    return Lead.objects.filter(pk__in=chosen.values("pk")).update(campaign_id=campaign_id, updated_at=timezone.now())

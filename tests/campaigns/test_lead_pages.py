@@ -153,3 +153,28 @@ def test_the_export_link_follows_the_filters_of_an_htmx_search(operator_client):
     LeadFactory(first_name="Maria")
     partial = operator_client.get("/leads/", {"q": "maria", "status": "new"}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in partial and 'href="/leads/export.csv?q=maria&amp;status=new"' in partial
+
+
+def test_add_the_filtered_leads_to_a_campaign(client, operator_role, viewer):
+    client.force_login(operator_role)
+    target = CampaignFactory(name="Autumn")
+    london = [LeadFactory(timezone="Europe/London") for _ in range(3)]
+    busy = LeadFactory(timezone="Europe/London", campaign=CampaignFactory())
+    Lead.objects.filter(pk=busy.pk).update(status="dialing")
+    elsewhere = LeadFactory(timezone="America/Chicago")
+    page = client.get("/leads/", {"timezone": "Europe/London"}).content.decode()
+    assert "Add these leads to" in page
+    response = client.post("/leads/assign/?timezone=Europe/London", {"campaign": target.pk})
+    assert response.status_code == 302 and response["Location"] == f"/campaigns/{target.pk}/"
+    assert set(Lead.objects.filter(campaign=target).values_list("pk", flat=True)) == {lead.pk for lead in london}
+    busy.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert busy.campaign_id != target.pk and elsewhere.campaign_id is None  # mid-call, and not selected
+    entry = AuditEntry.objects.get(verb="added leads")
+    assert entry.summary.startswith("3 leads") and entry.data["filters"] == {"timezone": "Europe/London"}
+    stopped = CampaignFactory(status="stopped")
+    refused = client.post("/leads/assign/?timezone=Europe/London", {"campaign": stopped.pk}, follow=True)
+    assert "cannot add leads to a campaign that is stopped" in refused.content.decode()
+    client.force_login(viewer)
+    assert "Add these leads to" not in client.get("/leads/").content.decode()
+    assert client.post("/leads/assign/", {"campaign": target.pk}).status_code == 403
