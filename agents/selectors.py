@@ -73,3 +73,22 @@ def published_agent_configs() -> list[tuple[str, Any]]:
         AgentVersion.objects.filter(published_at__isnull=False).select_related("agent").order_by("agent_id", "number")
     )
     return [(f"agent {version.agent.name!r} version {version.number}", version.config) for version in rows]
+
+
+def agent_versions_by_id(version_ids: set[int]) -> dict[int, AgentVersion]:
+    """Versions by primary key, in one query (the dashboard reads each one's success dispositions)."""
+    if not version_ids:
+        return {}
+    # Whole rows: AgentVersion.from_db reads published_at, which a deferred load would fetch one by one.
+    return {version.pk: version for version in AgentVersion.objects.filter(pk__in=version_ids).order_by()}
+
+
+def agents_for_choice() -> QuerySet[Agent]:
+    """Agents for a filter or form's choices."""
+    return Agent.objects.order_by("name").only("id", "name")
+
+
+def versions_for_choice(*, published_only: bool = False) -> QuerySet[AgentVersion]:
+    """Versions with their agent's name, for a filter or form's choices."""
+    versions = AgentVersion.objects.select_related("agent").order_by("agent__name", "-number")
+    return versions.filter(published_at__isnull=False) if published_only else versions

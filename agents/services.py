@@ -19,6 +19,15 @@ class VersionAlreadyPublished(Exception):
 
 
 @transaction.atomic
+def agent_create(*, name: str, description: str = "", config: dict[str, Any]) -> tuple[Agent, AgentVersion]:
+    """A new agent and its first draft; raises ValidationError (a taken name, a bad configuration)."""
+    agent = Agent(name=name.strip(), description=description)
+    agent.full_clean()
+    agent.save()
+    return agent, agent_version_create_draft(agent=agent, config=config, notes="First draft")
+
+
+@transaction.atomic
 def agent_version_create_draft(*, agent: Agent, config: dict[str, Any], notes: str = "") -> AgentVersion:
     """A new draft numbered after the agent's highest version."""
     # Lock the agent row so two drafts created at once never share a number.

@@ -16,10 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from agents.forms import AgentCreateForm, VersionSettingsForm
 from agents.models import Agent, AgentVersion
 from agents.selectors import agent_version_diff, agent_versions, agents_with_versions
 from agents.services import (
     VersionAlreadyPublished,
+    agent_create,
     agent_version_create_draft,
     agent_version_publish,
     agent_version_rollback,
@@ -31,6 +33,7 @@ from voiceops.roles import role_required
 
 READ = "agents.view_agent"
 WRITE = "agents.change_agentversion"
+CREATE = "agents.add_agent"
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -52,12 +55,40 @@ def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
     return render(request, "agents/detail.html", context)
 
 
-def _editor_context(version: AgentVersion, text: str | None = None, errors: list[str] | None = None) -> dict[str, Any]:
+@role_required(READ, write=CREATE)
+def agent_new(request: HttpRequest) -> HttpResponse:
+    form = AgentCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agent, draft = agent_create(
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                config={"brain": "flow", "greeting": form.cleaned_data["greeting"]},
+            )
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            audit_record(actor=request.user, verb=verbs.AGENT_CREATED, target=agent, summary=agent.name)
+            messages.success(request, f"{agent.name} was created with a first draft: set it up, then publish it.")
+            return redirect("agents:version", version_id=draft.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "agents/new.html", {"form": form}, status=status)
+
+
+def _editor_context(
+    version: AgentVersion,
+    text: str | None = None,
+    errors: list[str] | None = None,
+    settings_form: VersionSettingsForm | None = None,
+) -> dict[str, Any]:
+    config = version.config if isinstance(version.config, dict) else {}
     return {
         "version": version,
         "agent": version.agent,
         "config_text": text if text is not None else json.dumps(version.config, indent=2, sort_keys=True),
         "errors": errors or [],
+        "settings_form": settings_form or VersionSettingsForm(initial=VersionSettingsForm.initial_from(config)),
     }
 
 
@@ -91,6 +122,36 @@ def version_edit(request: HttpRequest, version_id: int) -> HttpResponse:
     context["saved"] = not errors
     template = "agents/_editor.html" if _is_htmx(request) else "agents/version.html"
     return render(request, template, context, status=status)
+
+
+@role_required(WRITE)
+@require_POST
+def version_settings(request: HttpRequest, version_id: int) -> HttpResponse:
+    """Save the common settings form into a draft's configuration; each refusal is shown beside its field."""
+    version = get_object_or_404(AgentVersion.objects.select_related("agent"), pk=version_id)
+    form = VersionSettingsForm(request.POST)
+    saved = False
+    if form.is_valid():
+        config = version.config if isinstance(version.config, dict) else {}
+        try:
+            version = agent_version_update_draft(version=version, config=form.merged_config(config))
+        except ValidationError as exc:
+            form.add_config_errors(_messages(exc))
+        except VersionAlreadyPublished as exc:
+            form.add_error(None, str(exc))
+        else:
+            saved = True
+            audit_record(
+                actor=request.user,
+                verb=verbs.VERSION_EDITED,
+                target=version,
+                summary=", ".join(sorted(form.changed_data)) or "no change",
+            )
+    status = 200 if saved else 400
+    # On error the operator's values come back as typed; on success the saved configuration is shown.
+    context = _editor_context(version, settings_form=None if saved else form)
+    context["settings_saved"] = saved
+    return render(request, "agents/version.html", context, status=status)
 
 
 @role_required(WRITE)

@@ -90,6 +90,8 @@ class Call(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status"], name="call_status_idx"),
+            # The console's lists and today's figures read calls newest first or since midnight.
+            models.Index(fields=["created_at"], name="call_created_idx"),
             models.Index(fields=["campaign", "status"], name="call_campaign_status_idx"),
             # Pacing counts a campaign's calls placed in the last minute.
             models.Index(fields=["campaign", "created_at"], name="call_campaign_created_idx"),
@@ -172,6 +174,10 @@ class CallTurn(models.Model):
     class Meta:
         ordering = ["call", "index"]
         constraints = [models.UniqueConstraint(fields=["call", "index"], name="callturn_unique_index")]
+        indexes = [
+            # The dashboard's voice-to-voice figures read today's agent replies (calls.dashboard).
+            models.Index(fields=["created_at"], name="callturn_agent_created_idx", condition=Q(speaker="agent")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.speaker}: {self.text[:60]}"

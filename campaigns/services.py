@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from campaigns.models import Campaign, Lead
 from webhooks.events import lead_event_data
@@ -129,3 +131,45 @@ def lead_do_not_call_mark(*, lead_id: int) -> bool:
         data = lead_event_data(lead)
         transaction.on_commit(lambda: webhook_event_emit(event="lead.updated", data=data))
     return marked
+
+
+# What an operator edits on a lead from the console; the phone is its identity (imports merge on it)
+# and the status moves only with the dialer or do-not-call.
+LEAD_EDITABLE = frozenset({"first_name", "last_name", "timezone", "consent"})
+
+
+@transaction.atomic
+def lead_update(*, lead_id: int, **changes: Any) -> Lead:
+    """Change a lead's editable fields under its row lock; raises ValidationError keyed by field."""
+    unknown = set(changes) - LEAD_EDITABLE
+    if unknown:
+        raise TypeError(f"not an editable lead field: {', '.join(sorted(unknown))}")
+    lead = Lead.objects.select_for_update().get(pk=lead_id)
+    fields = {"updated_at"}
+    for name, value in changes.items():
+        if getattr(lead, name) != value:
+            setattr(lead, name, value)
+            fields.add(name)
+    if "consent" in fields:
+        # When the lead agreed is part of the consent; withdrawn consent clears it.
+        lead.consent_at = timezone.now() if lead.consent else None
+        fields.add("consent_at")
+    lead.full_clean(validate_unique=False)
+    lead.save(update_fields=sorted(fields))
+    transaction.on_commit(lambda: webhook_event_emit(event="lead.updated", data=lead_event_data(lead)))
+    return lead
+
+
+@transaction.atomic
+def leads_assign_campaign(*, leads: QuerySet[Lead], campaign_id: int) -> int:
+    """Put the given leads into a campaign (one UPDATE); returns how many moved.
+
+    A lead being dialed right now keeps its campaign (its call's outcome is
+    applied to that campaign). Leads keep their status, attempts and
+    do-not-call flag: the dialer still never calls a do-not-call lead.
+    """
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    if campaign.status in (Campaign.Status.STOPPED, Campaign.Status.COMPLETED):
+        raise CampaignTransitionError(f"cannot add leads to a campaign that is {campaign.status}")
+    chosen = leads.exclude(status=Lead.Status.DIALING).exclude(campaign_id=campaign_id).order_by()
+    return Lead.objects.filter(pk__in=chosen.values("pk")).update(campaign_id=campaign_id, updated_at=timezone.now())

@@ -82,3 +82,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
         elif item.get_closest_marker("e2e"):
             raise pytest.UsageError(f"{item.nodeid} is marked e2e but lives outside tests/e2e/")
+
+
+@pytest.fixture(autouse=True)
+def campaign_progress_uncached(monkeypatch):
+    """Pages count campaign progress afresh in tests (the per-process 5 s cache would carry counts across tests)."""
+    monkeypatch.setattr("campaigns.selectors.PROGRESS_CACHE_S", 0)
