@@ -28,14 +28,15 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, FloatField, Q, QuerySet
+from django.db.models import Aggregate, Count, FloatField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from agents.selectors import agent_versions_by_id
+from analytics.histograms import VOICE_TO_VOICE_STAGE
 from calls.models import Call, CallTurn
-from experiments.selectors import VOICE_TO_VOICE_STAGE, _Percentile, success_dispositions
+from experiments.selectors import success_dispositions
 
 RECENT_FAILURES_HOURS = 24
 RECENT_FAILURES_SHOWN = 5
@@ -93,6 +94,18 @@ def disposition_rows(calls: QuerySet[Call]) -> list[tuple[int, str, int]]:
         .order_by()
     )
     return [(version_id, disposition, n) for version_id, disposition, n in grouped]
+
+
+class _Percentile(Aggregate):
+    """PostgreSQL's percentile_cont (linear interpolation, as numpy's default percentile)."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, *, fraction: float) -> None:
+        # A float literal in the SQL, never user input.
+        super().__init__(expression, fraction=repr(float(fraction)))
 
 
 def voice_to_voice(*, since: dt.datetime) -> tuple[float | None, float | None, int]:

@@ -95,9 +95,8 @@ class Call(models.Model):
             models.Index(fields=["campaign", "status"], name="call_campaign_status_idx"),
             # Pacing counts a campaign's calls placed in the last minute.
             models.Index(fields=["campaign", "created_at"], name="call_campaign_created_idx"),
-            # Analytics rebuilds a day from the calls created in it, and finds the days whose calls
-            # were created or ended since its last refresh (analytics/services.py).
-            models.Index(fields=["created_at"], name="call_created_idx"),
+            # Analytics rebuilds a day from the calls created in it (call_created_idx above), and finds
+            # the days whose calls were created or ended since its last refresh (analytics/services.py).
             models.Index(fields=["ended_at"], name="call_ended_idx"),
             models.Index(
                 fields=["ended_at"],
