@@ -198,6 +198,18 @@ LLM_PROBE_CACHE_S = env_int("LLM_PROBE_CACHE_S", 5, minimum=0, maximum=3600)
 LLM_PROBE_TIMEOUT_MS = env_int("LLM_PROBE_TIMEOUT_MS", 500, minimum=50, maximum=10_000)
 # /metrics (voiceops.metrics) is off (404) unless this bearer token is set.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Graceful restarts (voiceops.shutdown): after SIGTERM a daphne process stops
+# taking calls and gives live ones this long to end by themselves before it
+# ends them. Give the orchestrator's grace period (Kubernetes'
+# terminationGracePeriodSeconds, systemd's TimeoutStopSec) 30 s more.
+SHUTDOWN_DRAIN_S = env_int("SHUTDOWN_DRAIN_S", 120, minimum=0, maximum=3600)
+# Calls left "in progress" by a process that died (SIGKILL, a crash) are
+# reconciled from the carrier's REST API by a beat task (calls.reconcile)
+# every RECONCILE_INTERVAL_S: each live call with a CallSid created more than
+# RECONCILE_AFTER_S ago is looked up (one GET each, at most RECONCILE_BATCH a run).
+RECONCILE_INTERVAL_S = env_int("RECONCILE_INTERVAL_S", 60, minimum=5, maximum=3600)
+RECONCILE_AFTER_S = env_int("RECONCILE_AFTER_S", 120, minimum=0, maximum=86_400)
+RECONCILE_BATCH = env_int("RECONCILE_BATCH", 200, minimum=1, maximum=10_000)
 
 # Dialer guard rails (issue: outbound campaigns).
 DIALER_GLOBAL_MAX_CONCURRENT = env_int("DIALER_GLOBAL_MAX_CONCURRENT", 50, minimum=1)
@@ -230,6 +242,7 @@ if SIMULATED_CARRIER and not env_str("TWILIO_API_BASE_URL"):
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 CELERY_BEAT_SCHEDULE = {
     "dialer-tick": {"task": "calls.dialer_tick", "schedule": float(DIALER_TICK_SECONDS)},
+    "calls-reconcile": {"task": "calls.reconcile", "schedule": float(RECONCILE_INTERVAL_S)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
