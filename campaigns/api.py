@@ -139,6 +139,9 @@ class CampaignViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = CampaignSerializer
+    # Only digits reach the actions, which take the id as an integer (a
+    # non-integer id was a ValueError, a 500; now the URL does not match: 404).
+    lookup_value_regex = "[0-9]+"
 
     def get_queryset(self) -> QuerySet[Campaign]:
         return Campaign.objects.annotate(lead_count=Count("leads")).order_by("-created_at")

@@ -24,6 +24,9 @@ from voiceops.settings import *  # noqa: E402, F403
 # Tasks run in-process in tests; the dialer's own tests exercise real workers.
 CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+# Throttle and log-in counts per test process, emptied before each test
+# (tests/conftest.py): parallel runs share a Redis database, never counts.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 if EMBEDDED:
     # A test database on disk, as the embedded default runs: the in-memory one

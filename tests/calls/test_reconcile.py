@@ -15,7 +15,7 @@ from tests.campaigns.dialer_support import campaign_attempt
 from tests.factories import CallFactory, LeadFactory
 
 
-def stale(**fields) -> Call:
+def stale(**fields):
     call = CallFactory(**fields)
     Call.objects.filter(pk=call.pk).update(created_at=timezone.now() - timedelta(minutes=10))
     return call
