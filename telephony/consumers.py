@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from typing import Any
 
 import structlog
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -199,7 +201,11 @@ class _SocketTransport(Transport):
         await self.send_text(json.dumps(message, separators=(",", ":")))
 
     async def send_text(self, text: str) -> None:
-        await self._consumer.send(text_data=text)
+        # The caller hung up (stop, then the socket closed) while a frame was on its
+        # way. Raised here it aborted the session's finish, leaving the call in
+        # progress with its last turn unstored (scripts/faults/concurrent_calls.py).
+        with contextlib.suppress(Disconnected):
+            await self._consumer.send(text_data=text)
 
     async def close(self, code: int) -> None:
         await self._consumer.close(code=code)

@@ -13,8 +13,9 @@ its token from the TwiML, the Media Streams socket (connected, start), a
 `stop` after --seconds.
 
 Prints: calls started, calls dropped (the server closed the socket before
-the caller's stop, or no audio came back, or the call is not completed in
-the database afterwards), and the gaps between consecutive outgoing media
+the caller's stop, or the call is not completed in the database
+afterwards), calls that got no agent audio at all, agent turns stored as
+interrupted, and the gaps between consecutive outgoing media
 frames of each call while the agent talks (gaps over 1 s are between
 replies and left out): p50, p99, max, and how many exceeded 60 ms. The
 gaps are measured in this client, which shares the machine with the server:
@@ -113,8 +114,6 @@ class Caller:
                 await asyncio.sleep(max(0.0, began + frame * 0.02 - loop.time()))
             await socket.send(json.dumps({"event": "stop", "streamSid": stream_sid}))
             receiving.cancel()
-        if not self.arrivals:
-            self.dropped = "no audio came back"
 
     async def _receive(self, socket: websockets.ClientConnection, stream_sid: str) -> None:
         async for raw in socket:
@@ -166,8 +165,11 @@ def main() -> int:
         if later - earlier < 1.0
     ]
     dropped = [caller for caller in callers if caller.dropped]
+    log_text = (work / "daphne.log").read_text(errors="replace")
     print(f"calls started: {len(callers)}")
     print(f"calls dropped: {len(dropped)}")
+    print(f"calls that got no agent audio: {sum(not c.arrivals for c in callers)}")
+    print(f"agent turns stored as interrupted (barge-in): {log_text.count('"interrupted": true')}")
     for caller in dropped[:10]:
         print(f"  call {caller.index}: {caller.dropped}")
     print(f"outgoing frames received: {sum(len(c.arrivals) for c in callers)}")
