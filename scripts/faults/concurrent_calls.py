@@ -169,7 +169,8 @@ def main() -> int:
     print(f"calls started: {len(callers)}")
     print(f"calls dropped: {len(dropped)}")
     print(f"calls that got no agent audio: {sum(not c.arrivals for c in callers)}")
-    print(f"agent turns stored as interrupted (barge-in): {log_text.count('"interrupted": true')}")
+    interrupted = log_text.count('"interrupted": true')
+    print(f"agent turns stored as interrupted (barge-in): {interrupted}")
     for caller in dropped[:10]:
         print(f"  call {caller.index}: {caller.dropped}")
     print(f"outgoing frames received: {sum(len(c.arrivals) for c in callers)}")
