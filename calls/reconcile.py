@@ -7,7 +7,8 @@ status callback, but a callback can be lost too (the process that would have
 taken it is the one that died, or it was refused while the database
 restarted). The beat task `calls.reconcile` (every RECONCILE_INTERVAL_S) asks
 the carrier's REST API (Twilio's, or the simulated carrier's) about every
-live call with a CallSid older than RECONCILE_AFTER_S, and feeds each answer
+live call with a CallSid whose last known move (answered, started or
+created) is older than RECONCILE_AFTER_S, and feeds each answer
 through the status webhook's own path (telephony.status_callbacks) as a
 callback: the status only moves forward, the event is kept once, and an
 ended attempt goes to the dialer's outcome rules. Calls the carrier still
@@ -27,6 +28,7 @@ from datetime import timedelta
 
 import structlog
 from django.conf import settings
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from calls.models import Call
@@ -50,10 +52,21 @@ class ReconcileResult:
 
 
 def calls_to_reconcile(*, older_than_s: int, limit: int) -> list[tuple[uuid.UUID, str]]:
-    """(id, CallSid) of live calls with a SID created more than `older_than_s` ago, oldest first."""
+    """(id, CallSid) of live calls with a SID whose last known move is more than `older_than_s` old, oldest first.
+
+    The last known move is when it was answered, else when it started, else
+    when it was created: a campaign attempt waits in the queue before it is
+    dialed, and its age then says nothing about whether its callbacks are late.
+    """
     cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    live = Call.objects.filter(status__in=Call.LIVE_STATUSES, created_at__lte=cutoff).exclude(twilio_call_sid=None)
-    rows = live.exclude(twilio_call_sid="").order_by("created_at").values_list("pk", "twilio_call_sid")[:limit]
+    live = (
+        Call.objects.filter(status__in=Call.LIVE_STATUSES)
+        .exclude(twilio_call_sid=None)
+        .exclude(twilio_call_sid="")
+        .annotate(last_move=Coalesce("answered_at", "started_at", "created_at"))
+        .filter(last_move__lte=cutoff)
+    )
+    rows = live.order_by("last_move").values_list("pk", "twilio_call_sid")[:limit]
     return [(pk, str(sid)) for pk, sid in rows]
 
 

@@ -159,14 +159,14 @@ class LoginThrottleMiddleware:
             return self.get_response(request)
         if login_blocked(request):
             minutes = max(1, settings.LOGIN_FAILURE_WINDOW_S // 60)
-            response = TemplateResponse(
+            refused = TemplateResponse(
                 request,
                 "registration/login.html",
                 {"form": AuthenticationForm(request), "throttled_minutes": minutes, "next": ""},
                 status=429,
             )
-            response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_S)
-            return response.render()
+            refused["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_S)
+            return refused.render()
         response = self.get_response(request)
         if response.status_code in (301, 302, 303) and request.user.is_authenticated:
             login_succeeded(request)

@@ -220,8 +220,9 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 SHUTDOWN_DRAIN_S = env_int("SHUTDOWN_DRAIN_S", 120, minimum=0, maximum=3600)
 # Calls left "in progress" by a process that died (SIGKILL, a crash) are
 # reconciled from the carrier's REST API by a beat task (calls.reconcile)
-# every RECONCILE_INTERVAL_S: each live call with a CallSid created more than
-# RECONCILE_AFTER_S ago is looked up (one GET each, at most RECONCILE_BATCH a run).
+# every RECONCILE_INTERVAL_S: each live call with a CallSid whose last known move
+# (answered, started, created) is more than RECONCILE_AFTER_S old is looked up
+# (one GET each, at most RECONCILE_BATCH a run).
 RECONCILE_INTERVAL_S = env_int("RECONCILE_INTERVAL_S", 60, minimum=5, maximum=3600)
 RECONCILE_AFTER_S = env_int("RECONCILE_AFTER_S", 120, minimum=0, maximum=86_400)
 RECONCILE_BATCH = env_int("RECONCILE_BATCH", 200, minimum=1, maximum=10_000)

@@ -62,6 +62,14 @@ def test_the_carriers_answer_settles_each_stale_call_and_leaves_live_ones_alone(
 
 
 @pytest.mark.django_db
+def test_a_call_queued_long_ago_but_dialed_just_now_is_not_looked_up_yet():
+    dialed_now = stale(status=Call.Status.RINGING, started_at=timezone.now())
+    asked: list[str] = []
+    calls_reconcile(lookup=lambda sid: asked.append(sid), older_than_s=120)
+    assert dialed_now.twilio_call_sid not in asked
+
+
+@pytest.mark.django_db
 def test_a_reconciled_campaign_attempt_goes_to_the_dialers_outcome_rules(settings):
     settings.PUBLIC_BASE_URL = "http://testserver"
     attempt = campaign_attempt("CA" + "6" * 32)
