@@ -150,10 +150,16 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env["PUBLIC_BASE_URL"] = base
+    database = sqlite3.connect(work / "voiceops.sqlite3", timeout=30)
     with daphne(env, port, work / "daphne.log"):
         callers = asyncio.run(call_all(base, args.calls, args.seconds))
-        time.sleep(3)  # the last calls' turns and statuses are stored
-    database = sqlite3.connect(work / "voiceops.sqlite3")
+        # Each call's session stores its last turn and status after the caller's stop: give them time.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            (live,) = database.execute("SELECT count(*) FROM calls_call WHERE status = 'in-progress'").fetchone()
+            if not live:
+                break
+            time.sleep(1)
     statuses = dict(database.execute("SELECT twilio_call_sid, status FROM calls_call").fetchall())
     for caller in callers:
         if not caller.dropped and statuses.get(caller.sid) != "completed":
@@ -170,7 +176,7 @@ def main() -> int:
     print(f"calls dropped: {len(dropped)}")
     print(f"calls that got no agent audio: {sum(not c.arrivals for c in callers)}")
     interrupted = log_text.count('"interrupted": true')
-    print(f"agent turns stored as interrupted (barge-in): {interrupted}")
+    print(f"agent turns cut short (barge-in or the caller hanging up mid-reply): {interrupted}")
     for caller in dropped[:10]:
         print(f"  call {caller.index}: {caller.dropped}")
     print(f"outgoing frames received: {sum(len(c.arrivals) for c in callers)}")
