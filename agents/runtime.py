@@ -20,6 +20,7 @@ from agents.brains.ports import Booking, SlotRefused, ToolError
 from calendars.selectors import CalendarNotFound, calendar_by_name, calendar_free_slots
 from calendars.services import SlotUnavailable, appointment_book
 from campaigns.services import lead_custom_field_set, lead_do_not_call_mark
+from voiceops import metrics
 
 T = TypeVar("T")
 
@@ -36,12 +37,17 @@ def _on_database_thread(work: Callable[[], T]) -> Awaitable[T]:
 
 
 def llm_defaults() -> LlmDefaults:
-    """The server's LLM settings (LLM_BASE_URLS, LLM_MODEL, LLM_API_KEY, LLM_FIRST_TOKEN_TIMEOUT_MS)."""
+    """The server's LLM settings (LLM_BASE_URLS, LLM_MODEL, LLM_API_KEY, LLM_FIRST_TOKEN_TIMEOUT_MS).
+
+    Failovers are counted in voiceops_llm_failovers through the brain's hook
+    (the brains import nothing of Django or of our monitoring).
+    """
     return LlmDefaults(
         endpoints=tuple(settings.LLM_BASE_URLS),
         model=settings.LLM_MODEL,
         api_key=settings.LLM_API_KEY,
         first_token_timeout_ms=settings.LLM_FIRST_TOKEN_TIMEOUT_MS,
+        on_failover=metrics.LLM_FAILOVERS.inc,
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from typing import Any
 
 import structlog
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -17,6 +19,7 @@ from live.session import CallSession, Transport
 from live.setup import CallNotLive, build_session
 from telephony.live_actions import live_call_actions
 from telephony.tokens import BadStreamToken, stream_token_read
+from voiceops import shutdown
 
 log = structlog.get_logger(__name__)
 
@@ -67,8 +70,19 @@ class TwilioMediaConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self._start_timer is not None:
             self._start_timer.cancel()
+        shutdown.call_finished(self)
         if self.session is not None:
             await self.session.finish(status="completed")
+
+    async def _end_for_shutdown(self) -> None:
+        """Graceful restart (voiceops.shutdown): end this call as the agent would, saying why in the disposition."""
+        session = self.session
+        if session is None:
+            return
+        session.ctx.disposition = session.ctx.disposition or "server_shutdown"
+        await session.actions.hang_up()
+        await session.finish(status="completed")
+        await self.close(code=1000)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -166,6 +180,7 @@ class TwilioMediaConsumer(AsyncWebsocketConsumer):
             return
         if self._start_timer is not None:
             self._start_timer.cancel()
+        shutdown.call_started(self, self._end_for_shutdown)
         await self.session.start()
 
     async def _refuse(self, code: int, reason: str) -> None:
@@ -186,7 +201,11 @@ class _SocketTransport(Transport):
         await self.send_text(json.dumps(message, separators=(",", ":")))
 
     async def send_text(self, text: str) -> None:
-        await self._consumer.send(text_data=text)
+        # The caller hung up (stop, then the socket closed) while a frame was on its
+        # way. Raised here it aborted the session's finish, leaving the call in
+        # progress with its last turn unstored (scripts/faults/concurrent_calls.py).
+        with contextlib.suppress(Disconnected):
+            await self._consumer.send(text_data=text)
 
     async def close(self, code: int) -> None:
         await self._consumer.close(code=code)

@@ -17,11 +17,13 @@ done" (the dialer fails the attempt rather than dial it twice).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import requests
 from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -79,3 +81,25 @@ def twilio_update_twiml(call_sid: str, twiml: str) -> None:
         _calls()(call_sid).update(twiml=twiml)
     except requests.Timeout as exc:
         raise CarrierTimeout(f"TwiML update of {call_sid}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class CarrierCallState:
+    """What the carrier says of one call now: its status and, once it ended, its duration in seconds."""
+
+    status: str
+    duration: str = ""
+
+
+def twilio_call_state(call_sid: str) -> CarrierCallState | None:
+    """The call as the carrier knows it (GET .../Calls/{sid}.json); None when it has no such call."""
+    try:
+        call = _calls()(call_sid).fetch()
+    except requests.Timeout as exc:
+        raise CarrierTimeout(f"fetch of {call_sid}: {exc}") from exc
+    except TwilioRestException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    status = getattr(call.status, "value", call.status)
+    return CarrierCallState(status=str(status or ""), duration=str(call.duration or ""))

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 import structlog
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.request import split_domain_port, validate_host
 from django.utils.encoding import escape_uri_path, iri_to_uri
@@ -93,7 +93,11 @@ def status_webhook(request: HttpRequest) -> HttpResponse:
         )
     except RejectedCallback as rejected:
         return HttpResponse(rejected.text, status=rejected.code, content_type="text/plain")
-    result = status_callbacks_apply([callback])[0]
+    try:
+        result = status_callbacks_apply([callback])[0]
+    except DatabaseError:  # SQLite locked, PostgreSQL away: nothing stored, so Twilio's retry is not a duplicate
+        log.exception("twilio_status_not_stored", call_sid=callback.sid)
+        return HttpResponse("callback not stored, retry later", status=503, content_type="text/plain")
     return HttpResponse(result, content_type="text/plain")
 
 

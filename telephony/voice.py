@@ -20,9 +20,11 @@ from django.views.decorators.http import require_POST
 
 from agents.models import PhoneNumber
 from calls.models import Call
+from calls.services import call_set_status
 from experiments.services import inbound_route
 from telephony.signature import FormFields, signature_valid
 from telephony.twiml import answer_twiml_for, say_and_hang_up_twiml
+from voiceops.health import is_draining
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +90,28 @@ def _warm_engines() -> None:
         log.exception("engine_warm_up_failed")
 
 
+DRAINING_MESSAGE = "Sorry, we are restarting right now. Please call again in a minute. Goodbye."
+
+
+def _refuse_while_draining(request: HttpRequest) -> HttpResponse:
+    """A graceful restart (voiceops.shutdown) takes no new call: a polite message, and an outbound attempt failed.
+
+    The outbound attempt is failed rather than left to its status callbacks,
+    which would report the short message as an answered call: failed, the
+    dialer's retry rules call the lead again later.
+    """
+    log.info("twilio_voice_refused_draining", call=request.GET.get("call", ""))
+    call_param = request.GET.get("call")
+    if call_param:
+        try:
+            call_id = uuid.UUID(call_param)
+        except ValueError:
+            call_id = None
+        if call_id is not None and Call.objects.filter(pk=call_id).exists():
+            call_set_status(call_id=call_id, status=Call.Status.FAILED, reason="server restarting: call not connected")
+    return _say_and_hang_up(DRAINING_MESSAGE)
+
+
 @csrf_exempt
 @require_POST
 def voice_webhook(request: HttpRequest) -> HttpResponse:
@@ -95,6 +119,8 @@ def voice_webhook(request: HttpRequest) -> HttpResponse:
     if not signature_valid(full_path=request.get_full_path(), form=FormFields.of(request.POST), signature=signature):
         log.warning("twilio_voice_bad_signature", path=request.get_full_path())
         return HttpResponseForbidden("invalid Twilio signature")
+    if is_draining():
+        return _refuse_while_draining(request)
     warm_engines_soon()
     call_param = request.GET.get("call")
     if call_param:

@@ -13,6 +13,14 @@ from tests.factories import LeadFactory, UserFactory
 MONDAY_MORNING = dt.datetime(2025, 3, 3, 12, 0, tzinfo=dt.UTC)  # 7 AM New York, 4 AM Los Angeles
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """API throttles and failed log-in counts start from zero in every test (voiceops.security)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def operator(db):
     return UserFactory(username="operator")

@@ -27,6 +27,9 @@ CELERY_TASK_ALWAYS_EAGER = True
 # ends would start a background analysis the test does not wait for.
 POST_CALL_ANALYSIS = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+# Throttle and log-in counts per test process, emptied before each test
+# (tests/conftest.py): parallel runs share a Redis database, never counts.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 if EMBEDDED:
     # A test database on disk, as the embedded default runs: the in-memory one

@@ -23,10 +23,18 @@ INT_PATTERN = "[0-9]+"
 UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 
+# Past the last row anyway, and far inside both databases' 64-bit integers: an unbounded
+# `?offset=99999999999999999999999` became an OFFSET SQLite cannot hold (OverflowError, a 500).
+MAX_OFFSET = 2**53
+
+
 class Pagination(LimitOffsetPagination):
-    """`?limit=&offset=`, 50 a page by default, at most 500 (a bigger limit is cut to it)."""
+    """`?limit=&offset=`, 50 a page by default, at most 500 (a bigger limit is cut to it), offsets bounded."""
 
     max_limit = 500
+
+    def get_offset(self, request: Request) -> int:
+        return min(super().get_offset(request), MAX_OFFSET)
 
 
 # Parameters every list takes besides its filters.

@@ -28,7 +28,7 @@ from django.urls import re_path  # noqa: E402
 from calls.routing import console_websocket_urlpatterns  # noqa: E402
 from telephony.routing import twilio_websocket_urlpatterns  # noqa: E402
 from telephony.status import STATUS_PATH, status_asgi_app  # noqa: E402
-from voiceops import metrics, warmup  # noqa: E402
+from voiceops import metrics, shutdown, warmup  # noqa: E402
 from voiceops.health import HEALTHZ_PATH, READYZ_PATH, health_asgi_app  # noqa: E402
 
 _HEALTH_PATHS = (HEALTHZ_PATH, READYZ_PATH)
@@ -47,6 +47,7 @@ async def http_application(scope: dict[str, Any], receive: Any, send: Any) -> No
 
 
 metrics.instrument_model_pools()
+shutdown.install_for_daphne()  # SIGTERM drains live calls first (voiceops.shutdown)
 if settings.WARM_START:
     # Before daphne listens (it imports this module first): the first call
     # greets as fast as the hundredth. A model that cannot load stops the

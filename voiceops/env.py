@@ -70,6 +70,18 @@ def env_choice(name: str, default: str, choices: tuple[str, ...], *, environ: Ma
     return value
 
 
+_RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str, *, environ: Mapping[str, str] | None = None) -> str:
+    """A request rate as Django REST framework's throttles read it: `<count>/<period>`, e.g. `600/min`."""
+    value = env_str(name, default, environ=environ)
+    count, _, period = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name} must look like 600/min (a count, then s, min, hour or day), got {value!r}")
+    return value
+
+
 def env_url(
     name: str,
     default: str = "",

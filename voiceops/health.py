@@ -62,6 +62,11 @@ def is_draining() -> bool:
     return _draining.is_set()
 
 
+def draining_reset() -> None:
+    """Serving again (tests only: a real process never comes back from a drain, it exits)."""
+    _draining.clear()
+
+
 @dataclass
 class _Cached:
     checks: dict[str, str] = field(default_factory=dict)

@@ -14,7 +14,16 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from voiceops.env import env_bool, env_choice, env_int, env_str, env_url, env_url_list, local_secret_key
+from voiceops.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_rate,
+    env_str,
+    env_url,
+    env_url_list,
+    local_secret_key,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -71,12 +80,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "voiceops.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "voiceops.logging.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "voiceops.security.LoginThrottleMiddleware",
     "accounts.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -147,6 +158,10 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
+    # Shared by every process: API throttles and failed log-in counts.
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "vo"}
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "memory://"
@@ -210,6 +225,19 @@ LLM_PROBE_CACHE_S = env_int("LLM_PROBE_CACHE_S", 5, minimum=0, maximum=3600)
 LLM_PROBE_TIMEOUT_MS = env_int("LLM_PROBE_TIMEOUT_MS", 500, minimum=50, maximum=10_000)
 # /metrics (voiceops.metrics) is off (404) unless this bearer token is set.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Graceful restarts (voiceops.shutdown): after SIGTERM a daphne process stops
+# taking calls and gives live ones this long to end by themselves before it
+# ends them. Give the orchestrator's grace period (Kubernetes'
+# terminationGracePeriodSeconds, systemd's TimeoutStopSec) 30 s more.
+SHUTDOWN_DRAIN_S = env_int("SHUTDOWN_DRAIN_S", 120, minimum=0, maximum=3600)
+# Calls left "in progress" by a process that died (SIGKILL, a crash) are
+# reconciled from the carrier's REST API by a beat task (calls.reconcile)
+# every RECONCILE_INTERVAL_S: each live call with a CallSid whose last known move
+# (answered, started, created) is more than RECONCILE_AFTER_S old is looked up
+# (one GET each, at most RECONCILE_BATCH a run).
+RECONCILE_INTERVAL_S = env_int("RECONCILE_INTERVAL_S", 60, minimum=5, maximum=3600)
+RECONCILE_AFTER_S = env_int("RECONCILE_AFTER_S", 120, minimum=0, maximum=86_400)
+RECONCILE_BATCH = env_int("RECONCILE_BATCH", 200, minimum=1, maximum=10_000)
 
 # Dialer guard rails (issue: outbound campaigns).
 DIALER_GLOBAL_MAX_CONCURRENT = env_int("DIALER_GLOBAL_MAX_CONCURRENT", 50, minimum=1)
@@ -256,6 +284,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analytics.rollup_day_rebuild",
         "schedule": crontab(hour=0, minute=30),
     },
+    "calls-reconcile": {"task": "calls.reconcile", "schedule": float(RECONCILE_INTERVAL_S)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -341,6 +370,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "voiceops.api_filters.Pagination",
     "PAGE_SIZE": 50,
+    # Per token (or session) user, and per address for anonymous requests;
+    # counted in the cache (Redis when REDIS_URL is set: across processes).
+    # Past the rate: 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANON", "60/min"),
+        "user": env_rate("API_THROTTLE_USER", "1200/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "voiceops API",
@@ -367,6 +407,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = _https
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# voiceops.security: the Content-Security-Policy (report-only to try it out)
+# and the failed log-in limit, per address and per username.
+CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)
+LOGIN_FAILURES_MAX = env_int("LOGIN_FAILURES_MAX", 10, minimum=1, maximum=10_000)
+LOGIN_FAILURE_WINDOW_S = env_int("LOGIN_FAILURE_WINDOW_S", 900, minimum=10, maximum=86_400)
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING_CONFIG = None

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from agents.api import AgentViewSet
@@ -10,6 +10,7 @@ from analytics.api import analytics_report, analytics_report_csv
 from calls.api import CallViewSet
 from campaigns.api import CampaignViewSet, LeadViewSet
 from experiments.api import ExperimentViewSet
+from voiceops.security import API_DOCS_POLICY, csp_override
 from webhooks.api import EndpointViewSet
 
 router = DefaultRouter()
@@ -25,7 +26,12 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file (?script), not inline.
+    path(
+        "api/docs/",
+        csp_override(API_DOCS_POLICY)(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
     path("api/calls/<uuid:call_id>/analysis/", CallAnalysisView.as_view(), name="api-call-analysis"),
     path("api/calls/<uuid:call_id>/analysis/rerun/", CallAnalysisRerunView.as_view(), name="api-call-analysis-rerun"),
     path("api/calls/<uuid:call_id>/model-io/", CallModelIoView.as_view(), name="api-call-model-io"),

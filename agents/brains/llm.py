@@ -26,9 +26,9 @@ ends.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -62,6 +62,10 @@ class LlmDefaults:
     model: str = ""
     api_key: str = ""
     first_token_timeout_ms: int = 1500
+    # Called once each time the client leaves an endpoint for the next one:
+    # the Django side counts failovers (voiceops.metrics) without the brain
+    # importing anything of it. Not part of the settings' equality.
+    on_failover: Callable[[], None] | None = field(default=None, compare=False)
 
 
 class LLMBrain:
@@ -92,6 +96,7 @@ class LLMBrain:
             "model": own.model or server.model,
             "api_key": server.api_key,
             "first_token_timeout_s": timeout_ms / 1000,
+            "on_failover": server.on_failover,
         }
         self._client: LLMClient | None = None
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,6 +159,7 @@ class LLMClient:
         first_token_timeout_s: float = 1.5,
         stall_timeout_s: float | None = None,
         call_id: str = "",
+        on_failover: Callable[[], None] | None = None,
     ) -> None:
         if not endpoints:
             raise LLMError("no LLM endpoint configured: set LLM_BASE_URLS or the agent's llm.endpoints")
@@ -171,6 +172,7 @@ class LLMClient:
         # first token, so the gap allowed is more generous.
         self.stall_timeout_s = stall_timeout_s if stall_timeout_s is not None else max(3.0, 2 * first_token_timeout_s)
         self.current = 0  # index of the endpoint that served this call last
+        self._on_failover = on_failover
         self._log = log.bind(call_id=call_id) if call_id else log
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
@@ -254,6 +256,11 @@ class LLMClient:
                     next_first_token_timeout_s=attempts[0][1] if attempts else None,
                     streamed_chars=len(streamed),
                 )
+                if attempts and self._on_failover is not None:  # left for another endpoint (or a longer wait)
+                    try:
+                        self._on_failover()
+                    except Exception:  # a monitoring hook must never cost the caller their reply
+                        self._log.exception("llm_failover_hook_failed")
         raise LLMError("every LLM endpoint failed: " + "; ".join(failures))
 
     def _body(
