@@ -73,3 +73,8 @@ def published_agent_configs() -> list[tuple[str, Any]]:
         AgentVersion.objects.filter(published_at__isnull=False).select_related("agent").order_by("agent_id", "number")
     )
     return [(f"agent {version.agent.name!r} version {version.number}", version.config) for version in rows]
+
+
+def agent_version_by_id(*, version_id: int) -> AgentVersion | None:
+    """One version with its agent (any state: a test call may try a draft)."""
+    return AgentVersion.objects.select_related("agent").filter(pk=version_id).first()
