@@ -80,16 +80,18 @@ class BrowserCallConsumer(AsyncWebsocketConsumer):
         self.session = None
         self._pending = bytearray()
         user = self.scope.get("user")
+        # Refusals are accepted, then closed with a code: a browser is told why
+        # (a refusal before the handshake reaches a page as a bare 1006).
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._refuse_connect(CLOSE_UNAUTHENTICATED)
             return
         if not await database_sync_to_async(user_may)(user, SOCKET_ACT):
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self._refuse_connect(CLOSE_FORBIDDEN)
             return
         version_id = int(self.scope["url_route"]["kwargs"]["version_id"])
         call_id = await database_sync_to_async(_create_call)(user, version_id)
         if call_id is None:
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self._refuse_connect(CLOSE_NOT_FOUND)
             return
         await self.accept()
         try:
@@ -110,6 +112,10 @@ class BrowserCallConsumer(AsyncWebsocketConsumer):
             return
         await self.send(text_data=json.dumps({"event": "call", "call_id": str(call_id)}))
         await self.session.start()
+
+    async def _refuse_connect(self, code: int) -> None:
+        await self.accept()
+        await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
         if self.session is not None:

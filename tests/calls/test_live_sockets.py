@@ -16,6 +16,7 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from calls.models import Call
 from live.supervision import control_group
 from tests.factories import AgentVersionFactory, CallFactory
 from voiceops.asgi import application
@@ -148,17 +149,25 @@ async def test_a_foreign_origin_is_refused_on_every_console_socket(path):
     assert not connected
 
 
+async def closed_with(communicator: WebsocketCommunicator) -> int:
+    """A browser-call refusal: accepted, then closed with a code saying why (a page can show it)."""
+    message = await communicator.receive_output(timeout=5)
+    assert message["type"] == "websocket.close"
+    return int(message["code"])
+
+
 async def test_a_browser_test_call_needs_a_session_and_an_operator():
     version = await sync_to_async(AgentVersionFactory)()
     path = f"/ws/console/test-call/{version.pk}/"
-    _, connected, code = await open_socket(path, SAME_ORIGIN)
-    assert not connected and code == 4401
+    communicator, _, _ = await open_socket(path, SAME_ORIGIN)
+    assert await closed_with(communicator) == 4401
     cookie = await sync_to_async(cookie_for)(VIEWER)
-    _, connected, code = await open_socket(path, SAME_ORIGIN, cookie)
-    assert not connected and code == 4403
+    communicator, _, _ = await open_socket(path, SAME_ORIGIN, cookie)
+    assert await closed_with(communicator) == 4403
+    assert not await sync_to_async(Call.objects.filter(agent_version=version).exists)()
 
 
 async def test_a_browser_test_call_on_a_missing_version_is_refused():
     cookie = await sync_to_async(cookie_for)(OPERATOR)
-    _, connected, code = await open_socket("/ws/console/test-call/999999/", SAME_ORIGIN, cookie)
-    assert not connected and code == 4404
+    communicator, _, _ = await open_socket("/ws/console/test-call/999999/", SAME_ORIGIN, cookie)
+    assert await closed_with(communicator) == 4404

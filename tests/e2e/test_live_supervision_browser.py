@@ -1,0 +1,255 @@
+"""Live supervision in a real browser (Debian's Chromium driven by Playwright) against the real daphne server.
+
+- A simulated caller started from the console: its words appear on the call
+  page while the call is still going; Listen delivers audio batches to the
+  page's AudioWorklet; "say next" is spoken into the call (and heard: the
+  caller's side echoed its marks); Hang up ends the call with the disposition
+  operator_hangup.
+- A browser test call with Chromium's fake microphone playing a WAV (Piper's
+  voice): the agent answers what the file says.
+- A viewer is refused every action (commands, listen-in, test calls).
+
+Screenshots are the tests' output (their paths are printed).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import soxr
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from audit.models import AuditEntry
+from calls.models import Call, CallTurn
+from tests.e2e.browser_support import CHROMIUM, CHROMIUM_ARGS, browser
+from tests.factories import AgentVersionFactory, CallFactory, UserFactory
+from voiceops.roles import OPERATOR, VIEWER, role_assign
+
+__all__ = ["browser"]  # the shared Chromium fixture
+
+pytestmark = [pytest.mark.e2e]
+
+PASSWORD = "live-pass-123"
+# Long agent lines keep the call going while the test listens, injects and hangs up.
+CHATTY = {
+    "brain": "scripted",
+    "greeting": "Hello, this is the clinic calling about your appointment. Is now a good time to talk?",
+    "first_speaker": "agent",
+    "silence": {"reminder_after_s": 60, "reminders": []},
+    "script": [
+        "Thank you. We have a few openings next week, on Monday morning, Wednesday afternoon and Friday at nine. "
+        "Each visit takes about forty minutes, and the hygienist will see you first.",
+        "Of course. We can call you back whenever suits you. Mornings are quieter for us, but afternoons work too. "
+        "Just let me know the day and the time and I will write it down.",
+        "Thank you, I have written that down. We will call you tomorrow at three in the afternoon. "
+        "If anything changes, you can call us at any time on this number. Have a lovely day.",
+    ],
+}
+# A flow that answers according to what the caller asks.
+ANSWERS = {
+    "brain": "flow",
+    "greeting": "Hello, this is the clinic.",
+    "first_speaker": "agent",
+    "flow": {
+        "start": "ask",
+        "nodes": {
+            "ask": {
+                "type": "ask",
+                "prompt": "How can I help you today?",
+                "intents": {"book": ["appointment", "book"], "hours": ["opening hours", "when are you open"]},
+                "branches": {"book": "book", "hours": "hours"},
+                "reprompts": ["Sorry, how can I help?"],
+                "no_match": "unclear",
+            },
+            "book": {"type": "end", "text": "Sure, Friday at nine is free. Goodbye!", "disposition": "booked"},
+            "hours": {"type": "end", "text": "We are open from eight until six. Goodbye!", "disposition": "info"},
+            "unclear": {"type": "end", "text": "Sorry, goodbye.", "disposition": "unclear"},
+        },
+    },
+}
+
+
+def user(role: str, username: str):
+    account = UserFactory(username=username, password=PASSWORD, is_staff=False, is_superuser=False)
+    role_assign(user=account, role=role)
+    return account
+
+
+def login(browser: Browser, base_url: str, username: str, *, permissions: list[str] | None = None) -> Page:
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, permissions=permissions or [])
+    page = context.new_page()
+    page.goto(f"{base_url}/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+    return page
+
+
+def shot(page: Page, path: Path) -> None:
+    page.screenshot(path=str(path), full_page=True)
+    print(f"\nscreenshot: {path}")
+
+
+def panel_final(page: Page, call_id: str) -> str | None:
+    return page.get_attribute(f"#call-panel-{call_id}", "data-final")
+
+
+def test_operator_watches_listens_injects_and_hangs_up_a_simulated_call(voice_server, transactional_db, browser, tmp_path):
+    user(OPERATOR, "olive")
+    version = AgentVersionFactory(config=CHATTY)
+    page = login(browser, voice_server.base_url, "olive")
+    page.goto(f"{voice_server.base_url}/agents/versions/{version.pk}/")
+    page.click("#try-version")
+    page.select_option("select[name=persona]", "call_later")
+    page.click("#simulate-button")
+    page.wait_for_url(f"{voice_server.base_url}/calls/*/", timeout=15_000)
+    call_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+
+    # The caller's words appear while the call is still going (no reload: the page came up before they were said).
+    page.wait_for_selector(f"#transcript-{call_id} .turn-caller", timeout=60_000)
+    assert panel_final(page, call_id) == "0"
+    shot(page, tmp_path / "live-call-caller-words.png")
+
+    # Listen: audio batches reach the page's AudioWorklet.
+    page.click("#listen-button")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#listen-status').dataset.batches) >= 5", timeout=20_000
+    )
+    shot(page, tmp_path / "live-call-listening.png")
+
+    # Say next: spoken at the next pause, recorded as the operator's.
+    sentence = "A colleague will call you back this afternoon."
+    page.fill("input[name=text]", sentence)
+    page.click("form.say-next button[type=submit]")
+    page.wait_for_selector(f"#transcript-{call_id} .turn-injected", timeout=30_000)
+    page.wait_for_function(
+        "([id, s]) => Array.from(document.querySelectorAll('#transcript-' + id + ' .turn-agent .heard'))"
+        ".some(el => el.textContent.includes(s))",
+        arg=[call_id, sentence],
+        timeout=60_000,
+    )
+    said = CallTurn.objects.get(call_id=call_id, speaker="agent", text=sentence)
+    assert said.heard_text == sentence  # the caller's side played it and echoed its mark
+    assert panel_final(page, call_id) == "0", "the call ended before the test could hang it up"
+    shot(page, tmp_path / "live-call-say-next.png")
+
+    # Hang up: the session in the server ends the call.
+    clicked = time.monotonic()
+    page.click("#hangup-button")
+    page.wait_for_function("id => document.querySelector('#call-panel-' + id).dataset.final === '1'", arg=call_id)
+    print(f"\nhang-up: the page showed the call over {time.monotonic() - clicked:.2f} s after the click")
+    call = Call.objects.get(pk=call_id)
+    assert call.status == Call.Status.COMPLETED and call.disposition == "operator_hangup"
+    assert call.test_kind == Call.TestKind.SIMULATED and call.campaign_id is None and call.variant_id is None
+    hung_up = AuditEntry.objects.get(target_id=call_id, verb="hung up")
+    print(f"hang-up: call ended {(call.ended_at - hung_up.created_at).total_seconds():.2f} s after the command")
+    assert hung_up.actor_name == "olive"
+    assert CallTurn.objects.filter(call_id=call_id, speaker="system", text="Hung up by olive").exists()
+    assert page.is_hidden("#call-controls")
+    shot(page, tmp_path / "live-call-hung-up.png")
+
+
+@pytest.fixture
+def ask_for_an_appointment_wav(tmp_path) -> Path:
+    """Piper saying the line, after a pause for the greeting, as 48 kHz 16-bit WAV for Chromium's fake microphone."""
+    from live.speech.tts import get_tts
+
+    tts = get_tts("piper")
+    speech = np.concatenate(list(tts.synthesize("I would like to book an appointment, please.")))
+    speech = soxr.resample(speech, tts.sample_rate, 48000).astype(np.float32)
+    silence = np.zeros(48000 * 5, dtype=np.float32)
+    path = tmp_path / "ask-for-an-appointment.wav"
+    soundfile.write(path, np.concatenate([silence, speech, silence, silence]), 48000, subtype="PCM_16")
+    return path
+
+
+def test_a_browser_test_call_where_the_agent_answers_the_fake_microphone(
+    voice_server, transactional_db, ask_for_an_appointment_wav, tmp_path
+):
+    user(OPERATOR, "tess")
+    version = AgentVersionFactory(config=ANSWERS)  # a draft: any version may be tried
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={ask_for_an_appointment_wav}%noloop",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            page = login(chromium, voice_server.base_url, "tess", permissions=["microphone"])
+            page.goto(f"{voice_server.base_url}/test-calls/{version.pk}/")
+            page.click("#talk-button")
+            page.wait_for_selector(".call-panel", timeout=30_000)
+            call_id = page.get_attribute("#call-watch", "data-call-id")
+            page.wait_for_function(
+                "id => Array.from(document.querySelectorAll('#transcript-' + id + ' .turn-agent'))"
+                ".some(el => el.textContent.includes('Friday at nine'))",
+                arg=call_id,
+                timeout=60_000,
+            )
+            shot(page, tmp_path / "browser-test-call.png")
+            assert int(page.get_attribute("#test-call", "data-agent-frames") or 0) > 50  # the agent's voice played
+        finally:
+            chromium.close()
+    call = Call.objects.get(pk=call_id)
+    assert call.test_kind == Call.TestKind.WEB and call.agent_version_id == version.pk
+    caller = CallTurn.objects.filter(call=call, speaker="caller").first()
+    assert caller is not None and "appointment" in caller.text.lower()
+    answer = CallTurn.objects.get(call=call, speaker="agent", text__contains="Friday at nine")
+    assert answer.heard_text  # the page acknowledged the marks as it played the audio
+    assert AuditEntry.objects.filter(target_id=str(call.pk), verb="placed a browser test call").exists()
+
+
+def test_a_viewer_is_refused_every_action(voice_server, transactional_db, browser, tmp_path):
+    user(VIEWER, "vera")
+    call = CallFactory(status=Call.Status.IN_PROGRESS)
+    version = AgentVersionFactory()
+    page = login(browser, voice_server.base_url, "vera")
+    page.goto(f"{voice_server.base_url}/calls/{call.pk}/")
+    assert page.locator("#call-controls, #listen-button, #hangup-button").count() == 0
+    shot(page, tmp_path / "viewer-call-page.png")
+
+    token = page.evaluate("() => JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken']")
+    statuses = page.evaluate(
+        """async ([id, token]) => {
+            const out = {};
+            for (const command of ["hangup", "transfer", "say"]) {
+                const body = new URLSearchParams({number: "+14155550123", text: "Hello."});
+                const r = await fetch(`/calls/${id}/${command}/`, {method: "POST", body, headers: {"X-CSRFToken": token}});
+                out[command] = r.status;
+            }
+            return out;
+        }""",
+        [str(call.pk), token],
+    )
+    assert statuses == {"hangup": 403, "transfer": 403, "say": 403}
+
+    refusals = page.evaluate(
+        """async ([callId, versionId]) => {
+            const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+            const listen = await new Promise(resolve => {
+                const ws = new WebSocket(scheme + location.host + "/ws/console/live/");
+                ws.onopen = () => ws.send(JSON.stringify({action: "listen", call_id: callId}));
+                ws.onmessage = e => { resolve(JSON.parse(e.data)); ws.close(); };
+            });
+            const testCall = await new Promise(resolve => {
+                const ws = new WebSocket(scheme + location.host + "/ws/console/test-call/" + versionId + "/");
+                ws.onclose = e => resolve(e.code);
+            });
+            return {listen, testCall};
+        }""",
+        [str(call.pk), version.pk],
+    )
+    assert refusals["listen"] == {"error": "forbidden", "action": "listen"}
+    assert refusals["testCall"] == 4403
+    response = page.goto(f"{voice_server.base_url}/test-calls/{version.pk}/")
+    assert response is not None and response.status == 403
+    assert not AuditEntry.objects.filter(target_id=str(call.pk)).exists()
+    assert Call.objects.get(pk=call.pk).status == Call.Status.IN_PROGRESS
