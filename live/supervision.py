@@ -218,7 +218,10 @@ class ChannelLayerLink:
         layer = get_channel_layer()
         if layer is None:
             return
-        self._channel = await layer.new_channel(prefix="call-session.")
+        # The default prefix, as consumers' channels have: channels_redis reads all of a
+        # process's channels with one prefix in one loop; a second prefix would take
+        # turns with it and starve the consoles' sockets in this process.
+        self._channel = await layer.new_channel()
         await layer.group_add(control_group(self.supervision.call_id), self._channel)
         self.supervision.send = layer.send
         self._task = asyncio.create_task(self._receive(layer), name="call-supervision")

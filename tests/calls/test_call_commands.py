@@ -20,7 +20,7 @@ SESSION_LAYER = channel_layers.make_backend("default")
 
 
 def session_stand_in(call: Call) -> str:
-    channel = async_to_sync(SESSION_LAYER.new_channel)(prefix="call-session.")
+    channel = async_to_sync(SESSION_LAYER.new_channel)()
     async_to_sync(SESSION_LAYER.group_add)(control_group(call.pk), channel)
     return channel
 
@@ -167,3 +167,22 @@ def test_an_unknown_persona_is_a_400(client, operator_role):
     response = client.post(reverse("console:simulated-caller", args=[draft.pk]), {"persona": "nobody"})
     assert response.status_code == 400 and "Choose a persona" in response.content.decode()
     assert not Call.objects.filter(agent_version=draft).exists()
+
+
+@pytest.mark.django_db
+def test_the_live_list_shows_each_live_calls_speaker_and_last_words(client, viewer):
+    from django.utils import timezone
+
+    live = CallFactory(status=Call.Status.IN_PROGRESS, answered_at=timezone.now())
+    CallTurn.objects.create(call=live, index=0, speaker="agent", text="Hello there.", heard_text="Hello there.")
+    CallTurn.objects.create(call=live, index=1, speaker="caller", text="I would like to book a cleaning.")
+    over = CallFactory(status=Call.Status.COMPLETED)
+    client.force_login(viewer)
+    for url in (reverse("console:home"), reverse("console:live-calls")):
+        page = client.get(url).content.decode()
+        row = page[page.index(f'id="live-call-{live.pk}"') :]
+        row = row[: row.index("</tr>")]
+        assert '<td class="current-speaker">Caller</td>' in row
+        assert "I would like to book a cleaning." in row
+        assert 'class="talk-time"' in row
+        assert f'id="live-call-{over.pk}"' not in page

@@ -43,7 +43,7 @@ SESSION_LAYER = channel_layers.make_backend("default")
 
 
 async def session_stand_in(call_id) -> str:
-    channel = await SESSION_LAYER.new_channel(prefix="call-session.")
+    channel = await SESSION_LAYER.new_channel()
     await SESSION_LAYER.group_add(control_group(call_id), channel)
     return channel
 

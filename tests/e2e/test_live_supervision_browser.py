@@ -99,19 +99,30 @@ def panel_final(page: Page, call_id: str) -> str | None:
     return page.get_attribute(f"#call-panel-{call_id}", "data-final")
 
 
-def test_operator_watches_listens_injects_and_hangs_up_a_simulated_call(voice_server, transactional_db, browser, tmp_path):
+def start_simulated_caller(page: Page, base_url: str, version_pk: int, persona: str) -> str:
+    """From the version's page to its test-call page, then "Run a simulated caller"; returns the call's id."""
+    page.goto(f"{base_url}/agents/versions/{version_pk}/")
+    page.click("#try-version")
+    page.select_option("select[name=persona]", persona)
+    page.click("#simulate-button")
+    page.wait_for_url(f"{base_url}/calls/*/", timeout=15_000)
+    return page.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def test_operator_watches_listens_and_injects_into_a_simulated_call(voice_server, transactional_db, browser, tmp_path):
     user(OPERATOR, "olive")
     version = AgentVersionFactory(config=CHATTY)
     page = login(browser, voice_server.base_url, "olive")
-    page.goto(f"{voice_server.base_url}/agents/versions/{version.pk}/")
-    page.click("#try-version")
-    page.select_option("select[name=persona]", "call_later")
-    page.click("#simulate-button")
-    page.wait_for_url(f"{voice_server.base_url}/calls/*/", timeout=15_000)
-    call_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    call_id = start_simulated_caller(page, voice_server.base_url, version.pk, "call_later")
+
+    # Say next, sent at once: the agent says it at the first pause in the conversation.
+    sentence = "A colleague will call you back this afternoon."
+    page.fill("input[name=text]", sentence)
+    page.click("form.say-next button[type=submit]")
+    page.wait_for_selector("#command-result .note", timeout=10_000)
 
     # The caller's words appear while the call is still going (no reload: the page came up before they were said).
-    page.wait_for_selector(f"#transcript-{call_id} .turn-caller", timeout=60_000)
+    page.wait_for_selector(f"#transcript-{call_id} .turn-caller", timeout=90_000)
     assert panel_final(page, call_id) == "0"
     shot(page, tmp_path / "live-call-caller-words.png")
 
@@ -122,11 +133,7 @@ def test_operator_watches_listens_injects_and_hangs_up_a_simulated_call(voice_se
     )
     shot(page, tmp_path / "live-call-listening.png")
 
-    # Say next: spoken at the next pause, recorded as the operator's.
-    sentence = "A colleague will call you back this afternoon."
-    page.fill("input[name=text]", sentence)
-    page.click("form.say-next button[type=submit]")
-    page.wait_for_selector(f"#transcript-{call_id} .turn-injected", timeout=30_000)
+    page.wait_for_selector(f"#transcript-{call_id} .turn-injected", timeout=90_000)
     page.wait_for_function(
         "([id, s]) => Array.from(document.querySelectorAll('#transcript-' + id + ' .turn-agent .heard'))"
         ".some(el => el.textContent.includes(s))",
@@ -135,23 +142,49 @@ def test_operator_watches_listens_injects_and_hangs_up_a_simulated_call(voice_se
     )
     said = CallTurn.objects.get(call_id=call_id, speaker="agent", text=sentence)
     assert said.heard_text == sentence  # the caller's side played it and echoed its mark
-    assert panel_final(page, call_id) == "0", "the call ended before the test could hang it up"
+    injected = CallTurn.objects.get(call_id=call_id, speaker="system", data__operator_injected=True)
+    assert (injected.data["operator"], injected.data["text"]) == ("olive", sentence)
+    assert AuditEntry.objects.get(target_id=call_id, verb="had the agent say").actor_name == "olive"
     shot(page, tmp_path / "live-call-say-next.png")
 
-    # Hang up: the session in the server ends the call.
+
+LONG_GREETING = {
+    **CHATTY,
+    "greeting": " ".join(
+        [
+            "Hello, this is the clinic calling about your appointment.",
+            "Before we start, let me tell you a little about the practice and what we can offer you this year.",
+            "We have three dentists and two hygienists, and we are open six days a week from eight until six.",
+            "We also offer evening appointments on Thursdays for people who work during the day.",
+            "Now, is this a good time to talk about booking your next visit?",
+        ]
+    ),
+}
+
+
+def test_hang_up_from_the_call_page_ends_the_call(voice_server, transactional_db, browser, tmp_path):
+    user(OPERATOR, "hank")
+    version = AgentVersionFactory(config=LONG_GREETING)
+    page = login(browser, voice_server.base_url, "hank")
+    call_id = start_simulated_caller(page, voice_server.base_url, version.pk, "smalltalk")
+    page.wait_for_selector(f"#live-{call_id} .heard", timeout=60_000)  # the agent is talking: the call is live
+    shot(page, tmp_path / "hang-up-before.png")
+
     clicked = time.monotonic()
     page.click("#hangup-button")
-    page.wait_for_function("id => document.querySelector('#call-panel-' + id).dataset.final === '1'", arg=call_id)
+    page.wait_for_function(
+        "id => document.querySelector('#call-panel-' + id).dataset.final === '1'", arg=call_id, timeout=30_000
+    )
     print(f"\nhang-up: the page showed the call over {time.monotonic() - clicked:.2f} s after the click")
     call = Call.objects.get(pk=call_id)
     assert call.status == Call.Status.COMPLETED and call.disposition == "operator_hangup"
     assert call.test_kind == Call.TestKind.SIMULATED and call.campaign_id is None and call.variant_id is None
     hung_up = AuditEntry.objects.get(target_id=call_id, verb="hung up")
-    print(f"hang-up: call ended {(call.ended_at - hung_up.created_at).total_seconds():.2f} s after the command")
-    assert hung_up.actor_name == "olive"
-    assert CallTurn.objects.filter(call_id=call_id, speaker="system", text="Hung up by olive").exists()
+    print(f"hang-up: the call ended {(call.ended_at - hung_up.created_at).total_seconds():.2f} s after the command")
+    assert hung_up.actor_name == "hank"
+    assert CallTurn.objects.filter(call_id=call_id, speaker="system", text="Hung up by hank").exists()
     assert page.is_hidden("#call-controls")
-    shot(page, tmp_path / "live-call-hung-up.png")
+    shot(page, tmp_path / "hang-up-after.png")
 
 
 @pytest.fixture
