@@ -67,6 +67,9 @@ def call_command(request: HttpRequest, call_id: uuid.UUID, command: str) -> Http
         raise Http404("no such command")
     if call.is_final:
         return _command_result(request, call, "The call is already over.", status=409)
+    if call.status != Call.Status.IN_PROGRESS:
+        # Commands go to the call's live session, which exists once the call is connected.
+        return _command_result(request, call, "The call is not connected yet: try again in a moment.", status=409)
     message: dict[str, str] = {"type": "call.command", "command": command, "actor": request.user.get_username()}
     if command == "hangup":
         verb, summary, note = verbs.HUNG_UP, "operator hang-up", "Hanging up…"

@@ -205,26 +205,45 @@ class Supervision:
 
 
 class ChannelLayerLink:
-    """Connects a Supervision to the channel layer: one channel per call, in the call's control group."""
+    """Connects a Supervision to the channel layer: one channel per call, in the call's control group.
+
+    Each call gets a layer instance of its own (one Redis connection while it
+    lives). The process's shared instance serves the consoles' sockets: a
+    session blocking on it for its own messages, and being cancelled there when
+    the call ends, would take turns with their receive loop instead of
+    staying out of its way.
+    """
 
     def __init__(self, supervision: Supervision) -> None:
         self.supervision = supervision
         self._task: asyncio.Task[None] | None = None
+        self._layer: Any = None
         self._channel = ""
 
     async def start(self) -> None:
-        from channels.layers import get_channel_layer
+        from channels import DEFAULT_CHANNEL_LAYER
+        from channels.layers import channel_layers
 
-        layer = get_channel_layer()
+        if DEFAULT_CHANNEL_LAYER not in channel_layers.configs:
+            return
+        if "InMemory" in channel_layers.configs[DEFAULT_CHANNEL_LAYER]["BACKEND"]:
+            # The embedded default: one process, one in-memory layer; a second
+            # instance would be a different memory that no console can reach.
+            from channels.layers import get_channel_layer
+
+            layer = get_channel_layer()
+        else:
+            layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+            self._own = layer
         if layer is None:
             return
-        # The default prefix, as consumers' channels have: channels_redis reads all of a
-        # process's channels with one prefix in one loop; a second prefix would take
-        # turns with it and starve the consoles' sockets in this process.
+        self._layer = layer
         self._channel = await layer.new_channel()
         await layer.group_add(control_group(self.supervision.call_id), self._channel)
         self.supervision.send = layer.send
         self._task = asyncio.create_task(self._receive(layer), name="call-supervision")
+
+    _own: Any = None
 
     async def _receive(self, layer: Any) -> None:
         while True:
@@ -240,12 +259,11 @@ class ChannelLayerLink:
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        from channels.layers import get_channel_layer
-
-        layer = get_channel_layer()
-        if layer is not None:
+        with contextlib.suppress(Exception):
+            await self._layer.group_discard(control_group(self.supervision.call_id), self._channel)
+        if self._own is not None:
             with contextlib.suppress(Exception):
-                await layer.group_discard(control_group(self.supervision.call_id), self._channel)
+                await self._own.close_pools()
 
 
 async def control_send(call_id: uuid.UUID | str, message: dict[str, Any]) -> None:

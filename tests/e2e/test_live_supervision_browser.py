@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import soundfile
 import soxr
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from audit.models import AuditEntry
 from calls.models import Call, CallTurn
@@ -34,6 +34,8 @@ __all__ = ["browser"]  # the shared Chromium fixture
 pytestmark = [pytest.mark.e2e]
 
 PASSWORD = "live-pass-123"
+# Every test here starts from the same content type ids (reset sequences): the
+# server process caches them, and audit entries point at them.
 # Long agent lines keep the call going while the test listens, injects and hangs up.
 CHATTY = {
     "brain": "scripted",
@@ -109,13 +111,14 @@ def start_simulated_caller(page: Page, base_url: str, version_pk: int, persona: 
     return page.url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def test_operator_watches_listens_and_injects_into_a_simulated_call(voice_server, transactional_db, browser, tmp_path):
+def test_operator_watches_listens_and_injects_into_a_simulated_call(voice_server, django_db_reset_sequences, browser, tmp_path):
     user(OPERATOR, "olive")
     version = AgentVersionFactory(config=CHATTY)
     page = login(browser, voice_server.base_url, "olive")
     call_id = start_simulated_caller(page, voice_server.base_url, version.pk, "call_later")
 
-    # Say next, sent at once: the agent says it at the first pause in the conversation.
+    # Say next, sent as soon as the call is connected: the agent says it at the first pause in the conversation.
+    page.wait_for_selector(f"#call-panel-{call_id} .status-in-progress", timeout=60_000)
     sentence = "A colleague will call you back this afternoon."
     page.fill("input[name=text]", sentence)
     page.click("form.say-next button[type=submit]")
@@ -162,7 +165,7 @@ LONG_GREETING = {
 }
 
 
-def test_hang_up_from_the_call_page_ends_the_call(voice_server, transactional_db, browser, tmp_path):
+def test_hang_up_from_the_call_page_ends_the_call(voice_server, django_db_reset_sequences, browser, tmp_path):
     user(OPERATOR, "hank")
     version = AgentVersionFactory(config=LONG_GREETING)
     page = login(browser, voice_server.base_url, "hank")
@@ -202,7 +205,7 @@ def ask_for_an_appointment_wav(tmp_path) -> Path:
 
 
 def test_a_browser_test_call_where_the_agent_answers_the_fake_microphone(
-    voice_server, transactional_db, ask_for_an_appointment_wav, tmp_path
+    voice_server, django_db_reset_sequences, browser, ask_for_an_appointment_wav, tmp_path
 ):
     user(OPERATOR, "tess")
     version = AgentVersionFactory(config=ANSWERS)  # a draft: any version may be tried
@@ -213,24 +216,24 @@ def test_a_browser_test_call_where_the_agent_answers_the_fake_microphone(
         f"--use-file-for-fake-audio-capture={ask_for_an_appointment_wav}%noloop",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        try:
-            page = login(chromium, voice_server.base_url, "tess", permissions=["microphone"])
-            page.goto(f"{voice_server.base_url}/test-calls/{version.pk}/")
-            page.click("#talk-button")
-            page.wait_for_selector(".call-panel", timeout=30_000)
-            call_id = page.get_attribute("#call-watch", "data-call-id")
-            page.wait_for_function(
-                "id => Array.from(document.querySelectorAll('#transcript-' + id + ' .turn-agent'))"
-                ".some(el => el.textContent.includes('Friday at nine'))",
-                arg=call_id,
-                timeout=60_000,
-            )
-            shot(page, tmp_path / "browser-test-call.png")
-            assert int(page.get_attribute("#test-call", "data-agent-frames") or 0) > 50  # the agent's voice played
-        finally:
-            chromium.close()
+    # A second Chromium from the shared fixture's Playwright, with the fake microphone.
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=args, headless=True)
+    try:
+        page = login(chromium, voice_server.base_url, "tess", permissions=["microphone"])
+        page.goto(f"{voice_server.base_url}/test-calls/{version.pk}/")
+        page.click("#talk-button")
+        page.wait_for_selector(".call-panel", timeout=30_000)
+        call_id = page.get_attribute("#call-watch", "data-call-id")
+        page.wait_for_function(
+            "id => Array.from(document.querySelectorAll('#transcript-' + id + ' .turn-agent'))"
+            ".some(el => el.textContent.includes('Friday at nine'))",
+            arg=call_id,
+            timeout=60_000,
+        )
+        shot(page, tmp_path / "browser-test-call.png")
+        assert int(page.get_attribute("#test-call", "data-agent-frames") or 0) > 50  # the agent's voice played
+    finally:
+        chromium.close()
     call = Call.objects.get(pk=call_id)
     assert call.test_kind == Call.TestKind.WEB and call.agent_version_id == version.pk
     caller = CallTurn.objects.filter(call=call, speaker="caller").first()
@@ -240,7 +243,7 @@ def test_a_browser_test_call_where_the_agent_answers_the_fake_microphone(
     assert AuditEntry.objects.filter(target_id=str(call.pk), verb="placed a browser test call").exists()
 
 
-def test_a_viewer_is_refused_every_action(voice_server, transactional_db, browser, tmp_path):
+def test_a_viewer_is_refused_every_action(voice_server, django_db_reset_sequences, browser, tmp_path):
     user(VIEWER, "vera")
     call = CallFactory(status=Call.Status.IN_PROGRESS)
     version = AgentVersionFactory()
