@@ -111,6 +111,7 @@ class CallSession:
         self.player.tap = self.supervision.on_agent_frame
         self._link = ChannelLayerLink(self.supervision) if supervised else None
         self._say_next: list[tuple[str, str]] = []  # (text, operator) waiting for the next pause
+        self._closing_turns: list[dict[str, Any]] = []  # stored at the end, after the last reply
         self._commands: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._ending, self.finished = False, asyncio.Event()
@@ -143,6 +144,8 @@ class CallSession:
         if self._link is not None:
             await self._link.close()
         await self.replies.close(self.clock.now())  # and the brain (an LLM brain's HTTP client)
+        for turn in self._closing_turns:
+            self.store.add_turn(**turn)
         await self.player.close()
         recording_path = await self.workers.call(save_recording, self.recorder, self.call_id) if self.recorder else ""
         if self.actions.stream_replaced and status == "completed":
@@ -200,8 +203,9 @@ class CallSession:
         self.log.info("operator_command", command=command, actor=actor)
         if command == "hangup":
             self.ctx.disposition = "operator_hangup"
-            self.store.add_turn(
-                speaker="system", text=f"Hung up by {actor}", data={"operator": actor, "command": "hangup"}
+            # Stored by finish(), after the reply it cut off: the transcript reads in order.
+            self._closing_turns.append(
+                {"speaker": "system", "text": f"Hung up by {actor}", "data": {"operator": actor, "command": "hangup"}}
             )
             await self._end_call()
         elif command == "transfer":

@@ -42,6 +42,9 @@ CHATTY = {
     "greeting": "Hello, this is the clinic calling about your appointment. Is now a good time to talk?",
     "first_speaker": "agent",
     "silence": {"reminder_after_s": 60, "reminders": []},
+    # The simulated caller speaks 0.8 s after the agent stops, whatever the agent starts
+    # saying meanwhile; here it must not cut off the injected sentence.
+    "turn_taking": {"interruptible": False},
     "script": [
         "Thank you. We have a few openings next week, on Monday morning, Wednesday afternoon and Friday at nine. "
         "Each visit takes about forty minutes, and the hygienist will see you first.",
