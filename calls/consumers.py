@@ -16,7 +16,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.middleware import SESSION_KEY
-
 from live.supervision import LEASE_S, control_send
 from voiceops.realtime import CONSOLE_GROUP
 from voiceops.roles import SOCKET_ACT, SOCKET_WATCH, user_may
@@ -174,7 +173,7 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
             # One message per call: its row in the call list, and its row in the live
             # list (speaker, last words) or that row's removal once the call ended.
             live = {call.pk: call for call in calls_live_with_last_words(call_ids)}
-            rows = []
+            rows: list[str] = []
             for call in calls_for_console(call_ids):
                 html = render_to_string("console/_call_row.html", {"call": call, "oob": True})
                 if call.pk in live:

@@ -38,13 +38,16 @@ class Segment:
 
 def latency_segments(timings: dict[str, Any] | None) -> list[Segment]:
     """The stages reached so far, each from the previous one's end (a stage not reached yet is left out)."""
-    reached = [(key, label, int(timings[key])) for key, label in STAGES if isinstance((timings or {}).get(key), int)]
+    stages = timings or {}
+    reached = [(key, label, int(stages[key])) for key, label in STAGES if isinstance(stages.get(key), int)]
     if not reached:
         return []
     scale = WIDTH / max(SCALE_MS, max(ms for _, _, ms in reached))
     segments, previous = [], 0
     for key, label, ms in reached:
         start = min(previous, ms)
-        segments.append(Segment(key, label, start, ms, round(start * scale, 1), round(max(1.0, (ms - start) * scale), 1)))
+        segments.append(
+            Segment(key, label, start, ms, round(start * scale, 1), round(max(1.0, (ms - start) * scale), 1))
+        )
         previous = max(previous, ms)
     return segments

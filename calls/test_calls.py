@@ -37,7 +37,11 @@ def simulated_caller_start(request: HttpRequest, version_id: int) -> HttpRespons
         raise Http404("no such version")
     persona = request.POST.get("persona", "")
     if persona not in PERSONA_NAMES:
-        context = {"version": version, "personas": PERSONA_NAMES, "error": f"Choose a persona ({', '.join(PERSONA_NAMES)})."}
+        context = {
+            "version": version,
+            "personas": PERSONA_NAMES,
+            "error": f"Choose a persona ({', '.join(PERSONA_NAMES)}).",
+        }
         return render(request, "console/test_call.html", context, status=400)
     call = call_create_test(agent_version_id=version.pk, kind=Call.TestKind.SIMULATED)
     audit_record(

@@ -105,9 +105,7 @@ class CallSession:
             on_turn_over=self.turn_taking.activity,
             on_action=self.actions.run,
         )
-        self.supervision = Supervision(
-            call_id=call_id, clock=clock, view=self._live_view, on_command=self._on_command
-        )
+        self.supervision = Supervision(call_id=call_id, clock=clock, view=self._live_view, on_command=self._on_command)
         self.player.tap = self.supervision.on_agent_frame
         self._link = ChannelLayerLink(self.supervision) if supervised else None
         self._say_next: list[tuple[str, str]] = []  # (text, operator) waiting for the next pause

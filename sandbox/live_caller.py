@@ -1,4 +1,4 @@
-""""Run a simulated caller" from the console: a persona calls one version, through the real webhook and socket.
+""" "Run a simulated caller" from the console: a persona calls one version, through the real webhook and socket.
 
 The call row exists first (calls.services.call_create_test), so the persona
 reaches exactly that version, draft or published, the way an outbound call

@@ -137,9 +137,8 @@ def socket_headers(server: Server, client: httpx.Client) -> dict[str, str]:
     return {"Origin": server.base_url, "Cookie": cookies}
 
 
-async def listen_delays(server: Server, client: httpx.Client, seconds: float) -> tuple[list[float], list[int]]:
-    import websockets
-
+def simulated_caller_start(server: Server, client: httpx.Client) -> str:
+    """The console's "Run a simulated caller" on version 1; returns the new call's id."""
     home = client.get("/test-calls/1/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', home.text)
     assert token, "no CSRF token on the test-call page"
@@ -149,7 +148,14 @@ async def listen_delays(server: Server, client: httpx.Client, seconds: float) ->
         headers={"Referer": server.base_url + "/test-calls/1/"},
     )
     assert response.status_code == 302, f"simulated caller not started: {response.status_code}"
-    call_id = response.headers["location"].rstrip("/").rsplit("/", 1)[-1]
+    return str(response.headers["location"]).rstrip("/").rsplit("/", 1)[-1]
+
+
+async def listen_delays(
+    server: Server, client: httpx.Client, call_id: str, seconds: float
+) -> tuple[list[float], list[int]]:
+    import websockets
+
     delays: list[float] = []
     sizes: list[int] = []
     url = server.base_url.replace("http", "ws", 1) + "/ws/console/live/"
@@ -181,7 +187,17 @@ def pcm_for(text: str) -> bytes:
     audio8 = soxr.resample(audio, tts.sample_rate, 8000).astype(np.float32)
     loud = np.nonzero(np.abs(audio8) > 0.02)[0]
     audio8 = audio8[loud[0] : loud[-1] + 1] if len(loud) else audio8
-    return (np.clip(audio8, -1, 1) * 32767).astype("<i2").tobytes()
+    pcm: bytes = (np.clip(audio8, -1, 1) * 32767).astype("<i2").tobytes()
+    return pcm
+
+
+class _Clock:
+    """The browser side's view of the agent's audio: when it stops playing, and the reply being timed."""
+
+    playing_until = 0.0
+    last_media = 0.0
+    first_after: float | None = None
+    speech_end: float | None = None
 
 
 async def test_call_latencies(server: Server, client: httpx.Client, turns: int) -> list[float]:
@@ -192,7 +208,7 @@ async def test_call_latencies(server: Server, client: httpx.Client, turns: int) 
     url = server.base_url.replace("http", "ws", 1) + "/ws/console/test-call/1/"
     latencies: list[float] = []
     async with websockets.connect(url, additional_headers=socket_headers(server, client), max_size=2**20) as ws:
-        state = {"playing_until": 0.0, "last_media": 0.0, "first_after": None, "speech_end": None}
+        clock = _Clock()
         marks: list[tuple[float, str]] = []
 
         async def receive() -> None:
@@ -200,14 +216,14 @@ async def test_call_latencies(server: Server, client: httpx.Client, turns: int) 
                 message = json.loads(raw)
                 now = time.monotonic()
                 if message.get("event") == "media":
-                    state["playing_until"] = max(state["playing_until"], now) + 0.02
-                    state["last_media"] = now
-                    if state["speech_end"] is not None and state["first_after"] is None:
-                        state["first_after"] = now
+                    clock.playing_until = max(clock.playing_until, now) + 0.02
+                    clock.last_media = now
+                    if clock.speech_end is not None and clock.first_after is None:
+                        clock.first_after = now
                 elif message.get("event") == "mark":
-                    marks.append((max(state["playing_until"], now), message["mark"]["name"]))
+                    marks.append((max(clock.playing_until, now), message["mark"]["name"]))
                 elif message.get("event") == "clear":
-                    state["playing_until"] = now
+                    clock.playing_until = now
 
         async def stream(pcm: bytes) -> None:
             for start in range(0, len(pcm), 320):
@@ -223,20 +239,20 @@ async def test_call_latencies(server: Server, client: httpx.Client, turns: int) 
             # The agent's turn is over when no reply audio has played for 0.8 s.
             while True:
                 await stream(silence * 10)
-                if time.monotonic() - max(state["last_media"], state["playing_until"]) > 0.8:
+                if time.monotonic() - max(clock.last_media, clock.playing_until) > 0.8:
                     return
 
         receiver = asyncio.create_task(receive())
         await stream(silence * 50)
         await until_agent_done()  # the greeting
         for pcm in lines:
-            state["first_after"] = None
+            clock.first_after = None
             await stream(pcm)
-            state["speech_end"] = time.monotonic()
+            clock.speech_end = speech_end = time.monotonic()
             await until_agent_done()
-            if state["first_after"] is not None:
-                latencies.append((state["first_after"] - state["speech_end"]) * 1000)
-            state["speech_end"] = None
+            if clock.first_after is not None:
+                latencies.append((clock.first_after - speech_end) * 1000)
+            clock.speech_end = None
         await ws.send(json.dumps({"event": "stop"}))
         receiver.cancel()
     return latencies
@@ -260,7 +276,8 @@ def main() -> None:
         server.start()
         try:
             client = log_in(server)
-            delays, sizes = asyncio.run(listen_delays(server, client, args.seconds))
+            call_id = simulated_caller_start(server, client)
+            delays, sizes = asyncio.run(listen_delays(server, client, call_id, args.seconds))
             print(f"listen-in ({'Redis' if args.redis else 'in-memory'} channel layer): {len(delays)} batches")
             if delays:
                 print(

@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('calls', '0006_call_status_guard'),
+        ("calls", "0006_call_status_guard"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='call',
-            name='test_kind',
-            field=models.CharField(blank=True, choices=[('web', 'Web test call'), ('simulated', 'Simulated caller')], max_length=16),
+            model_name="call",
+            name="test_kind",
+            field=models.CharField(
+                blank=True, choices=[("web", "Web test call"), ("simulated", "Simulated caller")], max_length=16
+            ),
         ),
     ]

@@ -80,7 +80,7 @@ ANSWERS = {
 
 def user(role: str, username: str):
     account = UserFactory(username=username, password=PASSWORD, is_staff=False, is_superuser=False)
-    role_assign(user=account, role=role)
+    role_assign(user=account, role=role)  # type: ignore[arg-type]  # a factory-built User
     return account
 
 
@@ -114,7 +114,9 @@ def start_simulated_caller(page: Page, base_url: str, version_pk: int, persona: 
     return page.url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def test_operator_watches_listens_and_injects_into_a_simulated_call(voice_server, django_db_reset_sequences, browser, tmp_path):
+def test_operator_watches_listens_and_injects_into_a_simulated_call(
+    voice_server, django_db_reset_sequences, browser, tmp_path
+):
     user(OPERATOR, "olive")
     version = AgentVersionFactory(config=CHATTY)
     page = login(browser, voice_server.base_url, "olive")
@@ -261,7 +263,8 @@ def test_a_viewer_is_refused_every_action(voice_server, django_db_reset_sequence
             const out = {};
             for (const command of ["hangup", "transfer", "say"]) {
                 const body = new URLSearchParams({number: "+14155550123", text: "Hello."});
-                const r = await fetch(`/calls/${id}/${command}/`, {method: "POST", body, headers: {"X-CSRFToken": token}});
+                const headers = {"X-CSRFToken": token};
+                const r = await fetch(`/calls/${id}/${command}/`, {method: "POST", body, headers});
                 out[command] = r.status;
             }
             return out;

@@ -8,6 +8,7 @@ crossing a channel layer.
 from __future__ import annotations
 
 import base64
+import itertools
 from typing import Any
 
 from live.supervision import BATCH_MS, LEASE_S, WATCH_INTERVAL_S
@@ -140,4 +141,4 @@ async def test_a_watcher_sees_the_reply_as_it_is_spoken_and_heard_and_its_stages
     assert {"stt_done", "first_brain_text", "first_tts_audio", "first_frame_sent"} <= set(speaking[-1]["stages"])
     # Only changes are sent, at most one every WATCH_INTERVAL_S.
     assert len(views) <= (3.0 + 1.0) / WATCH_INTERVAL_S
-    assert all(a != b for a, b in zip(views, views[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(views))
