@@ -254,16 +254,30 @@ class ChannelLayerLink:
                 log.exception("supervision_message_failed", call_id=self.supervision.call_id)
 
     async def close(self) -> None:
+        """Leave the call's group and let go of the layer, in the background.
+
+        channels_redis finishes a cancelled receive only when its blocking
+        read returns (up to its 5 s timeout): the call's end must not wait
+        for that.
+        """
         if self._task is None:
             return
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        cleanup = asyncio.ensure_future(self._clean_up(self._task))
+        _CLEANUPS.add(cleanup)
+        cleanup.add_done_callback(_CLEANUPS.discard)
+
+    async def _clean_up(self, task: asyncio.Task[None]) -> None:
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(task, timeout=10)
         with contextlib.suppress(Exception):
             await self._layer.group_discard(control_group(self.supervision.call_id), self._channel)
         if self._own is not None:
             with contextlib.suppress(Exception):
                 await self._own.close_pools()
+
+
+_CLEANUPS: set[asyncio.Future[None]] = set()  # strong references until each is done
 
 
 async def control_send(call_id: uuid.UUID | str, message: dict[str, Any]) -> None:
