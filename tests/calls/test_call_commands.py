@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import channel_layers
+from channels.layers import channel_layers, get_channel_layer
 from django.urls import reverse
 
 from audit.models import AuditEntry
@@ -16,7 +16,11 @@ from calls.models import Call, CallTurn
 from live.supervision import control_group
 from tests.factories import AgentVersionFactory, CallFactory
 
-SESSION_LAYER = channel_layers.make_backend("default")
+SESSION_LAYER = (
+    get_channel_layer()  # the embedded default's in-memory layer: one per process, shared
+    if "InMemory" in channel_layers.configs["default"]["BACKEND"]
+    else channel_layers.make_backend("default")
+)
 
 
 def session_stand_in(call: Call) -> str:

@@ -7,11 +7,12 @@ and to answer them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.layers import channel_layers
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -39,7 +40,11 @@ def cookie_for(role: str) -> tuple[bytes, bytes]:
 
 # The session's own layer instance, as in the daphne process that holds the call
 # (sharing the consoles' instance would share its receive loop too).
-SESSION_LAYER = channel_layers.make_backend("default")
+SESSION_LAYER = (
+    get_channel_layer()  # the embedded default's in-memory layer: one per process, shared
+    if "InMemory" in channel_layers.configs["default"]["BACKEND"]
+    else channel_layers.make_backend("default")
+)
 
 
 async def session_stand_in(call_id) -> str:
@@ -63,13 +68,13 @@ async def test_a_viewer_may_watch_a_call_but_not_listen_in():
     assert connected
 
     await communicator.send_json_to({"action": "watch", "call_id": str(call.pk)})
-    joined = await layer.receive(session)
+    joined = await asyncio.wait_for(layer.receive(session), 10)
     assert joined["type"] == "watch.join" and joined["reply_to"]
 
     await communicator.send_json_to({"action": "listen", "call_id": str(call.pk)})
     assert json.loads(await communicator.receive_from(timeout=5)) == {"error": "forbidden", "action": "listen"}
     await communicator.disconnect()
-    left = await layer.receive(session)
+    left = await asyncio.wait_for(layer.receive(session), 10)
     assert left["type"] == "watch.leave"
 
 
@@ -83,7 +88,7 @@ async def test_an_operator_listening_gets_the_audio_batches_of_that_call_only():
 
     await communicator.send_json_to({"action": "listen", "call_id": str(call.pk)})
     assert json.loads(await communicator.receive_from(timeout=5)) == {"listening": str(call.pk)}
-    joined = await layer.receive(session)
+    joined = await asyncio.wait_for(layer.receive(session), 10)
     assert joined["type"] == "listen.join"
 
     batch = {"type": "listen.audio", "call_id": str(call.pk), "caller": "//8=", "agent": "", "t0": 1.5}
@@ -94,7 +99,7 @@ async def test_an_operator_listening_gets_the_audio_batches_of_that_call_only():
 
     await communicator.send_json_to({"action": "unlisten"})
     assert json.loads(await communicator.receive_from(timeout=5)) == {"listening": None}
-    assert (await layer.receive(session))["type"] == "listen.leave"
+    assert (await asyncio.wait_for(layer.receive(session), 10))["type"] == "listen.leave"
     await communicator.disconnect()
 
 
@@ -106,7 +111,7 @@ async def test_a_watcher_gets_the_reply_in_progress_rendered_with_heard_and_pend
     communicator, connected, _ = await open_socket(LIVE, SAME_ORIGIN, cookie)
     assert connected
     await communicator.send_json_to({"action": "watch", "call_id": str(call.pk)})
-    joined = await layer.receive(session)
+    joined = await asyncio.wait_for(layer.receive(session), 10)
 
     await layer.send(
         joined["reply_to"],
