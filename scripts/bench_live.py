@@ -235,21 +235,23 @@ async def test_call_latencies(server: Server, client: httpx.Client, turns: int) 
                         await ws.send(json.dumps({"event": "mark", "mark": {"name": name}}))
                 await asyncio.sleep(0.02)
 
-        async def until_agent_done() -> None:
-            # The agent's turn is over when no reply audio has played for 0.8 s.
-            while True:
+        async def until_agent_done(since: float, limit_s: float = 20.0) -> None:
+            # The agent's turn is over once it has started (media after `since`) and then
+            # no reply audio has played for 0.8 s.
+            deadline = time.monotonic() + limit_s
+            while time.monotonic() < deadline:
                 await stream(silence * 10)
-                if time.monotonic() - max(clock.last_media, clock.playing_until) > 0.8:
+                started = clock.last_media > since
+                if started and time.monotonic() - max(clock.last_media, clock.playing_until) > 0.8:
                     return
 
         receiver = asyncio.create_task(receive())
-        await stream(silence * 50)
-        await until_agent_done()  # the greeting
+        await until_agent_done(time.monotonic())  # the greeting
         for pcm in lines:
             clock.first_after = None
             await stream(pcm)
             clock.speech_end = speech_end = time.monotonic()
-            await until_agent_done()
+            await until_agent_done(speech_end)
             if clock.first_after is not None:
                 latencies.append((clock.first_after - speech_end) * 1000)
             clock.speech_end = None
