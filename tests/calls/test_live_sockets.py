@@ -176,3 +176,23 @@ async def test_a_browser_test_call_on_a_missing_version_is_refused():
     cookie = await sync_to_async(cookie_for)(OPERATOR)
     communicator, _, _ = await open_socket("/ws/console/test-call/999999/", SAME_ORIGIN, cookie)
     assert await closed_with(communicator) == 4404
+
+
+async def test_the_live_list_row_follows_each_stored_turn_and_goes_when_the_call_ends():
+    from calls.services import call_add_turn, call_set_status
+
+    cookie = await sync_to_async(cookie_for)(VIEWER)
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS)
+    communicator, connected, _ = await open_socket(LIVE, SAME_ORIGIN, cookie)
+    assert connected
+
+    await sync_to_async(call_add_turn)(call_id=call.pk, speaker="caller", text="Do you have parking nearby?")
+    message = await communicator.receive_from(timeout=10)
+    assert f'id="call-{call.pk}"' in message  # the call list's row and the live list's, in one message
+    assert f'<tr id="live-call-{call.pk}" hx-swap-oob="true">' in message
+    assert '<td class="current-speaker">Caller</td>' in message and "Do you have parking nearby?" in message
+
+    await sync_to_async(call_set_status)(call_id=call.pk, status=Call.Status.COMPLETED)
+    message = await communicator.receive_from(timeout=10)
+    assert f'<tr id="live-call-{call.pk}" hx-swap-oob="delete"></tr>' in message
+    await communicator.disconnect()
