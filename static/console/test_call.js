@@ -63,7 +63,14 @@
           }
         };
         socket.onclose = function (event) {
-          statusText(event.code === 1000 ? "The call has ended." : "The call ended (" + event.code + ").");
+          var reasons = {
+            1000: "The call has ended.",
+            4401: "Your session has expired: log in again.",
+            4403: "Your role may not place test calls.",
+            4404: "This version no longer exists.",
+            4400: "The call was closed: the browser sent something the server did not understand.",
+          };
+          statusText(reasons[event.code] || "The call ended (" + event.code + ").");
           stop();
         };
         document.getElementById("talk-button").hidden = true;

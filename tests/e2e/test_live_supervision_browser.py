@@ -178,6 +178,13 @@ def test_hang_up_from_the_call_page_ends_the_call(voice_server, django_db_reset_
     page.wait_for_selector(f"#live-{call_id} .heard", timeout=60_000)  # the agent is talking: the call is live
     shot(page, tmp_path / "hang-up-before.png")
 
+    # The home page's live list has the call, with its talk time.
+    home = page.context.new_page()
+    home.goto(f"{voice_server.base_url}/")
+    home.wait_for_selector(f"#live-call-{call_id} time.talk-time")
+    shot(home, tmp_path / "live-list.png")
+    home.close()
+
     clicked = time.monotonic()
     page.click("#hangup-button")
     page.wait_for_function(
