@@ -92,3 +92,8 @@ def versions_for_choice(*, published_only: bool = False) -> QuerySet[AgentVersio
     """Versions with their agent's name, for a filter or form's choices."""
     versions = AgentVersion.objects.select_related("agent").order_by("agent__name", "-number")
     return versions.filter(published_at__isnull=False) if published_only else versions
+
+
+def agent_version_by_id(*, version_id: int) -> AgentVersion | None:
+    """One version with its agent (any state: a test call may try a draft)."""
+    return AgentVersion.objects.select_related("agent").filter(pk=version_id).first()

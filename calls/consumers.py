@@ -1,38 +1,65 @@
-"""The operators' live console socket."""
+"""The operators' live console socket: call rows, a call's live view, and listen-in."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import uuid
+import zoneinfo
+from contextlib import nullcontext
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
+from django.utils import timezone
 
+from accounts.middleware import SESSION_KEY
+from live.supervision import LEASE_S, control_send
 from voiceops.realtime import CONSOLE_GROUP
 from voiceops.roles import SOCKET_ACT, SOCKET_WATCH, user_may
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+RENEW_S = LEASE_S / 3  # leases are renewed well before they run out
 
 
 class ConsoleLiveConsumer(AsyncWebsocketConsumer):
     """Pushes re-rendered call rows to logged-in operators (htmx ws extension swaps them).
 
-    Every role may watch; only operators and admins may send an action (any
-    message from the browser is one). A viewer's action is answered with a
-    refusal and the socket stays open, so the page keeps updating.
+    Every role may watch: the call list, and one call's live view (`{"action":
+    "watch", "call_id": ...}`: its transcript as turns are stored, the reply
+    being spoken, what the caller heard of it, and its latency stages). Only
+    operators and admins may act: listen-in (`listen` / `unlisten`) is one; a
+    viewer's action is answered with a refusal and the socket stays open, so
+    the page keeps updating. Commands that change a call (hang up, transfer,
+    say next) are POSTs to the call page (calls.views.call_command), where the
+    role is checked and the actor is recorded.
+
+    Watching and listening are leases on the call's session (live.supervision),
+    renewed while this socket is open and given back when it closes: a call
+    nobody watches sends nothing anywhere.
     """
 
     may_act = False
+    timezone_name = ""
+    watching: uuid.UUID | None = None
+    listening: uuid.UUID | None = None
+    _renewer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        may_watch, self.may_act = await database_sync_to_async(
-            lambda: (user_may(user, SOCKET_WATCH), user_may(user, SOCKET_ACT))
+        session = self.scope.get("session")
+        may_watch, self.may_act, self.timezone_name = await database_sync_to_async(
+            lambda: (
+                user_may(user, SOCKET_WATCH),
+                user_may(user, SOCKET_ACT),
+                str(session.get(SESSION_KEY) or "") if session is not None else "",
+            )
         )()
         if not may_watch:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -41,6 +68,9 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+        await self._leave()
         await self.channel_layer.group_discard(CONSOLE_GROUP, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -48,25 +78,131 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
             message = json.loads(text_data or "")
         except json.JSONDecodeError:
             message = None
-        action = message.get("action") if isinstance(message, dict) else None
+        message = message if isinstance(message, dict) else {}
+        action = message.get("action")
+        if action == "watch":  # watching is not acting: every role may
+            await self.watch(message.get("call_id"))
+            return
         if not self.may_act:
             await self.send(text_data=json.dumps({"error": "forbidden", "action": action}))
             return
-        await self.act(action, message if isinstance(message, dict) else {})
+        await self.act(action, message)
 
     async def act(self, action: Any, message: dict[str, Any]) -> None:
-        """Actions that operators may send; none is wired to this socket yet (hang-up and listen-in come here)."""
-        await self.send(text_data=json.dumps({"error": "unknown action", "action": action}))
+        if action == "listen":
+            call_id = _call_id(message.get("call_id"))
+            if call_id is None:
+                await self.send(text_data=json.dumps({"error": "bad call_id", "action": action}))
+                return
+            if self.listening is not None and self.listening != call_id:
+                await control_send(self.listening, {"type": "listen.leave", "reply_to": self.channel_name})
+            self.listening = call_id
+            await self._renew()
+            self._ensure_renewer()
+            await self.send(text_data=json.dumps({"listening": str(call_id)}))
+        elif action == "unlisten":
+            if self.listening is not None:
+                await control_send(self.listening, {"type": "listen.leave", "reply_to": self.channel_name})
+            self.listening = None
+            await self.send(text_data=json.dumps({"listening": None}))
+        else:
+            await self.send(text_data=json.dumps({"error": "unknown action", "action": action}))
+
+    async def watch(self, raw_call_id: Any) -> None:
+        call_id = _call_id(raw_call_id)
+        if call_id is None:
+            await self.send(text_data=json.dumps({"error": "bad call_id", "action": "watch"}))
+            return
+        if self.watching is not None and self.watching != call_id:
+            await control_send(self.watching, {"type": "watch.leave", "reply_to": self.channel_name})
+        self.watching = call_id
+        await self._renew()
+        self._ensure_renewer()
+
+    # ---- leases --------------------------------------------------------------------
+
+    def _ensure_renewer(self) -> None:
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_forever())
+
+    async def _renew_forever(self) -> None:
+        while self.watching is not None or self.listening is not None:
+            await asyncio.sleep(RENEW_S)
+            await self._renew()
+
+    async def _renew(self) -> None:
+        if self.watching is not None:
+            await control_send(self.watching, {"type": "watch.join", "reply_to": self.channel_name})
+        if self.listening is not None:
+            await control_send(self.listening, {"type": "listen.join", "reply_to": self.channel_name})
+
+    async def _leave(self) -> None:
+        with contextlib.suppress(Exception):  # the socket is going away anyway; leases run out on their own
+            if self.watching is not None:
+                await control_send(self.watching, {"type": "watch.leave", "reply_to": self.channel_name})
+            if self.listening is not None:
+                await control_send(self.listening, {"type": "listen.leave", "reply_to": self.channel_name})
+
+    # ---- from the channel layer ----------------------------------------------------------
 
     async def calls_changed(self, event: dict[str, Any]) -> None:
         for html in await self._render_call_rows(event["call_ids"]):
             await self.send(text_data=html)
+        if self.watching is not None and str(self.watching) in event["call_ids"]:
+            await self.send(text_data=await self._render_watched(self.watching))
+
+    async def call_live(self, event: dict[str, Any]) -> None:
+        """The reply in progress on the watched call (from its session, live.supervision)."""
+        if self.watching is None or event.get("call_id") != str(self.watching):
+            return
+        html = render_to_string("console/_call_live.html", {"live": event, "call_id": event["call_id"], "oob": True})
+        await self.send(text_data=html)
+
+    async def listen_audio(self, event: dict[str, Any]) -> None:
+        """A batch of both sides' audio (mu-law, base64); the page's AudioWorklet plays it."""
+        if self.listening is None or event.get("call_id") != str(self.listening):
+            return
+        fields = ("call_id", "caller", "agent", "t0")
+        await self.send(text_data=json.dumps({"listen": {key: event.get(key) for key in fields}}))
 
     @database_sync_to_async
     def _render_call_rows(self, call_ids: list[str]) -> list[str]:
-        from calls.selectors import calls_for_console
+        from calls.selectors import calls_for_console, calls_live_with_last_words
 
-        return [
-            render_to_string("console/_call_row.html", {"call": call, "oob": True})
-            for call in calls_for_console(call_ids)
-        ]
+        with self._operator_timezone():
+            # One message per call: its row in the call list, and its row in the live
+            # list (speaker, last words) or that row's removal once the call ended.
+            live = {call.pk: call for call in calls_live_with_last_words(call_ids)}
+            rows: list[str] = []
+            for call in calls_for_console(call_ids):
+                html = render_to_string("console/_call_row.html", {"call": call, "oob": True})
+                if call.pk in live:
+                    html += render_to_string("console/_live_call_row.html", {"call": live[call.pk], "oob": True})
+                else:
+                    html += render_to_string("console/_live_call_gone.html", {"call_id": call.pk})
+                rows.append(html)
+        return rows
+
+    @database_sync_to_async
+    def _render_watched(self, call_id: uuid.UUID) -> str:
+        from calls.selectors import call_with_turns
+
+        call = call_with_turns(call_id=call_id)
+        if call is None:
+            return ""
+        with self._operator_timezone():
+            return render_to_string("console/_call_panel.html", {"call": call, "oob": True})
+
+    def _operator_timezone(self) -> Any:
+        """Times in the operator's timezone, as the page's middleware does for HTTP (accounts.middleware)."""
+        try:
+            return timezone.override(zoneinfo.ZoneInfo(self.timezone_name)) if self.timezone_name else nullcontext()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return nullcontext()
+
+
+def _call_id(raw: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        return None

@@ -86,6 +86,15 @@ class Call(models.Model):
     outcome_applied = models.BooleanField(default=False)
     outcome = models.CharField(max_length=32, blank=True, help_text="The dialer's reading of the attempt.")
 
+    class TestKind(models.TextChoices):
+        WEB = "web", "Web test call"
+        SIMULATED = "simulated", "Simulated caller"
+
+    # A call an operator started from the console to try a version: a browser
+    # test call or a simulated caller. No campaign, no variant: out of the
+    # dialer's counts and the experiments' results.
+    test_kind = models.CharField(max_length=16, choices=TestKind.choices, blank=True)
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [

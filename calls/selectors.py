@@ -19,6 +19,26 @@ def calls_live() -> QuerySet[Call]:
     return live.select_related("agent_version__agent", "lead").order_by("-created_at")
 
 
+def calls_live_with_last_words(call_ids: list[str] | None = None) -> list[Call]:
+    """Live calls for the live list (or those of `call_ids` still live), each with `last_turn`:
+    the latest caller or agent turn (None before any)."""
+    live = calls_live()
+    calls = list(live if call_ids is None else live.filter(pk__in=call_ids))
+    last: dict[uuid.UUID, CallTurn] = {}
+    turns = CallTurn.objects.filter(call__in=calls, speaker__in=["caller", "agent"]).order_by("call_id", "-index")
+    for turn in turns:  # a few dozen turns per live call: no need for DISTINCT ON (PostgreSQL only)
+        last.setdefault(turn.call_id, turn)
+    for call in calls:
+        call.last_turn = last.get(call.pk)  # type: ignore[attr-defined]
+    return calls
+
+
+def call_with_turns(*, call_id: uuid.UUID) -> Call | None:
+    """A call for its console page, with its agent version, lead, campaign and turns."""
+    related = Call.objects.select_related("agent_version__agent", "lead", "campaign").prefetch_related("turns")
+    return related.filter(pk=call_id).first()
+
+
 def calls_for_console(call_ids: list[str]) -> list[Call]:
     """The calls a console re-renders, in the order asked (ids that no longer exist are left out)."""
     found = Call.objects.select_related("agent_version__agent", "lead", "campaign").filter(pk__in=call_ids)

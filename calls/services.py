@@ -204,3 +204,25 @@ def call_recording_delete(*, call_id: uuid.UUID) -> bool:
     recording_delete(name=call.recording)
     Call.objects.filter(pk=call_id, recording=call.recording).update(recording="")
     return True
+
+
+# --- calls an operator starts from the console --------------------------------------------
+
+
+@transaction.atomic
+def call_create_test(*, agent_version_id: int, kind: str, from_number: str = "") -> Call:
+    """A test call on any version (draft or published): a browser call or a simulated caller.
+
+    Inbound-shaped (the agent answers), with no campaign or variant, so the
+    dialer and the experiments never count it.
+    """
+    if kind not in Call.TestKind.values:
+        raise ValueError(f"unknown test call kind {kind!r}")
+    call = Call.objects.create(
+        direction=Call.Direction.INBOUND,
+        agent_version_id=agent_version_id,
+        test_kind=kind,
+        from_number=from_number[:32],
+    )
+    transaction.on_commit(lambda: broadcast_call_changed(call.pk))
+    return call

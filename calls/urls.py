@@ -3,7 +3,7 @@
 from django.urls import path
 
 from accounts import views as account_views
-from calls import recording_views, views
+from calls import recording_views, test_calls, views
 from campaigns import lead_views
 from campaigns import views as campaign_views
 
@@ -15,8 +15,12 @@ urlpatterns = [
     path("dashboard/alerts/", views.dashboard_alerts, name="dashboard-alerts"),
     path("settings/", account_views.preferences, name="preferences"),
     path("calls/", views.call_history, name="call-history"),
+    path("calls/live/", views.live_calls, name="live-calls"),
     path("calls/<uuid:call_id>/", views.call_detail, name="call-detail"),
     path("calls/<uuid:call_id>/recording/", recording_views.call_recording, name="call-recording"),
+    path("calls/<uuid:call_id>/<str:command>/", views.call_command, name="call-command"),
+    path("test-calls/<int:version_id>/", test_calls.test_call_page, name="test-call"),
+    path("test-calls/<int:version_id>/simulate/", test_calls.simulated_caller_start, name="simulated-caller"),
     path("campaigns/", campaign_views.campaigns, name="campaigns"),
     path("campaigns/new/", campaign_views.campaign_new, name="campaign-new"),
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_detail, name="campaign-detail"),

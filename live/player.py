@@ -93,6 +93,7 @@ class Player:
         self._mark_owner: dict[str, Playback] = {}
         self._mark_seq = 0
         self._sends: set[asyncio.Task[None]] = set()
+        self.tap: Callable[[bytes], None] | None = None  # listen-in (live.supervision): each frame sent
 
     def start(self) -> None:
         self.pacer.start()
@@ -211,6 +212,8 @@ class Player:
             playback.heard.first_frame_sent(max(at, plays_at))
         if self.recorder is not None:
             self.recorder.add_agent(frame, plays_at)
+        if self.tap is not None:
+            self.tap(frame)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

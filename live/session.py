@@ -12,14 +12,16 @@ injectable clock (tests pass a virtual one).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import functools
 import uuid
+from typing import Any
 
 import structlog
 from django.conf import settings
 
-from agents.brains.base import Brain, CallContext, Hangup, Speech
+from agents.brains.base import Brain, CallContext, Hangup, Speech, Transfer
 from agents.brains.config import AgentConfig
 from live import turn_taking as tt
 from live.actions import NO_CARRIER, ActionRunner, CallActions
@@ -31,6 +33,7 @@ from live.recording import StereoRecorder, save_recording
 from live.replies import Replies
 from live.speech.base import SpeechToText, TextToSpeech
 from live.store import CallStore, TurnStore
+from live.supervision import ChannelLayerLink, LiveView, Supervision
 from live.workers import ThreadWorkers, Workers
 
 log = structlog.get_logger(__name__)
@@ -59,6 +62,7 @@ class CallSession:
         workers: Workers | None = None,
         store: TurnStore | None = None,
         vad: VadProcessor | None = None,
+        supervised: bool = False,  # reachable from consoles over the channel layer (watch, listen, commands)
     ) -> None:
         self.call_id, self.call_sid, self.stream_sid = call_id, call_sid, stream_sid
         self.config, self.ctx, self.brain, self.stt, self.tts = config, ctx, brain, stt, tts
@@ -104,6 +108,12 @@ class CallSession:
             on_turn_over=self.turn_taking.activity,
             on_action=self.actions.run,
         )
+        self.supervision = Supervision(call_id=call_id, clock=clock, view=self._live_view, on_command=self._on_command)
+        self.player.tap = self.supervision.on_agent_frame
+        self._link = ChannelLayerLink(self.supervision) if supervised else None
+        self._say_next: list[tuple[str, str]] = []  # (text, operator) waiting for the next pause
+        self._closing_turns: list[dict[str, Any]] = []  # stored at the end, after the last reply
+        self._commands: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._ending, self.finished = False, asyncio.Event()
 
@@ -113,6 +123,11 @@ class CallSession:
         self.store.start()
         self.player.start()
         self._ticker = asyncio.create_task(self._tick(), name="call-ticker")
+        if self._link is not None:
+            try:
+                await self._link.start()
+            except Exception:  # supervision is a window on the call, never a reason to drop it
+                self.log.warning("supervision_link_failed", exc_info=True)
         if not self.resumed:  # a stream reconnected after DTMF goes on where the call was
             self.replies.open_call()
 
@@ -126,7 +141,12 @@ class CallSession:
         # hang-up: cancelling that task would abort the finish itself.
         if self._ticker is not None and self._ticker is not asyncio.current_task():
             self._ticker.cancel()
+        await self.supervision.close()
+        if self._link is not None:
+            await self._link.close()
         await self.replies.close(self.clock.now())  # and the brain (an LLM brain's HTTP client)
+        for turn in self._closing_turns:
+            self.store.add_turn(**turn)
         await self.player.close()
         if self.actions.stream_replaced and status == "completed":
             status = ""  # the call goes on over the new stream, which resumes it
@@ -156,6 +176,8 @@ class CallSession:
                 replying=self.replies.busy,
                 agent_audible=self.player.audible(),
             )
+            if self._say_next and not self.replies.busy and not self.listener.caller_speaking:
+                self._speak_injected()
             for decision in decisions:
                 if isinstance(decision, tt.MaxDuration):
                     self.log.info("call_max_duration")
@@ -173,11 +195,64 @@ class CallSession:
         with contextlib.suppress(Exception):
             await self.transport.close(1000)
 
+    # ---- operators (live.supervision) --------------------------------------
+
+    async def _on_command(self, message: dict[str, Any]) -> None:
+        # Its own task: a hang-up finishes the session, which closes the link
+        # whose receive loop delivered this message.
+        task = asyncio.create_task(self.command(message), name="operator-command")
+        self._commands.add(task)
+        task.add_done_callback(self._commands.discard)
+
+    async def command(self, message: dict[str, Any]) -> None:
+        """An operator's command from the console: hang up, transfer now, or say a sentence at the next pause."""
+        if self._ending:
+            return
+        command, actor = message.get("command"), str(message.get("actor") or "an operator")
+        self.log.info("operator_command", command=command, actor=actor)
+        if command == "hangup":
+            self.ctx.disposition = "operator_hangup"
+            # Stored by finish(), after the reply it cut off: the transcript reads in order.
+            self._closing_turns.append(
+                {"speaker": "system", "text": f"Hung up by {actor}", "data": {"operator": actor, "command": "hangup"}}
+            )
+            await self._end_call()
+        elif command == "transfer":
+            number = str(message.get("number") or "")
+            self.ctx.disposition = "transferred"
+            await self.actions.transfer(Transfer(number))
+        elif command == "say":
+            text = str(message.get("text") or "").strip()
+            if text:
+                self._say_next.append((text, actor))
+
+    def _speak_injected(self) -> None:
+        """The operator's sentences, now that nobody is talking; the transcript says who put them there."""
+        pending, self._say_next = self._say_next, []
+        for text, actor in pending:
+            self.store.add_turn(
+                speaker="system",
+                text=f"{actor} had the agent say: {text}",
+                data={"operator_injected": True, "operator": actor, "text": text},
+            )
+        self.replies.say([Speech(text) for text, _ in pending])
+
+    def _live_view(self) -> LiveView:
+        playing = self.player.playing
+        newest = self.replies.open[-1] if self.replies.open else None
+        return LiveView(
+            speaking=playing.heard.text if playing is not None else "",
+            heard=playing.heard.heard_text() if playing is not None else "",
+            stages=dict(newest.timings) if newest is not None else {},
+        )
+
     # ---- media in (synchronous, per 20 ms frame) --------------------------
 
     def on_media(self, payload: str) -> None:
         now = self.clock.now()
         frame, events, stream_ms = self.listener.hear(payload)  # raises BadMediaPayload
+        if self.supervision.listeners:  # an operator listens in: one more decode, only then
+            self.supervision.on_caller_frame(base64.b64decode(payload))
         if self.recorder is not None:
             self.recorder.add_caller(frame.samples, now)
         for event in events:

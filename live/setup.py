@@ -97,4 +97,5 @@ async def build_session(
         transport=transport,
         actions=actions,
         resumed=resumed,
+        supervised=True,  # consoles may watch, listen and steer it (live.supervision)
     )

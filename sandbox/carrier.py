@@ -409,6 +409,11 @@ async def _simulate(call: CarrierCall) -> Any:
     )
 
 
+def submit(coro: Coroutine[Any, Any, Any]) -> Future[Any]:
+    """Run a coroutine on the carrier's background loop (the console's simulated callers run there too)."""
+    return _LOOP.submit(coro)
+
+
 def wait_for(call_sid: str, timeout: float = 60) -> CarrierCall:
     """Block until a simulated call has played out (tests, the demo command); KeyError once it is forgotten."""
     call = CALLS.get(call_sid)
