@@ -55,8 +55,10 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def _calls_of(day: dt.date) -> Any:
     start, end = day_bounds(day)
-    # TODO(issue 12): leave browser test calls out once calls carry the flag (helper `live` adds it).
-    return Call.objects.filter(created_at__gte=start, created_at__lt=end)
+    calls = Call.objects.filter(created_at__gte=start, created_at__lt=end)
+    # Browser test calls and simulated callers started from the console try a version out: they are
+    # not traffic, so the figures leave them out unless ANALYTICS_INCLUDE_TEST_CALLS asks for them.
+    return calls if settings.ANALYTICS_INCLUDE_TEST_CALLS else calls.filter(test_kind="")
 
 
 def _outcome_label(outcome: str, status: str) -> str:

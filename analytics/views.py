@@ -13,6 +13,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -73,6 +74,7 @@ def _page(request: HttpRequest, page: str) -> HttpResponse:
             filters=filters,
             query=urlencode({**filters.as_params(), "dimension": dimension}),
             refreshed_at=rollups_refreshed_at(),
+            include_test_calls=settings.ANALYTICS_INCLUDE_TEST_CALLS,
             **_sections(page, filters, dimension),
         )
     template = "analytics/_report.html" if getattr(request, "htmx", False) else "analytics/page.html"

@@ -275,6 +275,8 @@ RETENTION_PURGE_SECONDS = env_int("RETENTION_PURGE_SECONDS", 3600, minimum=60)
 # Analytics rollups (analytics/services.py): the days whose calls changed are rebuilt this often, and
 # yesterday once more at 00:30 UTC for anything that landed after the last refresh's grace.
 ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 60, minimum=5)
+# Test calls started from the console (browser "Talk to it", simulated callers) count in analytics only when on.
+ANALYTICS_INCLUDE_TEST_CALLS = env_bool("ANALYTICS_INCLUDE_TEST_CALLS", False)
 CELERY_BEAT_SCHEDULE = {
     "dialer-tick": {"task": "calls.dialer_tick", "schedule": float(DIALER_TICK_SECONDS)},
     # Retention (privacy.tasks): recordings, transcripts and analyses past their version's days.

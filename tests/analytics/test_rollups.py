@@ -195,3 +195,15 @@ def test_long_ranges_give_weekly_latency_with_the_same_totals(world):
     assert long.interruptions_overall == daily.interruptions_overall
     # DAY1 (a Monday) and DAY2 fall in one week: one point holds all six replies.
     assert [value for value in v2v.per_day[50] if value is not None] == [v2v.overall[50]]
+
+
+def test_console_test_calls_stay_out_unless_asked(world, settings):
+    rebuild()
+    before = summary(BOTH_DAYS)
+    make_call(day=DAY1, version=world.v1, status="completed", test_kind="web", duration_seconds=30)
+    make_call(day=DAY1, version=world.v1, status="completed", test_kind="simulated", duration_seconds=30)
+    rollup_day_rebuild(day=DAY1)
+    assert summary(BOTH_DAYS)["calls"] == before["calls"]
+    settings.ANALYTICS_INCLUDE_TEST_CALLS = True
+    rollup_day_rebuild(day=DAY1)
+    assert summary(BOTH_DAYS)["calls"] == before["calls"] + 2
