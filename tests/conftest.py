@@ -96,3 +96,12 @@ def pytest_collection_modifyitems(config, items):
 def campaign_progress_uncached(monkeypatch):
     """Pages count campaign progress afresh in tests (the per-process 5 s cache would carry counts across tests)."""
     monkeypatch.setattr("campaigns.selectors.PROGRESS_CACHE_S", 0)
+
+
+@pytest.fixture(autouse=True)
+def _structlog_uncached():
+    """A test that configures logging itself turns logger caching back on; later tests must not inherit it."""
+    yield
+    import structlog
+
+    structlog.configure(cache_logger_on_first_use=False)

@@ -7,6 +7,8 @@ and what a new user runs first (`pytest -m "not e2e"`).
 
 import os
 
+import structlog
+
 EMBEDDED = os.environ.get("VOICEOPS_TEST_DB") == "sqlite"
 if EMBEDDED:
     os.environ.pop("DATABASE_URL", None)
@@ -38,3 +40,9 @@ if EMBEDDED:
     # thread fails where the real file database would wait its turn.
     VAR_DIR.mkdir(parents=True, exist_ok=True)  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-voiceops.sqlite3")}  # noqa: F405
+
+# structlog.testing.capture_logs() swaps its own processors in; a logger cached
+# on first use would keep the old ones and log past it, depending on which test
+# used it first. tests/conftest.py turns caching off again after each test that
+# configures logging itself.
+structlog.configure(cache_logger_on_first_use=False)
