@@ -17,7 +17,10 @@ from voiceops.asgi import application
 
 
 @pytest.fixture(autouse=True)
-def serving_again():
+def serving_again(monkeypatch):
+    # A registry of this test's own: media tests elsewhere leave communicators
+    # open (no disconnect, so their calls never unregister in the test process).
+    monkeypatch.setattr(shutdown, "live_calls", shutdown.LiveCalls())
     health.readiness_reset()
     yield
     health.draining_reset()
