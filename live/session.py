@@ -23,6 +23,7 @@ from agents.brains.config import AgentConfig
 from live import turn_taking as tt
 from live.actions import NO_CARRIER, ActionRunner, CallActions
 from live.clock import SYSTEM_CLOCK, Clock
+from live.pipeline.frames import Samples
 from live.pipeline.listener import Listener
 from live.pipeline.vad import VadProcessor
 from live.player import Player, Transport
@@ -30,7 +31,7 @@ from live.recording import StereoRecorder, save_recording
 from live.replies import Replies
 from live.speech.base import SpeechToText, TextToSpeech
 from live.store import CallStore, TurnStore
-from live.workers import ThreadWorkers, Workers
+from live.workers import URGENT, ThreadWorkers, Workers
 
 log = structlog.get_logger(__name__)
 TICK_S = 0.25  # how often silence and the maximum duration are checked
@@ -75,6 +76,14 @@ class CallSession:
             silence=config.silence,
             barge_in_min_ms=turns.barge_in_min_ms,
             interruptible=turns.interruptible,
+            end_of_turn=tt.EndOfTurn(
+                mode=turns.end_of_turn,
+                silence_ms=turns.end_of_turn_silence_ms,
+                finished_ms=turns.finished_silence_ms,
+                unfinished_ms=turns.unfinished_silence_ms,
+            ),
+            barge_in_confirm_ms=turns.barge_in_confirm_ms,
+            backchannel_words=turns.backchannel_words,
         )
         self.recorder = StereoRecorder() if config.recording.enabled else None
         self.player = Player(
@@ -100,8 +109,10 @@ class CallSession:
             log=self.log,
             on_turn_over=self.turn_taking.activity,
             on_action=self.actions.run,
+            on_words=self._words_heard,
         )
         self._ticker: asyncio.Task[None] | None = None
+        self._overlap_check: asyncio.Task[None] | None = None
         self._ending, self.finished = False, asyncio.Event()
 
     # ---- lifecycle -------------------------------------------------------
@@ -123,6 +134,8 @@ class CallSession:
         # hang-up: cancelling that task would abort the finish itself.
         if self._ticker is not None and self._ticker is not asyncio.current_task():
             self._ticker.cancel()
+        if self._overlap_check is not None:
+            self._overlap_check.cancel()
         await self.replies.close(self.clock.now())  # and the brain (an LLM brain's HTTP client)
         await self.player.close()
         recording_path = await self.workers.call(save_recording, self.recorder, self.call_id) if self.recorder else ""
@@ -182,6 +195,16 @@ class CallSession:
         self.ctx.variables["dtmf"] = str(self.ctx.variables.get("dtmf", "")) + digit
         self.store.add_turn(speaker="system", text=f"DTMF {digit}", data={"dtmf": digit})
 
+    def _words_heard(self, text: str) -> None:
+        for decision in self.turn_taking.words(text, now=self.clock.now()):
+            self._decide(decision)
+
+    async def _check_overlap(self, audio: Samples) -> None:
+        """The first words of speech over the paused agent: real words cut it now, not at the caller's pause."""
+        text = await self.workers.transcribe(self.stt, audio, language=self.config.stt.language, priority=URGENT)
+        for decision in self.turn_taking.overlap_words(text, now=self.clock.now(), final=False):
+            self._decide(decision)
+
     def _decide(self, decision: tt.Decision) -> None:
         if isinstance(decision, tt.Speculate):
             self.replies.speculate(decision.audio, decision.speech_end_at, decision.overlapped_agent)
@@ -189,8 +212,25 @@ class CallSession:
             self.replies.commit(decision.audio, decision.speech_end_at, decision.overlapped_agent)
         elif isinstance(decision, tt.Discard):
             self.replies.discard(decision.reason)
+        elif isinstance(decision, tt.TurnWindow):
+            self.log.debug("turn_window", ms=decision.ms, why=decision.why)
+            self.listener.turns.set_window(decision.ms)
+        elif isinstance(decision, tt.PauseAgent):
+            self.player.pause()
+            self.log.info("agent_paused_for_overlap")
+            if self._overlap_check is not None:
+                self._overlap_check.cancel()
+            audio = self.listener.turns.audio_so_far()
+            self._overlap_check = asyncio.create_task(self._check_overlap(audio), name="overlap-check")
+        elif isinstance(decision, tt.ResumeAgent):
+            self.log.info("agent_resumed", why=decision.why)
+            self.player.resume()
         elif isinstance(decision, tt.BargeIn):
+            if self._overlap_check is not None:
+                self._overlap_check.cancel()
             self.replies.barge_in(decision.at)
+            if self.player.paused:  # paused audio with no reply playing any more: nothing of it may play
+                self.player.cut(decision.at)
         elif isinstance(decision, tt.Remind):
             self.replies.say([Speech(decision.text)])
         elif isinstance(decision, tt.GiveUp):

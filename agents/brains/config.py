@@ -29,6 +29,7 @@ from agents.brains.validation import DISPOSITION_RULE, e164_problem, is_disposit
 BRAIN_KINDS = ("flow", "llm", "scripted")
 FIRST_SPEAKERS = ("agent", "caller")
 TTS_BACKENDS = ("piper", "coqui")
+END_OF_TURN_MODES = ("transcript", "silence")
 DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see"]
 # The language codes Whisper knows (faster_whisper.tokenizer._LANGUAGE_CODES,
 # copied: importing faster-whisper loads CTranslate2, far too much for a schema).
@@ -81,8 +82,21 @@ class SttSettings:
 
 @dataclass(frozen=True)
 class TurnTaking:
+    # "transcript": after the first short pause, the words heard so far decide
+    # (agents.brains.completeness): a finished sentence ends the turn after
+    # finished_silence_ms, an open one ("um, I think") waits unfinished_silence_ms.
+    # "silence": end_of_turn_silence_ms of silence ends every turn. It is also
+    # the window when the words say nothing (a cough: no words at all).
+    end_of_turn: str = "transcript"
     end_of_turn_silence_ms: int = 500
+    finished_silence_ms: int = 250
+    unfinished_silence_ms: int = 2000
     barge_in_min_ms: int = 300
+    # Caller speech over the agent for barge_in_min_ms pauses the agent; words
+    # that are not a backchannel cut it (so does more speech, barge_in_confirm_ms
+    # on, whatever the words); no words or a backchannel resume it.
+    # 0: cut at barge_in_min_ms at once, as before.
+    barge_in_confirm_ms: int = 250
     backchannel_words: list[str] = field(default_factory=lambda: list(DEFAULT_BACKCHANNELS))
     interruptible: bool = True
 
@@ -233,8 +247,41 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
             minimum=100,
             maximum=5000,
         ),
+        end_of_turn=_get(
+            tt_raw, "end_of_turn", "turn_taking.end_of_turn", str, "transcript", errors, choices=END_OF_TURN_MODES
+        ),
+        finished_silence_ms=_get(
+            tt_raw,
+            "finished_silence_ms",
+            "turn_taking.finished_silence_ms",
+            int,
+            250,
+            errors,
+            minimum=100,
+            maximum=5000,
+        ),
+        unfinished_silence_ms=_get(
+            tt_raw,
+            "unfinished_silence_ms",
+            "turn_taking.unfinished_silence_ms",
+            int,
+            2000,
+            errors,
+            minimum=100,
+            maximum=10000,
+        ),
         barge_in_min_ms=_get(
             tt_raw, "barge_in_min_ms", "turn_taking.barge_in_min_ms", int, 300, errors, minimum=0, maximum=5000
+        ),
+        barge_in_confirm_ms=_get(
+            tt_raw,
+            "barge_in_confirm_ms",
+            "turn_taking.barge_in_confirm_ms",
+            int,
+            250,
+            errors,
+            minimum=0,
+            maximum=2000,
         ),
         backchannel_words=[
             w.lower().strip()
@@ -244,6 +291,11 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         ],
         interruptible=_get(tt_raw, "interruptible", "turn_taking.interruptible", bool, True, errors),
     )
+    if turn_taking.finished_silence_ms > turn_taking.unfinished_silence_ms:
+        errors.add(
+            "turn_taking.finished_silence_ms",
+            "must not be longer than turn_taking.unfinished_silence_ms (a finished sentence waits less)",
+        )
     silence_raw = _section(raw, "silence", errors)
     silence = SilenceSettings(
         reminder_after_s=float(
