@@ -33,3 +33,8 @@ def call_for_stream(*, call_id: uuid.UUID) -> Call | None:
 def call_conversation(*, call_id: uuid.UUID) -> list[CallTurn]:
     """The caller and agent turns so far, in order (a stream reconnected after DTMF resumes from them)."""
     return list(CallTurn.objects.filter(call_id=call_id, speaker__in=["caller", "agent"]).order_by("index"))
+
+
+def call_answered_by(*, call_id: uuid.UUID) -> str:
+    """Twilio's answering-machine result for the call so far ("" until it comes): the live engine watches it."""
+    return Call.objects.filter(pk=call_id).values_list("answered_by", flat=True).first() or ""

@@ -145,13 +145,23 @@ class Replies:
                 job.task.cancel()
             self._close(job)
 
-    def say(self, outputs: list[BrainOutput], *, greeting: bool = False) -> None:
-        """A committed reply with fixed words (and the brain's greeting after them when `greeting`)."""
+    def say(self, outputs: list[BrainOutput], *, greeting: bool = False, hangup: str = "") -> None:
+        """A committed reply with fixed words (and the brain's greeting after them when `greeting`).
+
+        `hangup`: a disposition; the call ends with it once the words have been heard.
+        """
+        if hangup:
+            outputs = [*outputs, Hangup(hangup)]
         job = ReplyJob(
             clock=self.clock, speech_end_at=self.clock.now(), caller_text=None, fixed_outputs=outputs, greeting=greeting
         )
         job.committed.set()
         self._start(job)
+
+    def stop_all(self, now: float) -> None:
+        """Every open reply ends here (the one playing keeps what was heard of it): the call takes another turn."""
+        for job in list(self.open):
+            self._interrupt(job, now)
 
     def barge_in(self, now: float) -> None:
         job = next((j for j in self.open if j.playback is self.player.playing), None)

@@ -35,6 +35,12 @@ from live.workers import URGENT, ThreadWorkers, Workers
 
 log = structlog.get_logger(__name__)
 TICK_S = 0.25  # how often silence and the maximum duration are checked
+# Twilio's answering-machine result reaches us through the status webhook and
+# the call row (another process may have served it): read it once a second,
+# for as long as detection can take (MachineDetectionTimeout is 30 s by
+# default, and with DetectMessageEnd the greeting's length comes on top).
+AMD_POLL_S = 1.0
+AMD_WATCH_S = 90.0
 
 
 __all__ = ["CallSession", "Transport"]  # Transport: what the consumer implements
@@ -113,6 +119,8 @@ class CallSession:
         )
         self._ticker: asyncio.Task[None] | None = None
         self._overlap_check: asyncio.Task[None] | None = None
+        self._amd_watch: asyncio.Task[None] | None = None
+        self._machine = False  # an answering machine took the call
         self._ending, self.finished = False, asyncio.Event()
 
     # ---- lifecycle -------------------------------------------------------
@@ -121,6 +129,8 @@ class CallSession:
         self.store.start()
         self.player.start()
         self._ticker = asyncio.create_task(self._tick(), name="call-ticker")
+        if self.call_sid and not self.resumed:
+            self._amd_watch = asyncio.create_task(self._watch_answered_by(), name="amd-watch")
         if not self.resumed:  # a stream reconnected after DTMF goes on where the call was
             self.replies.open_call()
 
@@ -134,8 +144,9 @@ class CallSession:
         # hang-up: cancelling that task would abort the finish itself.
         if self._ticker is not None and self._ticker is not asyncio.current_task():
             self._ticker.cancel()
-        if self._overlap_check is not None:
-            self._overlap_check.cancel()
+        for task in (self._overlap_check, self._amd_watch):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
         await self.replies.close(self.clock.now())  # and the brain (an LLM brain's HTTP client)
         await self.player.close()
         recording_path = await self.workers.call(save_recording, self.recorder, self.call_id) if self.recorder else ""
@@ -166,6 +177,24 @@ class CallSession:
                     return
                 self._decide(decision)
 
+    async def _watch_answered_by(self) -> None:
+        """Until the answering-machine result settles it: a machine gets the version's voicemail treatment."""
+        voicemail = self.config.voicemail
+        started = self.clock.now()
+        while self.clock.now() - started < AMD_WATCH_S:
+            await self.clock.sleep(AMD_POLL_S)
+            try:
+                result = await self.store.answered_by()
+            except Exception:
+                self.log.warning("answered_by_read_failed", exc_info=True)
+                continue
+            decision, keep_watching = tt.answered_by(result, action=voicemail.action, message=voicemail.message)
+            if decision is not None:
+                self.log.info("answering_machine", answered_by=result, leave_message=bool(decision.message))
+                self._decide(decision)
+            if not keep_watching:
+                return
+
     async def _end_call(self) -> None:
         """The agent hangs up: REST hang-up where the carrier wants one, then close the stream."""
         if self._ending:
@@ -182,6 +211,8 @@ class CallSession:
         frame, events, stream_ms = self.listener.hear(payload)  # raises BadMediaPayload
         if self.recorder is not None:
             self.recorder.add_caller(frame.samples, now)
+        if self._machine:
+            return  # an answering machine: nothing it plays is a turn to answer
         for event in events:
             audible = self.player.audible()
             for decision in self.turn_taking.hear(event, now=now, stream_ms=stream_ms, agent_audible=audible):
@@ -233,6 +264,12 @@ class CallSession:
                 self.player.cut(decision.at)
         elif isinstance(decision, tt.Remind):
             self.replies.say([Speech(decision.text)])
+        elif isinstance(decision, tt.Voicemail):
+            self._machine = True
+            self.ctx.disposition = "voicemail"
+            self.replies.stop_all(self.clock.now())
+            # Said after the beep as a reply of its own; with no message, only the hang-up.
+            self.replies.say([Speech(decision.message)] if decision.message else [], hangup="voicemail")
         elif isinstance(decision, tt.GiveUp):
             self.ctx.disposition = self.ctx.disposition or decision.disposition
             self.replies.say([Speech(decision.message), Hangup(self.ctx.disposition)])

@@ -27,6 +27,7 @@ import structlog
 from django.conf import settings
 from django.db import close_old_connections
 
+from calls.selectors import call_answered_by
 from calls.services import call_add_turn, call_store_outcome
 from voiceops.realtime import broadcasts_via
 
@@ -68,6 +69,8 @@ class TurnStore(Protocol):
 
     def store_outcome(self, **fields: Any) -> None: ...
 
+    async def answered_by(self) -> str: ...
+
     async def close(self) -> None: ...
 
 
@@ -90,6 +93,10 @@ class CallStore:
     def store_outcome(self, **fields: Any) -> None:
         """calls.services.call_store_outcome, queued (disposition, recording, variables, status, reason)."""
         self._queue.put_nowait(functools.partial(call_store_outcome, call_id=self.call_id, **fields))
+
+    async def answered_by(self) -> str:
+        """The answering-machine result the status webhook stored ("" until Twilio sends it)."""
+        return await db_run(call_answered_by, call_id=self.call_id)
 
     async def close(self) -> None:
         """Write what is queued, then stop."""

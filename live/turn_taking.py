@@ -130,6 +130,13 @@ class ResumeAgent:
 
 
 @dataclass(frozen=True)
+class Voicemail:
+    """An answering machine took the call: stop, say `message` (if any), hang up as "voicemail"."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class Remind:
     text: str
 
@@ -310,3 +317,28 @@ class TurnTaking:
             return []
         self.speculating = False
         return [Discard(reason)]
+
+
+MACHINE_END = ("machine_end_beep", "machine_end_silence", "machine_end_other")
+
+
+def answered_by(result: str, *, action: str, message: str) -> tuple[Voicemail | None, bool]:
+    """Twilio's answering-machine result: what to do now, and whether to keep watching for a later one.
+
+    With MachineDetection=DetectMessageEnd Twilio reports a machine only at
+    the end of its greeting (machine_end_beep, _silence or _other), which is
+    when a message can be left; a carrier set to Enable reports machine_start
+    at once, which is enough to hang up but not to speak. "human", "unknown"
+    and "fax" settle it.
+    """
+    if not result:
+        return None, True
+    if result in MACHINE_END:
+        return Voicemail(message if action == "leave_message" else ""), False
+    if result.startswith("machine"):
+        if action == "leave_message":
+            return None, True  # the greeting is still playing: wait for its end
+        return Voicemail(""), False
+    if result == "fax":
+        return Voicemail(""), False
+    return None, False  # a person (or Twilio could not tell): the conversation goes on

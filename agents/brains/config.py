@@ -28,6 +28,7 @@ from agents.brains.validation import DISPOSITION_RULE, e164_problem, is_disposit
 
 BRAIN_KINDS = ("flow", "llm", "scripted")
 FIRST_SPEAKERS = ("agent", "caller")
+VOICEMAIL_ACTIONS = ("hang_up", "leave_message")
 TTS_BACKENDS = ("piper", "coqui")
 END_OF_TURN_MODES = ("transcript", "silence")
 DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see"]
@@ -110,6 +111,19 @@ class SilenceSettings:
 
 
 @dataclass(frozen=True)
+class VoicemailSettings:
+    """An outbound call that an answering machine takes (Twilio's answering-machine detection says so).
+
+    "hang_up": hang up as soon as a machine is detected. "leave_message": wait
+    for the end of its greeting (the beep), say `message`, hang up.
+    Either way the call's disposition is "voicemail".
+    """
+
+    action: str = "hang_up"
+    message: str = ""
+
+
+@dataclass(frozen=True)
 class RecordingSettings:
     enabled: bool = False
     notice: str = "This call may be recorded for quality purposes."
@@ -137,6 +151,7 @@ class AgentConfig:
     max_duration_s: int = 600
     silence: SilenceSettings = field(default_factory=SilenceSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    voicemail: VoicemailSettings = field(default_factory=VoicemailSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
     flow: dict[str, Any] = field(default_factory=dict)
     script: list[str] = field(default_factory=list)  # the scripted test brain's lines
@@ -342,6 +357,14 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         if tool not in TOOL_NAMES:
             errors.add(f"llm.tools[{index}]", f"unknown tool {tool!r}; known: {', '.join(TOOL_NAMES)}")
 
+    voicemail_raw = _section(raw, "voicemail", errors)
+    voicemail = VoicemailSettings(
+        action=_get(voicemail_raw, "action", "voicemail.action", str, "hang_up", errors, choices=VOICEMAIL_ACTIONS),
+        message=_get(voicemail_raw, "message", "voicemail.message", str, "", errors).strip(),
+    )
+    if voicemail.action == "leave_message" and not voicemail.message:
+        errors.add("voicemail.message", "is required to leave a message (or set voicemail.action to hang_up)")
+
     config = AgentConfig(
         brain=_get(raw, "brain", "brain", str, "flow", errors, choices=BRAIN_KINDS),
         greeting=_get(raw, "greeting", "greeting", str, "", errors),
@@ -352,6 +375,7 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         max_duration_s=_get(raw, "max_duration_s", "max_duration_s", int, 600, errors, minimum=10, maximum=4 * 3600),
         silence=silence,
         recording=recording,
+        voicemail=voicemail,
         llm=llm,
         flow=_get(raw, "flow", "flow", dict, {}, errors),
         script=_string_list(raw, "script", "script", [], errors),

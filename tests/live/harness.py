@@ -264,9 +264,15 @@ class RecordingStore:
         self.turns: list[dict[str, Any]] = []
         self.outcome: dict[str, Any] | None = None
         self.closed = False
+        self.amd = ""  # what the status webhook would have stored as the call's answered_by
+        self.amd_reads = 0
 
     def start(self) -> None:
         pass
+
+    async def answered_by(self) -> str:
+        self.amd_reads += 1
+        return self.amd
 
     def add_turn(self, **fields: Any) -> None:
         self.turns.append({"at": self.clock.now(), **fields})
