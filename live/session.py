@@ -20,6 +20,7 @@ from django.conf import settings
 
 from agents.brains.base import Brain, CallContext, Hangup, Speech
 from agents.brains.config import AgentConfig
+from agents.brains.templating import render_template
 from live import turn_taking as tt
 from live.actions import NO_CARRIER, ActionRunner, CallActions
 from live.clock import SYSTEM_CLOCK, Clock
@@ -269,7 +270,8 @@ class CallSession:
             self.ctx.disposition = "voicemail"
             self.replies.stop_all(self.clock.now())
             # Said after the beep as a reply of its own; with no message, only the hang-up.
-            self.replies.say([Speech(decision.message)] if decision.message else [], hangup="voicemail")
+            message = render_template(decision.message, self.ctx.variables)
+            self.replies.say([Speech(message)] if message else [], hangup="voicemail")
         elif isinstance(decision, tt.GiveUp):
             self.ctx.disposition = self.ctx.disposition or decision.disposition
             self.replies.say([Speech(decision.message), Hangup(self.ctx.disposition)])

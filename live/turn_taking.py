@@ -153,7 +153,17 @@ class MaxDuration:
 
 
 Decision = (
-    Speculate | Commit | Discard | TurnWindow | PauseAgent | ResumeAgent | BargeIn | Remind | GiveUp | MaxDuration
+    Speculate
+    | Commit
+    | Discard
+    | TurnWindow
+    | PauseAgent
+    | ResumeAgent
+    | BargeIn
+    | Remind
+    | GiveUp
+    | MaxDuration
+    | Voicemail
 )
 
 
