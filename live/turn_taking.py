@@ -34,7 +34,8 @@ The policy, decision by decision:
   backchannel ("mhm", "yeah", "right", "okay") resume it where it stopped,
   as LiveKit's false-interruption resume does. The words may come late (a
   busy machine), so speech that goes on barge_in_confirm_ms past the
-  minimum cuts the reply anyway: a backchannel is short, and a real
+  minimum cuts the reply anyway (the caller is still talking
+  barge_in_confirm_ms after the pause): a backchannel is short, and a real
   barge-in still sends `clear` within that time of the minimum speech.
   With barge_in_confirm_ms = 0 the minimum speech cuts at once. Shorter
   overlaps are left to the reply job, which ignores an overlapping
@@ -203,6 +204,7 @@ class TurnTaking:
         self.confirm_ms = barge_in_confirm_ms
         self.backchannel_words = list(backchannel_words or [])
         self.paused_at_speech_ms: float | None = None  # the agent is paused, waiting for the overlap's words
+        self.paused_at: float | None = None  # when it paused (clock time)
         self.pause_quiet_since: float | None = None  # paused, and the caller has stopped talking since
         self.cut_this_utterance = False  # this utterance cut the agent off: it is a turn, not an overlap
         self.last_activity = started_at
@@ -217,7 +219,7 @@ class TurnTaking:
             self.cut_this_utterance = False
             self.pause_quiet_since = None
             if self.paused_at_speech_ms is not None:
-                self.paused_at_speech_ms = 0.0  # still paused: this utterance's speech counts towards the cut
+                self.paused_at_speech_ms = 0.0  # still paused: talking on from here cuts it
             self.bargein.set_agent_speaking(agent_audible)
             self.bargein.process(event)
             return []
@@ -225,8 +227,8 @@ class TurnTaking:
             self.last_activity = now
             self.pause_quiet_since = None
             if self.paused_at_speech_ms is not None:
-                if event.speech_ms - self.paused_at_speech_ms >= self.confirm_ms:
-                    return self._cut(now, event.speech_ms)  # too long for a backchannel, words or not
+                if self.paused_at is not None and now - self.paused_at >= self.confirm_ms / 1000.0:
+                    return self._cut(now, event.speech_ms)  # still talking: too long for a backchannel, words or not
                 return []
             self.bargein.set_agent_speaking(agent_audible, event.speech_ms)
             fired = self.bargein.process(event)
@@ -235,6 +237,7 @@ class TurnTaking:
             if self.confirm_ms <= 0:
                 return self._cut(now, fired.speech_ms)
             self.paused_at_speech_ms = event.speech_ms
+            self.paused_at = now
             return [PauseAgent(at=now)]
         if isinstance(event, UserSpeechResumed):
             self.pause_quiet_since = None
