@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -260,7 +261,7 @@ def run(
         outcome.heard.append(text)
         return text, time.perf_counter() - began
 
-    def apply(decisions: list[object], now: float) -> None:
+    def apply(decisions: Sequence[object], now: float) -> None:
         nonlocal speculation, audible
         for decision in decisions:
             if isinstance(decision, tt.Speculate):
@@ -333,7 +334,7 @@ def espeak(text: str) -> np.ndarray:
         with wave.open(handle.name) as wav:
             rate = wav.getframerate()
             samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).astype(np.float32) / 32768
-    return soxr.resample(samples, rate, 22050).astype(np.float32)
+    return np.asarray(soxr.resample(samples, rate, 22050), dtype=np.float32)
 
 
 def silence(seconds: float) -> np.ndarray:
