@@ -31,6 +31,7 @@ from live.player import Player, Transport
 from live.recording import StereoRecorder, save_recording
 from live.replies import Replies
 from live.speech.base import SpeechToText, TextToSpeech
+from live.speech.smart_turn import SmartTurn, get_smart_turn
 from live.store import CallStore, TurnStore
 from live.workers import URGENT, ThreadWorkers, Workers
 
@@ -122,6 +123,8 @@ class CallSession:
         self._overlap_check: asyncio.Task[None] | None = None
         self._amd_watch: asyncio.Task[None] | None = None
         self._machine = False  # an answering machine took the call
+        self.smart_turn: SmartTurn | None = None  # loaded at start when SMART_TURN_MODEL names one
+        self._acoustic_check: asyncio.Task[None] | None = None
         self._ending, self.finished = False, asyncio.Event()
 
     # ---- lifecycle -------------------------------------------------------
@@ -130,6 +133,9 @@ class CallSession:
         self.store.start()
         self.player.start()
         self._ticker = asyncio.create_task(self._tick(), name="call-ticker")
+        if settings.SMART_TURN_MODEL and self.config.turn_taking.end_of_turn == "transcript":
+            self.smart_turn = await self.workers.call(get_smart_turn, settings.SMART_TURN_MODEL)
+            self.turn_taking.expect_acoustic = self.smart_turn is not None
         if self.call_sid and not self.resumed:
             self._amd_watch = asyncio.create_task(self._watch_answered_by(), name="amd-watch")
         if not self.resumed:  # a stream reconnected after DTMF goes on where the call was
@@ -145,7 +151,7 @@ class CallSession:
         # hang-up: cancelling that task would abort the finish itself.
         if self._ticker is not None and self._ticker is not asyncio.current_task():
             self._ticker.cancel()
-        for task in (self._overlap_check, self._amd_watch):
+        for task in (self._overlap_check, self._amd_watch, self._acoustic_check):
             if task is not None and task is not asyncio.current_task():
                 task.cancel()
         await self.replies.close(self.clock.now())  # and the brain (an LLM brain's HTTP client)
@@ -231,6 +237,13 @@ class CallSession:
         for decision in self.turn_taking.words(text, now=self.clock.now()):
             self._decide(decision)
 
+    async def _hear_voice(self, audio: Samples) -> None:
+        """Smart Turn on the utterance so far; its verdict joins the words' (a newer pause cancels this one)."""
+        assert self.smart_turn is not None
+        probability = await self.workers.call(self.smart_turn.probability, audio)
+        for decision in self.turn_taking.acoustic(probability):
+            self._decide(decision)
+
     async def _check_overlap(self, audio: Samples) -> None:
         """The first words of speech over the paused agent: real words cut it now, not at the caller's pause."""
         text = await self.workers.transcribe(self.stt, audio, language=self.config.stt.language, priority=URGENT)
@@ -240,6 +253,10 @@ class CallSession:
     def _decide(self, decision: tt.Decision) -> None:
         if isinstance(decision, tt.Speculate):
             self.replies.speculate(decision.audio, decision.speech_end_at, decision.overlapped_agent)
+            if self.smart_turn is not None:
+                if self._acoustic_check is not None:
+                    self._acoustic_check.cancel()
+                self._acoustic_check = asyncio.create_task(self._hear_voice(decision.audio), name="smart-turn")
         elif isinstance(decision, tt.Commit):
             self.replies.commit(decision.audio, decision.speech_end_at, decision.overlapped_agent)
         elif isinstance(decision, tt.Discard):

@@ -178,6 +178,13 @@ class EndOfTurn:
     unfinished_ms: float = 2000
 
 
+# The early check hears only the first ~300 ms, where Whisper turns a "mhm"
+# into "here." or "Wow." (scripts/bench_turns.py): one word there is not
+# enough to cut; two are. A one-word barge-in ("Stop.") is cut at the
+# caller's pause, by the full transcript.
+EARLY_CUT_WORDS = 2
+SMART_TURN_THRESHOLD = 0.5  # Smart Turn's own: above, the utterance sounds complete
+
 # A paused agent with no verdict on the overlap this long after the caller
 # went quiet goes on talking (speech-to-text lost or very late).
 RESUME_UNHEARD_S = 1.5
@@ -207,6 +214,10 @@ class TurnTaking:
         self.paused_at: float | None = None  # when it paused (clock time)
         self.pause_quiet_since: float | None = None  # paused, and the caller has stopped talking since
         self.cut_this_utterance = False  # this utterance cut the agent off: it is a turn, not an overlap
+        # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
+        self.expect_acoustic = False  # the session sets it when Smart Turn is configured
+        self._heard: Verdict | None = None
+        self._sounds_finished: bool | None = None
         self.last_activity = started_at
         self.reminders_sent = 0
         self.speculating = False  # a Speculate is out with no Commit or Discard after it
@@ -249,6 +260,7 @@ class TurnTaking:
         if isinstance(event, UserSpeechPaused):
             out = self._discard("new pause")
             self.speculating = True
+            self._heard, self._sounds_finished = None, None
             out.append(Speculate(event.audio, speech_end_at, overlapped))
             if self.end_of_turn.mode == "transcript":
                 # Hold the turn open until the words are known (or the longest wait).
@@ -268,14 +280,30 @@ class TurnTaking:
         out = self.overlap_words(text, now=now, final=True) if self.paused_at_speech_ms is not None else []
         if not self.speculating or self.end_of_turn.mode != "transcript":
             return out
-        verdict = judge(text)
-        if verdict is Verdict.FINISHED:
-            out.append(TurnWindow(self.end_of_turn.finished_ms, "sounds finished"))
-        elif verdict is Verdict.UNFINISHED:
-            out.append(TurnWindow(self.end_of_turn.unfinished_ms, "sounds unfinished"))
-        else:
-            out.append(TurnWindow(self.end_of_turn.silence_ms, "no words"))
-        return out
+        self._heard = judge(text)
+        return out + self._window()
+
+    def acoustic(self, probability: float) -> list[Decision]:
+        """Smart Turn's score for the utterance so far (live.speech.smart_turn), when it is configured."""
+        if not self.speculating or self.end_of_turn.mode != "transcript":
+            return []
+        self._sounds_finished = probability >= SMART_TURN_THRESHOLD
+        return self._window()
+
+    def _window(self) -> list[Decision]:
+        """The end-of-turn window once what is known allows it: finished only if the words and the voice agree."""
+        settings = self.end_of_turn
+        if self._heard is None:
+            return []  # the words are needed first
+        if self._heard is Verdict.UNKNOWN:
+            return [TurnWindow(settings.silence_ms, "no words")]
+        if self._heard is Verdict.UNFINISHED:
+            return [TurnWindow(settings.unfinished_ms, "sounds unfinished")]
+        if self.expect_acoustic and self._sounds_finished is None:
+            return []  # the words sound finished: wait for the voice's say
+        if self._sounds_finished is False:
+            return [TurnWindow(settings.unfinished_ms, "voice sounds unfinished")]
+        return [TurnWindow(settings.finished_ms, "sounds finished")]
 
     def overlap_words(self, text: str, *, now: float, final: bool) -> list[Decision]:
         """Words the caller said over the paused agent: real words cut it.
@@ -286,7 +314,7 @@ class TurnTaking:
         """
         if self.paused_at_speech_ms is None:
             return []  # already cut (the speech went on), or resumed
-        if not is_backchannel(text, self.backchannel_words):
+        if not is_backchannel(text, self.backchannel_words) and (final or len(text.split()) >= EARLY_CUT_WORDS):
             return self._cut(now, self.paused_at_speech_ms)
         if not final:
             return []

@@ -90,12 +90,16 @@ class Outcome:
     stt_calls: int = 0
     heard: list[str] = field(default_factory=list)  # every transcript, in order
     words_at: list[float] = field(default_factory=list)  # when each speculation's words were known
+    smart_turn_s: list[float] = field(default_factory=list)  # wall time of each Smart Turn run
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="one speed, no noise variants")
     parser.add_argument("--verbose", action="store_true", help="print what was heard in each failure")
+    parser.add_argument(
+        "--smart-turn", default=os.environ.get("SMART_TURN_MODEL", ""), help="Smart Turn v3.2 ONNX file (see README)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceops.settings")
     os.environ.setdefault("VOICEOPS_VAR_DIR", tempfile.mkdtemp(prefix="voiceops-bench-turns-"))
@@ -104,10 +108,16 @@ def main() -> None:
     import django
 
     django.setup()
+    from live.speech.smart_turn import get_smart_turn
     from live.speech.stt import get_stt
     from live.speech.tts import get_tts
 
     stt, tts = get_stt(), get_tts("piper")
+    smart = get_smart_turn(args.smart_turn)
+    rules: list[tuple[str, str, object | None]] = [("transcript", "words", None)]
+    if smart is not None:
+        rules.append(("transcript", "words+voice", smart))
+    rules.append(("silence", "silence 500 ms", None))
     speeds = (1.0,) if args.quick else SPEEDS
     noises = (False,) if args.quick else (False, True)
     voices = [("piper", speed) for speed in speeds] + (
@@ -122,36 +132,42 @@ def main() -> None:
 
     # 1 and 2: the end of the turn.
     print("\n1. premature end of turn (a 900 ms pause after a hesitation, then the rest of the sentence)")
-    for mode in ("transcript", "silence"):
+    for mode, label, model in rules:
         early = total = 0
         for first, rest in HESITATIONS:
             for voice in voices:
                 for noisy in noises:
                     audio, rest_at = join([say(first, voice), silence(0.9), say(rest, voice)], mark=2)
-                    outcome = run(audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=rng)
+                    outcome = run(audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=rng, smart_turn=model)
                     total += 1
                     if any(at < rest_at for at in outcome.commits):
                         early += 1
                         if args.verbose:
                             print(f"     early: {first!r} {voice} noise={noisy} heard {outcome.heard}")
-        print(f"   {mode:10s} rule: {early}/{total} ended early ({100 * early / total:.1f}%)")
+        print(f"   {label:15s} rule: {early}/{total} ended early ({100 * early / total:.1f}%)")
 
     print("\n2. end of finished turns: from the end of speech to the reply's go (commit and words both there)")
-    for mode in ("transcript", "silence"):
+    for mode, label, model in rules:
         delays: list[float] = []
+        voice_s: list[float] = []
         for line in FINISHED:
             for voice in voices:
                 for noisy in noises:
                     audio, end_at = join([say(line, voice)], mark=1)
-                    outcome = run(audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=rng)
+                    outcome = run(audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=rng, smart_turn=model)
+                    voice_s += outcome.smart_turn_s
                     if outcome.commits and outcome.words_at:
                         # The reply needs the commit and the words; whichever comes last.
                         ready = max(outcome.commits[0], min(at for at in outcome.words_at))
                         delays.append(1000 * (ready - end_at))
         print(
-            f"   {mode:10s} rule: p50 {np.percentile(delays, 50):.0f} ms, p95 {np.percentile(delays, 95):.0f} ms "
+            f"   {label:15s} rule: p50 {np.percentile(delays, 50):.0f} ms, p95 {np.percentile(delays, 95):.0f} ms "
             f"({len(delays)} turns; includes the speech-to-text wall time on this machine)"
         )
+        if voice_s:
+            print(
+                f"   {'':15s} Smart Turn itself: p50 {1000 * np.percentile(voice_s, 50):.0f} ms of wall time per pause"
+            )
 
     # 3 and 4: speech over the agent.
     sounds: list[tuple[str, np.ndarray]] = [("cough", cough(rng)) for _ in range(4)]
@@ -223,6 +239,7 @@ def run(
     noisy: bool,
     rng: np.random.Generator,
     confirm_ms: float = 250,
+    smart_turn: object | None = None,
 ) -> Outcome:
     """One dialogue, frame by frame, on the stream's clock; the decisions that came out."""
     import soxr
@@ -249,6 +266,7 @@ def run(
         barge_in_confirm_ms=confirm_ms,
         backchannel_words=list(DEFAULT_BACKCHANNELS),
     )
+    machine.expect_acoustic = smart_turn is not None
     outcome = Outcome()
     pending: list[tuple[float, str, str, int]] = []  # (due, "words" | "overlap", text, speculation number)
     speculation = 0
@@ -266,9 +284,15 @@ def run(
         for decision in decisions:
             if isinstance(decision, tt.Speculate):
                 speculation += 1
-                if True:  # the engine transcribes every speculation, whatever the rule
-                    text, took = transcribe(decision.audio)
-                    pending.append((now + took, "words", text, speculation))
+                text, took = transcribe(decision.audio)  # the engine transcribes every speculation
+                pending.append((now + took, "words", text, speculation))
+                if smart_turn is not None:
+                    began = time.perf_counter()
+                    probability = smart_turn.probability(decision.audio)  # type: ignore[attr-defined]
+                    outcome.smart_turn_s.append(time.perf_counter() - began)
+                    # On the engine it runs beside the speech-to-text: whichever is slower counts.
+                    due = now + max(took, outcome.smart_turn_s[-1])
+                    pending.append((due, "voice", str(probability), speculation))
             elif isinstance(decision, tt.Discard):
                 speculation += 1
             elif isinstance(decision, tt.TurnWindow):
@@ -294,6 +318,8 @@ def run(
             if kind == "words" and number == speculation:
                 outcome.words_at.append(now)
                 apply(machine.words(text, now=now), now)
+            elif kind == "voice" and number == speculation:
+                apply(machine.acoustic(float(text)), now)
             elif kind == "overlap":
                 apply(machine.overlap_words(text, now=now, final=False), now)
         for event in events:

@@ -7,6 +7,7 @@ import re
 from agents.brains.completeness import HESITATIONS
 from live.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted
 
+_HUM_LETTERS = frozenset("mhnu")  # a hum that Whisper spelled out letter by letter
 _WORDS = re.compile(r"[a-z']+(?:-[a-z']+)*")
 
 
@@ -56,6 +57,8 @@ def is_backchannel(text: str, words: list[str]) -> bool:
     said = " ".join(_WORDS.findall(text.lower()))
     if not said:
         return True
+    if all(letter in _HUM_LETTERS for letter in said.split()):
+        return True  # Whisper spells a hum out: "M H M", "M-H-N-N"
     allowed = {w.lower().strip() for w in words} | HESITATIONS
     if said in allowed:
         return True

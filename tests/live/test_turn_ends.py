@@ -132,13 +132,13 @@ async def test_words_that_are_no_backchannel_cut_the_agent_within_300_ms_of_the_
     h = Harness({"brain": "scripted", "silence": QUIET}, brain=brain, stt=FakeSTT(delay_s=0.1))
     await h.start()
     await h.run(1.0)
-    await h.say("Stop.", 0.4)  # short: the words decide, not the length
+    await h.say("Wait, stop.", 0.4)  # short: the words decide, not the length
     await h.run(3.0)
 
     [(cleared_at, _)] = h.events("clear")
     assert cleared_at <= 1.0 + 0.3 + 0.3  # minimum speech at ~1.3 s; cut on the first words
     assert {sentence for at, sentence in h.spoken() if at > cleared_at} == {"Sure, go ahead."}
-    assert h.transcript()[1:] == [("caller", "Stop."), ("agent", "Sure, go ahead.")]
+    assert h.transcript()[1:] == [("caller", "Wait, stop."), ("agent", "Sure, go ahead.")]
     assert h.turns("agent")[0]["interrupted"]
 
 
@@ -166,3 +166,42 @@ async def test_with_no_confirmation_the_minimum_speech_cuts_at_once():
     await h.run(0.1)
     [(cleared_at, _)] = h.events("clear")
     assert 1.0 + 0.28 <= cleared_at <= 1.0 + 0.36
+
+
+class FakeSmartTurn:
+    """Smart Turn's shape: a fixed probability that the utterance sounds finished."""
+
+    def __init__(self, probability: float) -> None:
+        self.value = probability
+        self.heard: list[int] = []
+
+    def probability(self, audio) -> float:
+        self.heard.append(len(audio))
+        return self.value
+
+
+async def voiced_harness(probability: float) -> Harness:
+    brain = ScriptBrain(["Nice to meet you."], speculative_safe=True)
+    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.05))
+    await h.start()
+    h.session.smart_turn = FakeSmartTurn(probability)  # type: ignore[assignment]
+    h.session.turn_taking.expect_acoustic = True
+    return h
+
+
+async def test_with_smart_turn_words_that_sound_finished_must_also_sound_finished():
+    """Whisper drops the "uh" of "My name is, uh": the words look finished, the voice does not."""
+    h = await voiced_harness(0.2)
+    await h.say("My name is", 0.8)
+    speech_end = h.at(h.clock.now())
+    await h.run(3.0)
+    assert h.session.smart_turn.heard  # type: ignore[union-attr]
+    assert speech_end + 2.0 <= first_audio_after(h, speech_end) <= speech_end + 2.07
+
+
+async def test_with_smart_turn_agreeing_the_turn_ends_soon():
+    h = await voiced_harness(0.9)
+    await h.say("My name is Jordan.", 0.8)
+    speech_end = h.at(h.clock.now())
+    await h.run(2.0)
+    assert speech_end + 0.25 <= first_audio_after(h, speech_end) <= speech_end + 0.32

@@ -247,3 +247,36 @@ def test_no_confirmation_cuts_at_the_minimum_speech():
     overlap(tt, 288)
     [cut] = hear(tt, UserSpeaking(320, 1320), at_ms=1320, agent_audible=True)
     assert cut == BargeIn(at=T0 + 1.32, speech_ms=320)
+
+
+def test_with_the_voice_expected_finished_words_wait_for_it_and_either_can_hold_the_turn():
+    tt = words_machine()
+    tt.expect_acoustic = True
+    hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
+    assert tt.words("My name is", now=T0 + 1) == []  # sounds finished in words: the voice decides
+    assert tt.acoustic(0.2) == [TurnWindow(2000, "voice sounds unfinished")]
+    hear(tt, UserSpeechResumed(1200), at_ms=1200)
+    hear(tt, UserSpeechPaused(AUDIO, 1900, 1300), at_ms=2124)
+    assert tt.acoustic(0.9) == []  # the words come first
+    assert tt.words("My name is Jordan.", now=T0 + 2.3) == [TurnWindow(250, "sounds finished")]
+    hear(tt, UserSpeechResumed(2500), at_ms=2500)
+    hear(tt, UserSpeechPaused(AUDIO, 3000, 1700), at_ms=3224)
+    assert tt.words("and I'd like", now=T0 + 3.4) == [TurnWindow(2000, "sounds unfinished")]  # words alone hold it
+
+
+def test_one_word_in_the_first_few_hundred_ms_is_not_enough_to_cut():
+    """Whisper hears a "mhm" cut short as "here." or "Wow.": the early check waits for the caller's pause."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("Wow.", now=T0 + 1.45, final=False) == []
+    hear(tt, UserSpeechPaused(AUDIO, 1400, 400), at_ms=1624, agent_audible=True)
+    [resume, _window] = tt.words("M H M", now=T0 + 1.8)  # the whole hum, spelled out
+    assert resume == ResumeAgent(at=T0 + 1.8, why="backchannel")
+
+
+def test_a_one_word_barge_in_cuts_at_the_callers_pause():
+    tt = words_machine()
+    overlap(tt, 320)
+    hear(tt, UserSpeechPaused(AUDIO, 1400, 400), at_ms=1624, agent_audible=True)
+    [cut, _window] = tt.words("Stop.", now=T0 + 1.8)
+    assert isinstance(cut, BargeIn)
