@@ -73,6 +73,13 @@ FINISHED = [
     "Nine thirty works for me.",
 ]
 BACKCHANNELS = ["Mhm.", "Yeah.", "Right.", "Okay.", "Uh-huh.", "Yeah, yeah."]
+# Speech-to-text lines: the finished turns above plus numbers read out, where tiny.en loops.
+NUMBER_LINES = [
+    "My card number is 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1.",
+    "The code is 4 4 4 4.",
+    "Call me back at 5 5 5 1 2 3 4.",
+    "No, no, no, no.",
+]
 REAL_BARGE_INS = [
     "Wait, sorry, can I stop you there?",
     "Actually, I need to change that.",
@@ -224,7 +231,67 @@ def main() -> None:
             )
         else:
             print(f"   {label:15s}: 0/{total} cut")
+    print("\n5. speech-to-text: the engine's path (short window, loops decoded again) vs faster-whisper's standard")
+    import soxr
+
+    from agents.brains.repetition import looks_hallucinated, repetition_rate
+
+    for label, path in (("engine", "engine"), ("standard", "standard")):
+        errors = words = loops = 0
+        rates: list[float] = []
+        for line in FINISHED + NUMBER_LINES:
+            for voice in voices:
+                for noisy in noises:
+                    audio8 = soxr.resample(say(line, voice), 22050, 8000).astype(np.float32)
+                    if noisy:
+                        audio8 = audio8 + 0.01 * rng.standard_normal(len(audio8)).astype(np.float32)
+                    audio16 = soxr.resample(phone_band(audio8), 8000, 16000).astype(np.float32)
+                    if path == "engine":
+                        heard = str(stt.transcribe(audio16, language="en"))
+                    else:
+                        heard = stt._transcribe_standard(audio16, "en")  # type: ignore[attr-defined]
+                    expected = spoken_words(line)
+                    errors += edit_distance(expected, spoken_words(heard))
+                    words += len(expected)
+                    rates.append(repetition_rate(heard))
+                    loops += looks_hallucinated(heard)
+        print(
+            f"   {label:9s}: WER {100 * errors / words:.1f}% ({errors}/{words} words), "
+            f"mean repetition rate {np.mean(rates):.3f}, transcripts that still loop {loops}/{len(rates)}"
+        )
     print(f"\ndone in {time.monotonic() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
+
+
+_NUMBER_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "for": "4"}
+_NUMBER_WORDS |= {"five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+
+
+def spoken_words(text: str) -> list[str]:
+    """Lower-case words, digits one by one ("4,111" and "four one one one" both 4 1 1 1), for WER."""
+    import re
+
+    out: list[str] = []
+    for token in re.findall(r"[a-z']+|\d", text.lower().replace(",", " ")):
+        out.append(_NUMBER_WORDS.get(token, token))
+    return out
+
+
+def edit_distance(reference: list[str], heard: list[str]) -> int:
+    """Word-level Levenshtein distance (substitutions, insertions, deletions)."""
+    previous = list(range(len(heard) + 1))
+    for i, word in enumerate(reference, start=1):
+        current = [i]
+        for j, other in enumerate(heard, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other)))
+        previous = current
+    return previous[-1]
+
+
+def phone_band(audio8: np.ndarray) -> np.ndarray:
+    """Through the mu-law codec, as Twilio carries it."""
+    from live.pipeline.mulaw import mulaw_decode, mulaw_encode
+
+    return np.asarray(mulaw_decode(mulaw_encode(np.clip(audio8, -1, 1))), dtype=np.float32)
 
 
 # ---- running one dialogue through the engine's pieces ---------------------------------------
