@@ -46,6 +46,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,6 +106,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one speed, no noise variants")
     parser.add_argument("--verbose", action="store_true", help="print what was heard in each failure")
     parser.add_argument(
+        "--only", choices=("turns", "barge-in", "stt"), help="one part: end of turn (1-2), barge-in (3-4), STT (5)"
+    )
+    parser.add_argument(
         "--smart-turn", default=os.environ.get("SMART_TURN_MODEL", ""), help="Smart Turn v3.2 ONNX file (see README)"
     )
     args = parser.parse_args()
@@ -137,7 +141,16 @@ def main() -> None:
     def say(text: str, voice: tuple[str, float]) -> np.ndarray:
         return speak(tts, text, voice)
 
-    # 1 and 2: the end of the turn.
+    if args.only in (None, "turns"):
+        end_of_turn_report(args, stt, rules, voices, noises, say, rng)
+    if args.only in (None, "barge-in"):
+        barge_in_report(args, stt, voices, noises, say, rng)
+    if args.only in (None, "stt"):
+        stt_report(stt, voices, noises, say, rng)
+    print(f"\ndone in {time.monotonic() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
+
+
+def end_of_turn_report(args: Any, stt: Any, rules: Any, voices: Any, noises: Any, say: Any, rng: Any) -> None:
     print("\n1. premature end of turn (a 900 ms pause after a hesitation, then the rest of the sentence)")
     for mode, label, model in rules:
         early = total = 0
@@ -176,7 +189,8 @@ def main() -> None:
                 f"   {'':15s} Smart Turn itself: p50 {1000 * np.percentile(voice_s, 50):.0f} ms of wall time per pause"
             )
 
-    # 3 and 4: speech over the agent.
+
+def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng: Any) -> None:
     sounds: list[tuple[str, np.ndarray]] = [("cough", cough(rng)) for _ in range(4)]
     sounds += [("door", door(rng)) for _ in range(2)]
     sounds += [("line noise", 0.05 * rng.standard_normal(int(0.6 * 22050)).astype(np.float32)) for _ in range(2)]
@@ -231,6 +245,9 @@ def main() -> None:
             )
         else:
             print(f"   {label:15s}: 0/{total} cut")
+
+
+def stt_report(stt: Any, voices: Any, noises: Any, say: Any, rng: Any) -> None:
     print("\n5. speech-to-text: the engine's path (short window, loops decoded again) vs faster-whisper's standard")
     import soxr
 
@@ -249,7 +266,7 @@ def main() -> None:
                     if path == "engine":
                         heard = str(stt.transcribe(audio16, language="en"))
                     else:
-                        heard = stt._transcribe_standard(audio16, "en")  # type: ignore[attr-defined]
+                        heard = stt._transcribe_standard(audio16, "en")
                     expected = spoken_words(line)
                     errors += edit_distance(expected, spoken_words(heard))
                     words += len(expected)
@@ -259,7 +276,6 @@ def main() -> None:
             f"   {label:9s}: WER {100 * errors / words:.1f}% ({errors}/{words} words), "
             f"mean repetition rate {np.mean(rates):.3f}, transcripts that still loop {loops}/{len(rates)}"
         )
-    print(f"\ndone in {time.monotonic() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
 
 
 _NUMBER_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "for": "4"}
