@@ -196,7 +196,7 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
     sounds += [("line noise", 0.05 * rng.standard_normal(int(0.6 * 22050)).astype(np.float32)) for _ in range(2)]
     sounds += [(f"backchannel {text!r}", say(text, voice)) for text in BACKCHANNELS for voice in voices]
     print("\n3. false barge-in (non-words and backchannels over the agent)")
-    for confirm_ms in (250, 0):
+    for confirm_ms in (200, 0):
         label = "word-confirmed" if confirm_ms else "cut at 300 ms"
         cuts = pauses = total = 0
         by_kind: dict[str, list[int]] = {}
@@ -220,7 +220,7 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
         print(f"   {'':15s}  {detail}")
 
     print("\n4. real barge-ins (must cut, and soon)")
-    for confirm_ms in (250, 0):
+    for confirm_ms in (200, 0):
         label = "word-confirmed" if confirm_ms else "cut at 300 ms"
         cut_delays: list[float] = []
         total = 0
@@ -321,7 +321,7 @@ def run(
     agent_audible: bool,
     noisy: bool,
     rng: np.random.Generator,
-    confirm_ms: float = 250,
+    confirm_ms: float = 200,
     smart_turn: object | None = None,
 ) -> Outcome:
     """One dialogue, frame by frame, on the stream's clock; the decisions that came out."""

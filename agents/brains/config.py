@@ -97,7 +97,7 @@ class TurnTaking:
     # that are not a backchannel cut it (so does more speech, barge_in_confirm_ms
     # on, whatever the words); no words or a backchannel resume it.
     # 0: cut at barge_in_min_ms at once, as before.
-    barge_in_confirm_ms: int = 250
+    barge_in_confirm_ms: int = 200
     backchannel_words: list[str] = field(default_factory=lambda: list(DEFAULT_BACKCHANNELS))
     interruptible: bool = True
 
@@ -293,7 +293,7 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
             "barge_in_confirm_ms",
             "turn_taking.barge_in_confirm_ms",
             int,
-            250,
+            200,
             errors,
             minimum=0,
             maximum=2000,
