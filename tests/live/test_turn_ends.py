@@ -195,7 +195,7 @@ async def test_with_smart_turn_words_that_sound_finished_must_also_sound_finishe
     await h.say("My name is", 0.8)
     speech_end = h.at(h.clock.now())
     await h.run(3.0)
-    assert h.session.smart_turn.heard  # type: ignore[union-attr]
+    assert h.session.smart_turn.heard
     assert speech_end + 2.0 <= first_audio_after(h, speech_end) <= speech_end + 2.07
 
 
