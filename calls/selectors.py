@@ -77,3 +77,8 @@ def call_ids_with_turns(calls: QuerySet[Call]) -> list[uuid.UUID]:
 
 def call_ids_with_recording(calls: QuerySet[Call]) -> list[uuid.UUID]:
     return list(calls.exclude(recording="").values_list("pk", flat=True))
+
+
+def call_answered_by(*, call_id: uuid.UUID) -> str:
+    """Twilio's answering-machine result for the call so far ("" until it comes): the live engine watches it."""
+    return Call.objects.filter(pk=call_id).values_list("answered_by", flat=True).first() or ""

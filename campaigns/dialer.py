@@ -29,6 +29,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
+from agents.brains.config import ConfigError, load_config
 from audit import verbs
 from audit.services import audit_record
 from calls.models import Call
@@ -317,6 +318,21 @@ def dial_attempt(*, call_id: uuid.UUID | str) -> str:
     return "dialed"
 
 
+def _machine_detection(call: Call) -> str:
+    """Twilio's AMD mode for the call's agent version (issue 14).
+
+    A version that leaves a message needs the end of the machine's greeting
+    (DetectMessageEnd reports machine_end_beep then); one that hangs up is
+    served sooner by Enable's machine_start.
+    """
+    version = call.agent_version
+    try:
+        leaves_message = load_config(version.config if version is not None else {}).voicemail.action
+    except ConfigError:  # published versions are validated; an older one still gets a call
+        return "Enable"
+    return "DetectMessageEnd" if leaves_message == "leave_message" else "Enable"
+
+
 def _dial_under_lead_lock(call: Call, bound: Any) -> tuple[str, str]:
     """Check the lead and campaign and ask the carrier for the call, under the lead's row lock: (sid, refusal)."""
     with transaction.atomic():
@@ -348,7 +364,7 @@ def _dial_under_lead_lock(call: Call, bound: Any) -> tuple[str, str]:
                 status_callback=status_callback_url(call.pk),
                 status_callback_method="POST",
                 status_callback_event=["initiated", "ringing", "answered", "completed"],
-                machine_detection="Enable",
+                machine_detection=_machine_detection(call),
                 async_amd="true",
                 async_amd_status_callback=status_callback_url(call.pk),
                 async_amd_status_callback_method="POST",

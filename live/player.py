@@ -149,6 +149,18 @@ class Player:
             else:
                 self.end_sentence(playback)
 
+    def pause(self) -> None:
+        """Hold the playing reply's audio where it is (the caller may be barging in): send nothing more for now."""
+        self.pacer.pause()
+
+    def resume(self) -> None:
+        """The pause was a false alarm: the reply goes on from where it stopped."""
+        self.pacer.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self.pacer.paused
+
     def cut(self, now: float) -> None:
         """Stop the playing reply: drop its unsent audio, wipe it from the recording, tell Twilio to clear."""
         for mark in self.pacer.clear():

@@ -45,7 +45,7 @@ from live.pipeline.inbound import MODEL_RATE
 from live.player import Playback, Player
 from live.speech.base import SpeechToText, TextToSpeech
 from live.store import TurnStore
-from live.workers import Workers
+from live.workers import LATER, SPECULATIVE, URGENT, Workers
 
 
 class ReplyJob:
@@ -78,6 +78,11 @@ class ReplyJob:
         self.turn_started_at: datetime | None = None
         self.action: BrainOutput | None = None  # Hangup / Transfer / SendDigits, run after playback
         self.playback = Playback(self.stamp)
+        self.sentences = 0  # sentences sent to synthesis so far
+
+    def urgency(self) -> int:
+        """Its place in the model queues: held work waits behind every call's committed work."""
+        return URGENT if self.committed.is_set() else SPECULATIVE
 
     def stamp(self, name: str) -> None:
         if name not in self.timings:
@@ -99,11 +104,13 @@ class Replies:
         log: structlog.typing.FilteringBoundLogger,
         on_turn_over: Callable[[float], None],
         on_action: Callable[[BrainOutput], Awaitable[None]],
+        on_words: Callable[[str], None] | None = None,
     ) -> None:
         self.ctx, self.config, self.brain, self.stt, self.tts = ctx, config, brain, stt, tts
         self.workers, self.player, self.store, self.log = workers, player, store, log
         self.clock: Clock = player.clock
         self.on_turn_over, self.on_action = on_turn_over, on_action
+        self.on_words = on_words  # a held reply's transcript, for turn taking to judge
         self.open: list[ReplyJob] = []  # in turn order; only the last may be uncommitted
         self.barge_ins = 0
 
@@ -138,13 +145,23 @@ class Replies:
                 job.task.cancel()
             self._close(job)
 
-    def say(self, outputs: list[BrainOutput], *, greeting: bool = False) -> None:
-        """A committed reply with fixed words (and the brain's greeting after them when `greeting`)."""
+    def say(self, outputs: list[BrainOutput], *, greeting: bool = False, hangup: str = "") -> None:
+        """A committed reply with fixed words (and the brain's greeting after them when `greeting`).
+
+        `hangup`: a disposition; the call ends with it once the words have been heard.
+        """
+        if hangup:
+            outputs = [*outputs, Hangup(hangup)]
         job = ReplyJob(
             clock=self.clock, speech_end_at=self.clock.now(), caller_text=None, fixed_outputs=outputs, greeting=greeting
         )
         job.committed.set()
         self._start(job)
+
+    def stop_all(self, now: float) -> None:
+        """Every open reply ends here (the one playing keeps what was heard of it): the call takes another turn."""
+        for job in list(self.open):
+            self._interrupt(job, now)
 
     def barge_in(self, now: float) -> None:
         job = next((j for j in self.open if j.playback is self.player.playing), None)
@@ -237,7 +254,10 @@ class Replies:
     async def _transcribe(self, job: ReplyJob) -> None:
         assert job.audio is not None
         queued_at = self.clock.now()
-        text = await self.workers.transcribe(self.stt, job.audio, language=self.config.stt.language)
+        # Behind committed turns (this call's or another's) while held; in front once committed.
+        text = await self.workers.transcribe(
+            self.stt, job.audio, language=self.config.stt.language, priority=job.urgency
+        )
         job.caller_text = text
         job.stamp("stt_done")
         self.log.debug(
@@ -256,6 +276,8 @@ class Replies:
         ):
             job.answers = False
             self.log.info("backchannel_ignored", text=text)
+        if self.on_words is not None and not job.committed.is_set() and job in self.open:
+            self.on_words(text)  # the caller paused: do these words end the turn, or cut a paused agent?
 
     def _outputs(self, job: ReplyJob) -> AsyncIterator[BrainOutput]:
         if job.fixed_outputs is None:
@@ -270,7 +292,13 @@ class Replies:
         # The voice says only what it can say (no other scripts, markup or emoji);
         # the transcript keeps the brain's text as it was.
         spoken = speakable_text(sentence)
-        chunks = self.workers.synthesize(self.tts, spoken, speed=self.config.voice.speed) if spoken else _no_audio()
+        job.sentences += 1
+        priority = job.urgency if job.sentences == 1 else LATER  # the first plays while the rest is made
+        chunks = (
+            self.workers.synthesize(self.tts, spoken, speed=self.config.voice.speed, priority=priority)
+            if spoken
+            else _no_audio()
+        )
         async for chunk in chunks:
             job.stamp("first_tts_audio")
             if job.committed.is_set():

@@ -23,21 +23,30 @@ from django.conf import settings
 
 from agents.brains.base import Brain, CallContext, Hangup, Speech, Transfer
 from agents.brains.config import AgentConfig
+from agents.brains.templating import render_template
 from live import turn_taking as tt
 from live.actions import NO_CARRIER, ActionRunner, CallActions
 from live.clock import SYSTEM_CLOCK, Clock
+from live.pipeline.frames import Samples
 from live.pipeline.listener import Listener
 from live.pipeline.vad import VadProcessor
 from live.player import Player, Transport
 from live.recording import StereoRecorder, save_recording
 from live.replies import Replies
 from live.speech.base import SpeechToText, TextToSpeech
+from live.speech.smart_turn import SmartTurn, get_smart_turn
 from live.store import CallStore, TurnStore
 from live.supervision import ChannelLayerLink, LiveView, Supervision
-from live.workers import ThreadWorkers, Workers
+from live.workers import URGENT, ThreadWorkers, Workers
 
 log = structlog.get_logger(__name__)
 TICK_S = 0.25  # how often silence and the maximum duration are checked
+# Twilio's answering-machine result reaches us through the status webhook and
+# the call row (another process may have served it): read it once a second,
+# for as long as detection can take (MachineDetectionTimeout is 30 s by
+# default, and with DetectMessageEnd the greeting's length comes on top).
+AMD_POLL_S = 1.0
+AMD_WATCH_S = 90.0
 
 
 __all__ = ["CallSession", "Transport"]  # Transport: what the consumer implements
@@ -82,6 +91,14 @@ class CallSession:
             silence=config.silence,
             barge_in_min_ms=turns.barge_in_min_ms,
             interruptible=turns.interruptible,
+            end_of_turn=tt.EndOfTurn(
+                mode=turns.end_of_turn,
+                silence_ms=turns.end_of_turn_silence_ms,
+                finished_ms=turns.finished_silence_ms,
+                unfinished_ms=turns.unfinished_silence_ms,
+            ),
+            barge_in_confirm_ms=turns.barge_in_confirm_ms,
+            backchannel_words=turns.backchannel_words,
         )
         self.recorder = StereoRecorder() if config.recording.enabled else None
         self.player = Player(
@@ -107,6 +124,7 @@ class CallSession:
             log=self.log,
             on_turn_over=self.turn_taking.activity,
             on_action=self.actions.run,
+            on_words=self._words_heard,
         )
         self.supervision = Supervision(call_id=call_id, clock=clock, view=self._live_view, on_command=self._on_command)
         self.player.tap = self.supervision.on_agent_frame
@@ -115,6 +133,11 @@ class CallSession:
         self._closing_turns: list[dict[str, Any]] = []  # stored at the end, after the last reply
         self._commands: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self._overlap_check: asyncio.Task[None] | None = None
+        self._amd_watch: asyncio.Task[None] | None = None
+        self._machine = False  # an answering machine took the call
+        self.smart_turn: SmartTurn | None = None  # loaded at start when SMART_TURN_MODEL names one
+        self._acoustic_check: asyncio.Task[None] | None = None
         self._ending, self.finished = False, asyncio.Event()
 
     # ---- lifecycle -------------------------------------------------------
@@ -128,6 +151,11 @@ class CallSession:
                 await self._link.start()
             except Exception:  # supervision is a window on the call, never a reason to drop it
                 self.log.warning("supervision_link_failed", exc_info=True)
+        if settings.SMART_TURN_MODEL and self.config.turn_taking.end_of_turn == "transcript":
+            self.smart_turn = await self.workers.call(get_smart_turn, settings.SMART_TURN_MODEL)
+            self.turn_taking.expect_acoustic = self.smart_turn is not None
+        if self.call_sid and not self.resumed:
+            self._amd_watch = asyncio.create_task(self._watch_answered_by(), name="amd-watch")
         if not self.resumed:  # a stream reconnected after DTMF goes on where the call was
             self.replies.open_call()
 
@@ -144,6 +172,9 @@ class CallSession:
         await self.supervision.close()
         if self._link is not None:
             await self._link.close()
+        for task in (self._overlap_check, self._amd_watch, self._acoustic_check):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
         await self.replies.close(self.clock.now())  # and the brain (an LLM brain's HTTP client)
         for turn in self._closing_turns:
             self.store.add_turn(**turn)
@@ -185,6 +216,24 @@ class CallSession:
                     await self._end_call()
                     return
                 self._decide(decision)
+
+    async def _watch_answered_by(self) -> None:
+        """Until the answering-machine result settles it: a machine gets the version's voicemail treatment."""
+        voicemail = self.config.voicemail
+        started = self.clock.now()
+        while self.clock.now() - started < AMD_WATCH_S:
+            await self.clock.sleep(AMD_POLL_S)
+            try:
+                result = await self.store.answered_by()
+            except Exception:
+                self.log.warning("answered_by_read_failed", exc_info=True)
+                continue
+            decision, keep_watching = tt.answered_by(result, action=voicemail.action, message=voicemail.message)
+            if decision is not None:
+                self.log.info("answering_machine", answered_by=result, leave_message=bool(decision.message))
+                self._decide(decision)
+            if not keep_watching:
+                return
 
     async def _end_call(self) -> None:
         """The agent hangs up: REST hang-up where the carrier wants one, then close the stream."""
@@ -255,6 +304,8 @@ class CallSession:
             self.supervision.on_caller_frame(base64.b64decode(payload))
         if self.recorder is not None:
             self.recorder.add_caller(frame.samples, now)
+        if self._machine:
+            return  # an answering machine: nothing it plays is a turn to answer
         for event in events:
             audible = self.player.audible()
             for decision in self.turn_taking.hear(event, now=now, stream_ms=stream_ms, agent_audible=audible):
@@ -268,17 +319,62 @@ class CallSession:
         self.ctx.variables["dtmf"] = str(self.ctx.variables.get("dtmf", "")) + digit
         self.store.add_turn(speaker="system", text=f"DTMF {digit}", data={"dtmf": digit})
 
+    def _words_heard(self, text: str) -> None:
+        for decision in self.turn_taking.words(text, now=self.clock.now()):
+            self._decide(decision)
+
+    async def _hear_voice(self, audio: Samples) -> None:
+        """Smart Turn on the utterance so far; its verdict joins the words' (a newer pause cancels this one)."""
+        assert self.smart_turn is not None
+        probability = await self.workers.call(self.smart_turn.probability, audio)
+        for decision in self.turn_taking.acoustic(probability):
+            self._decide(decision)
+
+    async def _check_overlap(self, audio: Samples) -> None:
+        """The first words of speech over the paused agent: real words cut it now, not at the caller's pause."""
+        text = await self.workers.transcribe(self.stt, audio, language=self.config.stt.language, priority=URGENT)
+        for decision in self.turn_taking.overlap_words(text, now=self.clock.now(), final=False):
+            self._decide(decision)
+
     def _decide(self, decision: tt.Decision) -> None:
         if isinstance(decision, tt.Speculate):
             self.replies.speculate(decision.audio, decision.speech_end_at, decision.overlapped_agent)
+            if self.smart_turn is not None:
+                if self._acoustic_check is not None:
+                    self._acoustic_check.cancel()
+                self._acoustic_check = asyncio.create_task(self._hear_voice(decision.audio), name="smart-turn")
         elif isinstance(decision, tt.Commit):
             self.replies.commit(decision.audio, decision.speech_end_at, decision.overlapped_agent)
         elif isinstance(decision, tt.Discard):
             self.replies.discard(decision.reason)
+        elif isinstance(decision, tt.TurnWindow):
+            self.log.debug("turn_window", ms=decision.ms, why=decision.why)
+            self.listener.turns.set_window(decision.ms)
+        elif isinstance(decision, tt.PauseAgent):
+            self.player.pause()
+            self.log.info("agent_paused_for_overlap")
+            if self._overlap_check is not None:
+                self._overlap_check.cancel()
+            audio = self.listener.turns.audio_so_far()
+            self._overlap_check = asyncio.create_task(self._check_overlap(audio), name="overlap-check")
+        elif isinstance(decision, tt.ResumeAgent):
+            self.log.info("agent_resumed", why=decision.why)
+            self.player.resume()
         elif isinstance(decision, tt.BargeIn):
+            if self._overlap_check is not None:
+                self._overlap_check.cancel()
             self.replies.barge_in(decision.at)
+            if self.player.paused:  # paused audio with no reply playing any more: nothing of it may play
+                self.player.cut(decision.at)
         elif isinstance(decision, tt.Remind):
             self.replies.say([Speech(decision.text)])
+        elif isinstance(decision, tt.Voicemail):
+            self._machine = True
+            self.ctx.disposition = "voicemail"
+            self.replies.stop_all(self.clock.now())
+            # Said after the beep as a reply of its own; with no message, only the hang-up.
+            message = render_template(decision.message, self.ctx.variables)
+            self.replies.say([Speech(message)] if message else [], hangup="voicemail")
         elif isinstance(decision, tt.GiveUp):
             self.ctx.disposition = self.ctx.disposition or decision.disposition
             self.replies.say([Speech(decision.message), Hangup(self.ctx.disposition)])

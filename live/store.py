@@ -30,6 +30,7 @@ from django.db import close_old_connections
 from agents.brains.base import ModelExchange
 from agents.brains.config import PrivacySettings
 from analysis.services import model_exchange_record
+from calls.selectors import call_answered_by
 from calls.services import call_add_turn, call_store_outcome
 from voiceops.realtime import broadcasts_via
 
@@ -70,6 +71,8 @@ class TurnStore(Protocol):
     def add_turn(self, **fields: Any) -> None: ...
 
     def store_outcome(self, **fields: Any) -> None: ...
+
+    async def answered_by(self) -> str: ...
 
     async def close(self) -> None: ...
 
@@ -136,6 +139,10 @@ class CallStore:
     def store_outcome(self, **fields: Any) -> None:
         """calls.services.call_store_outcome, queued (disposition, recording, variables, status, reason)."""
         self._queue.put_nowait(functools.partial(call_store_outcome, call_id=self.call_id, **fields))
+
+    async def answered_by(self) -> str:
+        """The answering-machine result the status webhook stored ("" until Twilio sends it)."""
+        return await db_run(call_answered_by, call_id=self.call_id)
 
     async def close(self) -> None:
         """Write what is queued, then stop."""

@@ -14,11 +14,32 @@ The policy, decision by decision:
   that is safe. Waiting for the whole end-of-turn silence before starting STT
   would add Whisper's 0.4-0.5 s to every turn.
 - Discard: the caller went on talking (or paused again): the held reply is stale.
+- TurnWindow: how much silence ends this turn. With `end_of_turn` set to
+  "transcript", the pause holds the turn open until the held reply's words
+  are known (they are needed before anything can be said anyway, so waiting
+  for them costs nothing), then the words decide
+  (agents.brains.completeness): a finished sentence ends the turn after
+  finished_silence_ms, an open one ("Um, I think") after
+  unfinished_silence_ms, no words at all (a cough) after the plain
+  end_of_turn_silence_ms. A 900 ms pause after "Um, I think" used to end the
+  turn every time; answering a finished "Tuesday." after 250 ms instead of
+  500 ms is where a quarter of a second of every turn comes from.
 - Commit: the end-of-turn silence completed: the held reply may play (or, with
   none held, a committed one starts).
-- BargeIn: the caller talked over audible agent speech for barge_in_min_ms.
-  Shorter overlaps (a "mhm") are left to the reply job, which ignores an
-  overlapping backchannel once it has been transcribed.
+- PauseAgent / ResumeAgent / BargeIn: the caller talked over audible agent
+  speech for barge_in_min_ms. The agent's audio pauses (nothing more is sent;
+  Twilio plays out its last ~80 ms) and the overlap goes to speech-to-text.
+  Words that are not a backchannel cut the reply (BargeIn: `clear`, the
+  reply is over); no words (a cough, a door, line noise) or only a
+  backchannel ("mhm", "yeah", "right", "okay") resume it where it stopped,
+  as LiveKit's false-interruption resume does. The words may come late (a
+  busy machine), so speech that goes on barge_in_confirm_ms past the
+  minimum cuts the reply anyway (the caller is still talking
+  barge_in_confirm_ms after the pause): a backchannel is short, and a real
+  barge-in still sends `clear` within that time of the minimum speech.
+  With barge_in_confirm_ms = 0 the minimum speech cuts at once. Shorter
+  overlaps are left to the reply job, which ignores an overlapping
+  backchannel once it has been transcribed.
 - Remind / GiveUp: nobody has said anything for reminder_after_s: a reminder,
   and after hangup_after_reminders of them a goodbye and a hang-up.
 - MaxDuration: the call reached max_duration_s, whatever is happening.
@@ -29,7 +50,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from live.pipeline.bargein import BargeInDetector
+from agents.brains.completeness import Verdict, judge
+from live.pipeline.bargein import BargeInDetector, is_backchannel
 from live.pipeline.frames import (
     Samples,
     UserSpeaking,
@@ -86,6 +108,36 @@ class BargeIn:
 
 
 @dataclass(frozen=True)
+class TurnWindow:
+    """The current utterance ends after this much silence."""
+
+    ms: float
+    why: str
+
+
+@dataclass(frozen=True)
+class PauseAgent:
+    """Stop sending the agent's audio (keep it) and check the caller's overlap for words."""
+
+    at: float
+
+
+@dataclass(frozen=True)
+class ResumeAgent:
+    """The overlap was no words, or a backchannel: the agent goes on where it paused."""
+
+    at: float
+    why: str
+
+
+@dataclass(frozen=True)
+class Voicemail:
+    """An answering machine took the call: stop, say `message` (if any), hang up as "voicemail"."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class Remind:
     text: str
 
@@ -101,7 +153,41 @@ class MaxDuration:
     pass
 
 
-Decision = Speculate | Commit | Discard | BargeIn | Remind | GiveUp | MaxDuration
+Decision = (
+    Speculate
+    | Commit
+    | Discard
+    | TurnWindow
+    | PauseAgent
+    | ResumeAgent
+    | BargeIn
+    | Remind
+    | GiveUp
+    | MaxDuration
+    | Voicemail
+)
+
+
+@dataclass(frozen=True)
+class EndOfTurn:
+    """How the end of a turn is decided (agents.brains.config.TurnTaking's fields, in ms)."""
+
+    mode: str = "silence"  # or "transcript"
+    silence_ms: float = 500
+    finished_ms: float = 250
+    unfinished_ms: float = 2000
+
+
+# The early check hears only the first ~300 ms, where Whisper turns a "mhm"
+# into "here." or "Wow." (scripts/bench_turns.py): one word there is not
+# enough to cut; two are. A one-word barge-in ("Stop.") is cut at the
+# caller's pause, by the full transcript.
+EARLY_CUT_WORDS = 2
+SMART_TURN_THRESHOLD = 0.5  # Smart Turn's own: above, the utterance sounds complete
+
+# A paused agent with no verdict on the overlap this long after the caller
+# went quiet goes on talking (speech-to-text lost or very late).
+RESUME_UNHEARD_S = 1.5
 
 
 class TurnTaking:
@@ -113,11 +199,25 @@ class TurnTaking:
         silence: SilencePolicy,
         barge_in_min_ms: float,
         interruptible: bool,
+        end_of_turn: EndOfTurn | None = None,
+        barge_in_confirm_ms: float = 0.0,
+        backchannel_words: list[str] | None = None,
     ) -> None:
         self.started_at = started_at
         self.max_duration_s = max_duration_s
         self.silence = silence
+        self.end_of_turn = end_of_turn or EndOfTurn()
         self.bargein = BargeInDetector(min_ms=barge_in_min_ms, enabled=interruptible)
+        self.confirm_ms = barge_in_confirm_ms
+        self.backchannel_words = list(backchannel_words or [])
+        self.paused_at_speech_ms: float | None = None  # the agent is paused, waiting for the overlap's words
+        self.paused_at: float | None = None  # when it paused (clock time)
+        self.pause_quiet_since: float | None = None  # paused, and the caller has stopped talking since
+        self.cut_this_utterance = False  # this utterance cut the agent off: it is a turn, not an overlap
+        # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
+        self.expect_acoustic = False  # the session sets it when Smart Turn is configured
+        self._heard: Verdict | None = None
+        self._sounds_finished: bool | None = None
         self.last_activity = started_at
         self.reminders_sent = 0
         self.speculating = False  # a Speculate is out with no Commit or Discard after it
@@ -127,26 +227,106 @@ class TurnTaking:
         """One speech event; `stream_ms` is the stream time at `now` (media arrives in real time)."""
         if isinstance(event, UserSpeechStarted):
             self.last_activity = now
+            self.cut_this_utterance = False
+            self.pause_quiet_since = None
+            if self.paused_at_speech_ms is not None:
+                self.paused_at_speech_ms = 0.0  # still paused: talking on from here cuts it
             self.bargein.set_agent_speaking(agent_audible)
             self.bargein.process(event)
             return []
         if isinstance(event, UserSpeaking):
             self.last_activity = now
+            self.pause_quiet_since = None
+            if self.paused_at_speech_ms is not None:
+                if self.paused_at is not None and now - self.paused_at >= self.confirm_ms / 1000.0:
+                    return self._cut(now, event.speech_ms)  # still talking: too long for a backchannel, words or not
+                return []
             self.bargein.set_agent_speaking(agent_audible, event.speech_ms)
             fired = self.bargein.process(event)
-            return [BargeIn(at=now, speech_ms=fired.speech_ms)] if fired is not None else []
+            if fired is None:
+                return []
+            if self.confirm_ms <= 0:
+                return self._cut(now, fired.speech_ms)
+            self.paused_at_speech_ms = event.speech_ms
+            self.paused_at = now
+            return [PauseAgent(at=now)]
         if isinstance(event, UserSpeechResumed):
+            self.pause_quiet_since = None
             return self._discard("caller resumed")
         speech_end_at = now - max(0.0, stream_ms - event.speech_end_ms) / 1000.0
-        overlapped = self.bargein.overlapped and not self.bargein.fired
+        overlapped = self.bargein.overlapped and not self.cut_this_utterance
+        if self.paused_at_speech_ms is not None and self.pause_quiet_since is None:
+            self.pause_quiet_since = now
         if isinstance(event, UserSpeechPaused):
             out = self._discard("new pause")
             self.speculating = True
-            return [*out, Speculate(event.audio, speech_end_at, overlapped)]
+            self._heard, self._sounds_finished = None, None
+            out.append(Speculate(event.audio, speech_end_at, overlapped))
+            if self.end_of_turn.mode == "transcript":
+                # Hold the turn open until the words are known (or the longest wait).
+                out.append(TurnWindow(self.end_of_turn.unfinished_ms, "waiting for the words"))
+            return out
         self.last_activity = now
         self.reminders_sent = 0
         self.speculating = False
         return [Commit(event.audio, speech_end_at, overlapped)]
+
+    def words(self, text: str, *, now: float) -> list[Decision]:
+        """The held reply's transcript of the utterance so far (the caller paused).
+
+        Over a paused agent, they settle the overlap (cut or resume); then, in
+        "transcript" mode, they say how soon the turn ends.
+        """
+        out = self.overlap_words(text, now=now, final=True) if self.paused_at_speech_ms is not None else []
+        if not self.speculating or self.end_of_turn.mode != "transcript":
+            return out
+        self._heard = judge(text)
+        return out + self._window()
+
+    def acoustic(self, probability: float) -> list[Decision]:
+        """Smart Turn's score for the utterance so far (live.speech.smart_turn), when it is configured."""
+        if not self.speculating or self.end_of_turn.mode != "transcript":
+            return []
+        self._sounds_finished = probability >= SMART_TURN_THRESHOLD
+        return self._window()
+
+    def _window(self) -> list[Decision]:
+        """The end-of-turn window once what is known allows it: finished only if the words and the voice agree."""
+        settings = self.end_of_turn
+        if self._heard is None:
+            return []  # the words are needed first
+        if self._heard is Verdict.UNKNOWN:
+            return [TurnWindow(settings.silence_ms, "no words")]
+        if self._heard is Verdict.UNFINISHED:
+            return [TurnWindow(settings.unfinished_ms, "sounds unfinished")]
+        if self.expect_acoustic and self._sounds_finished is None:
+            return []  # the words sound finished: wait for the voice's say
+        if self._sounds_finished is False:
+            return [TurnWindow(settings.unfinished_ms, "voice sounds unfinished")]
+        return [TurnWindow(settings.finished_ms, "sounds finished")]
+
+    def overlap_words(self, text: str, *, now: float, final: bool) -> list[Decision]:
+        """Words the caller said over the paused agent: real words cut it.
+
+        `final`: the caller has paused and this is all they said. No words, or
+        only a backchannel or a hesitation, then resume the agent; earlier
+        (a check on the first few hundred ms) they only mean "not yet".
+        """
+        if self.paused_at_speech_ms is None:
+            return []  # already cut (the speech went on), or resumed
+        if not is_backchannel(text, self.backchannel_words) and (final or len(text.split()) >= EARLY_CUT_WORDS):
+            return self._cut(now, self.paused_at_speech_ms)
+        if not final:
+            return []
+        self.paused_at_speech_ms = None
+        self.pause_quiet_since = None
+        return [ResumeAgent(at=now, why="backchannel" if text.strip() else "no words")]
+
+    def _cut(self, now: float, speech_ms: float) -> list[Decision]:
+        self.cut_this_utterance = True
+        self.paused_at_speech_ms = None
+        self.pause_quiet_since = None
+        return [BargeIn(at=now, speech_ms=speech_ms)]
 
     def tick(self, now: float, *, caller_speaking: bool, replying: bool, agent_audible: bool) -> list[Decision]:
         """A look at the clock (the session ticks a few times a second)."""
@@ -155,6 +335,10 @@ class TurnTaking:
         if now - self.started_at >= self.max_duration_s:
             self.over = True
             return [MaxDuration()]
+        if self.pause_quiet_since is not None and now - self.pause_quiet_since >= RESUME_UNHEARD_S:
+            self.paused_at_speech_ms = None
+            self.pause_quiet_since = None
+            return [ResumeAgent(at=now, why="no verdict on the overlap")]
         silence = self.silence
         if caller_speaking or replying or agent_audible or now - self.last_activity < silence.reminder_after_s:
             return []
@@ -174,3 +358,28 @@ class TurnTaking:
             return []
         self.speculating = False
         return [Discard(reason)]
+
+
+MACHINE_END = ("machine_end_beep", "machine_end_silence", "machine_end_other")
+
+
+def answered_by(result: str, *, action: str, message: str) -> tuple[Voicemail | None, bool]:
+    """Twilio's answering-machine result: what to do now, and whether to keep watching for a later one.
+
+    With MachineDetection=DetectMessageEnd Twilio reports a machine only at
+    the end of its greeting (machine_end_beep, _silence or _other), which is
+    when a message can be left; a carrier set to Enable reports machine_start
+    at once, which is enough to hang up but not to speak. "human", "unknown"
+    and "fax" settle it.
+    """
+    if not result:
+        return None, True
+    if result in MACHINE_END:
+        return Voicemail(message if action == "leave_message" else ""), False
+    if result.startswith("machine"):
+        if action == "leave_message":
+            return None, True  # the greeting is still playing: wait for its end
+        return Voicemail(""), False
+    if result == "fax":
+        return Voicemail(""), False
+    return None, False  # a person (or Twilio could not tell): the conversation goes on

@@ -36,7 +36,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,6 +72,8 @@ class CarrierCall:
     events: frozenset[str] = frozenset()
     amd_callback: str = ""
     machine_detection: bool = False
+    detect_message_end: bool = False  # MachineDetection=DetectMessageEnd: a machine is reported after its beep
+    beeped_at: float | None = None  # a voicemail callee: when its beep finished (time.time())
     status: str = "queued"
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     answered_monotonic: float | None = None
@@ -260,6 +262,7 @@ def calls_create(request: HttpRequest, account_sid: str) -> HttpResponse:
         events=frozenset(form.getlist("StatusCallbackEvent")),
         amd_callback=form.get("AsyncAmdStatusCallback", "") if form.get("AsyncAmd") == "true" else "",
         machine_detection=form.get("MachineDetection", "") in ("Enable", "DetectMessageEnd"),
+        detect_message_end=form.get("MachineDetection", "") == "DetectMessageEnd",
     )
     if not CALLS.add(call):
         return _error(429, 20429, f"Too Many Requests: {CALLS.max_live} calls in flight")
@@ -377,11 +380,19 @@ async def _play(call: CarrierCall) -> None:
             return
         call.answered_monotonic = time.monotonic()
         await _status(client, call, "in-progress", "answered")
+        on_beep = None
         if call.machine_detection:
-            answered_by = "machine_start" if call.persona == "voicemail" else "human"
-            await _amd(client, call, answered_by)
+            if call.persona == "voicemail" and call.detect_message_end:
+                # Twilio waits for the end of the greeting (the beep) to say "machine".
+                async def on_beep() -> None:
+                    await _amd(client, call, "machine_end_beep")
+
+            else:
+                await _amd(client, call, "machine_start" if call.persona == "voicemail" else "human")
         try:
-            call.ended_by = str(getattr(await _simulate(call), "ended_by", ""))
+            result = await _simulate(call, on_beep)
+            call.ended_by = str(getattr(result, "ended_by", ""))
+            call.beeped_at = getattr(result, "beeped_at", None)
         except Exception as exc:  # the callee's side broke: report what Twilio would, a completed call
             call.error = f"{type(exc).__name__}: {exc}"
             log.warning("carrier_simulation_failed", call_sid=call.sid, error=call.error)
@@ -389,7 +400,7 @@ async def _play(call: CarrierCall) -> None:
         await _status(client, call, "completed", "completed", CallDuration=str(duration))
 
 
-async def _simulate(call: CarrierCall) -> Any:
+async def _simulate(call: CarrierCall, on_beep: Callable[[], Coroutine[Any, Any, None]] | None = None) -> Any:
     try:
         from sandbox.simulator import simulate_call  # the engine's simulator
     except ImportError as exc:
@@ -406,6 +417,7 @@ async def _simulate(call: CarrierCall) -> Any:
         answer_url=call.url,
         auth_token=settings.TWILIO_AUTH_TOKEN or None,
         transcribe=False,  # the carrier needs the call played, not the words read back
+        on_beep=on_beep,
     )
 
 

@@ -192,6 +192,12 @@ def demo_flow() -> dict[str, Any]:
     }
 
 
+DEMO_VOICEMAIL_MESSAGE = (
+    "Hi {{first_name}}, this is Ava from Bright Smile Dental. You're due for your check-up. "
+    "Please call us back to book a time. Thank you!"
+)
+
+
 def demo_agent_config(*, greeting_style: str = "standard") -> dict[str, Any]:
     greeting = (
         "Hi {{first_name}}, this is Ava from Bright Smile Dental."
@@ -205,6 +211,8 @@ def demo_agent_config(*, greeting_style: str = "standard") -> dict[str, Any]:
         "calendar": DEMO_CALENDAR_NAME,
         "flow": demo_flow(),
         "success_dispositions": ["booked"],
+        # Twilio's answering-machine detection: after the beep, this message, then goodbye.
+        "voicemail": {"action": "leave_message", "message": DEMO_VOICEMAIL_MESSAGE},
         "llm": {
             "system_prompt": (
                 "You are Ava, a friendly appointment setter for Bright Smile Dental, speaking with {{first_name}}. "

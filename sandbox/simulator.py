@@ -24,6 +24,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,14 @@ log = structlog.get_logger(__name__)
 FRAME_BYTES = 160
 FRAME_S = 0.020
 SILENCE_FRAME = bytes([SILENCE_BYTE]) * FRAME_BYTES
+BEEP_HZ, BEEP_S = 1000.0, 0.5  # an answering machine's beep after its greeting
+
+
+def beep() -> bytes:
+    """Half a second of 1 kHz tone, as 8 kHz mu-law (after a short pause, as machines do)."""
+    t = np.arange(int(BEEP_S * 8000)) / 8000.0
+    tone = (0.3 * np.sin(2 * np.pi * BEEP_HZ * t)).astype(np.float32)
+    return SILENCE_FRAME * 20 + mulaw_encode(tone)
 
 
 @dataclass
@@ -62,6 +71,7 @@ class SimulationResult:
     # Gaps between consecutive reply frames arriving while the agent talked (ms).
     frame_gaps_ms: list[float] = field(default_factory=list)
     twiml: str = ""
+    beeped_at: float | None = None  # wall-clock time the voicemail beep finished (time.time())
 
 
 class SimulationError(Exception):
@@ -127,8 +137,19 @@ def parse_stream_twiml(twiml: str) -> tuple[str, dict[str, str], str]:
 class _Caller:
     """Twilio's side of one media stream, ticking every 20 ms."""
 
-    def __init__(self, *, persona: Persona, lines_audio: list[bytes], transcribe: bool, first_line_after_s: float):
+    def __init__(
+        self,
+        *,
+        persona: Persona,
+        lines_audio: list[bytes],
+        transcribe: bool,
+        first_line_after_s: float,
+        on_beep: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    ):
         self.persona = persona
+        self.on_beep = on_beep  # a voicemail persona: told once its greeting and beep have played
+        self.beeped_at: float | None = None
+        self.beep_task: asyncio.Task[None] | None = None
         self.lines_audio = lines_audio
         self.transcribe = transcribe
         self.first_line_after_s = first_line_after_s
@@ -163,6 +184,7 @@ async def simulate_call(
     agent_done_gap_s: float = 0.8,
     first_line_after_s: float = 3.0,
     hangup_after_s: float = 2.5,
+    on_beep: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> SimulationResult:
     """Play `persona` as the caller of one call against the server at `base_url`.
 
@@ -172,6 +194,10 @@ async def simulate_call(
     playing for `agent_done_gap_s`; then the next line is spoken. After the
     last line and the agent's answer, the caller hangs up if the agent has
     not within `hangup_after_s`.
+
+    A voicemail persona plays its greeting, then a beep, then listens;
+    `on_beep` is awaited (in a task) the moment the beep has been sent, which
+    is when Twilio's answering-machine detection would report machine_end_beep.
     """
     call_sid = call_sid or "CA" + uuid.uuid4().hex
     stream_sid = "MZ" + uuid.uuid4().hex
@@ -192,7 +218,11 @@ async def simulate_call(
         return result
     lines_audio = await lines_task
     caller = _Caller(
-        persona=persona, lines_audio=lines_audio, transcribe=transcribe, first_line_after_s=first_line_after_s
+        persona=persona,
+        lines_audio=lines_audio,
+        transcribe=transcribe,
+        first_line_after_s=first_line_after_s,
+        on_beep=on_beep,
     )
     import websockets
 
@@ -234,7 +264,7 @@ async def simulate_call(
 
 async def _speak_lines(persona: Persona) -> list[bytes]:
     if persona.voicemail:
-        return [await asyncio.to_thread(speak, " ".join(persona.lines))]
+        return [await asyncio.to_thread(speak, " ".join(persona.lines)) + beep()]
     return [await asyncio.to_thread(speak, line) for line in persona.lines]
 
 
@@ -321,6 +351,11 @@ async def _run(
             if not caller.speech:
                 caller.awaiting_reply_since = time.monotonic() + FRAME_S
                 caller.speaking_line = None
+                if caller.persona.voicemail and caller.beeped_at is None:
+                    caller.beeped_at = time.monotonic()
+                    result.beeped_at = time.time()
+                    if caller.on_beep is not None:
+                        caller.beep_task = asyncio.create_task(caller.on_beep())
         else:
             frame = SILENCE_FRAME
         message = {

@@ -210,6 +210,12 @@ ENGINE_THREADS = env_int("ENGINE_THREADS", 2, minimum=1)  # concurrent STT (and,
 # After this much silence the engine starts STT and the brain speculatively,
 # before the agent's end-of-turn silence has completed.
 SPECULATIVE_PAUSE_MS = env_int("SPECULATIVE_PAUSE_MS", 200, minimum=50)
+# Smart Turn v3.2's ONNX file (extracted from the pipecat-ai wheel, see the
+# README): when set, a turn whose words sound finished must also sound
+# finished (live.speech.smart_turn). Unset: the words alone decide.
+SMART_TURN_MODEL = env_str("SMART_TURN_MODEL", "")
+if SMART_TURN_MODEL and not Path(SMART_TURN_MODEL).is_file():
+    raise ImproperlyConfigured(f"SMART_TURN_MODEL: no file at {SMART_TURN_MODEL}")
 MEDIA_LEAD_MS = env_int("MEDIA_LEAD_MS", 80, minimum=20)  # reply audio kept queued at Twilio
 MEDIA_STREAM_TOKEN_MAX_AGE_S = env_int("MEDIA_STREAM_TOKEN_MAX_AGE_S", 120, minimum=5)
 

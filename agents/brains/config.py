@@ -28,7 +28,9 @@ from agents.brains.validation import DISPOSITION_RULE, e164_problem, is_disposit
 
 BRAIN_KINDS = ("flow", "llm", "scripted")
 FIRST_SPEAKERS = ("agent", "caller")
+VOICEMAIL_ACTIONS = ("hang_up", "leave_message")
 TTS_BACKENDS = ("piper", "coqui")
+END_OF_TURN_MODES = ("transcript", "silence")
 DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see"]
 # The language codes Whisper knows (faster_whisper.tokenizer._LANGUAGE_CODES,
 # copied: importing faster-whisper loads CTranslate2, far too much for a schema).
@@ -81,8 +83,21 @@ class SttSettings:
 
 @dataclass(frozen=True)
 class TurnTaking:
+    # "transcript": after the first short pause, the words heard so far decide
+    # (agents.brains.completeness): a finished sentence ends the turn after
+    # finished_silence_ms, an open one ("um, I think") waits unfinished_silence_ms.
+    # "silence": end_of_turn_silence_ms of silence ends every turn. It is also
+    # the window when the words say nothing (a cough: no words at all).
+    end_of_turn: str = "transcript"
     end_of_turn_silence_ms: int = 500
+    finished_silence_ms: int = 250
+    unfinished_silence_ms: int = 2000
     barge_in_min_ms: int = 300
+    # Caller speech over the agent for barge_in_min_ms pauses the agent; words
+    # that are not a backchannel cut it (so does more speech, barge_in_confirm_ms
+    # on, whatever the words); no words or a backchannel resume it.
+    # 0: cut at barge_in_min_ms at once, as before.
+    barge_in_confirm_ms: int = 200
     backchannel_words: list[str] = field(default_factory=lambda: list(DEFAULT_BACKCHANNELS))
     interruptible: bool = True
 
@@ -93,6 +108,19 @@ class SilenceSettings:
     reminders: list[str] = field(default_factory=lambda: ["Are you still there?"])
     hangup_after_reminders: int = 2
     hangup_message: str = "I'll let you go for now. Goodbye!"
+
+
+@dataclass(frozen=True)
+class VoicemailSettings:
+    """An outbound call that an answering machine takes (Twilio's answering-machine detection says so).
+
+    "hang_up": hang up as soon as a machine is detected. "leave_message": wait
+    for the end of its greeting (the beep), say `message`, hang up.
+    Either way the call's disposition is "voicemail".
+    """
+
+    action: str = "hang_up"
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,6 +209,7 @@ class AgentConfig:
     max_duration_s: int = 600
     silence: SilenceSettings = field(default_factory=SilenceSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    voicemail: VoicemailSettings = field(default_factory=VoicemailSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
     flow: dict[str, Any] = field(default_factory=dict)
     script: list[str] = field(default_factory=list)  # the scripted test brain's lines
@@ -294,8 +323,41 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
             minimum=100,
             maximum=5000,
         ),
+        end_of_turn=_get(
+            tt_raw, "end_of_turn", "turn_taking.end_of_turn", str, "transcript", errors, choices=END_OF_TURN_MODES
+        ),
+        finished_silence_ms=_get(
+            tt_raw,
+            "finished_silence_ms",
+            "turn_taking.finished_silence_ms",
+            int,
+            250,
+            errors,
+            minimum=100,
+            maximum=5000,
+        ),
+        unfinished_silence_ms=_get(
+            tt_raw,
+            "unfinished_silence_ms",
+            "turn_taking.unfinished_silence_ms",
+            int,
+            2000,
+            errors,
+            minimum=100,
+            maximum=10000,
+        ),
         barge_in_min_ms=_get(
             tt_raw, "barge_in_min_ms", "turn_taking.barge_in_min_ms", int, 300, errors, minimum=0, maximum=5000
+        ),
+        barge_in_confirm_ms=_get(
+            tt_raw,
+            "barge_in_confirm_ms",
+            "turn_taking.barge_in_confirm_ms",
+            int,
+            200,
+            errors,
+            minimum=0,
+            maximum=2000,
         ),
         backchannel_words=[
             w.lower().strip()
@@ -305,6 +367,11 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         ],
         interruptible=_get(tt_raw, "interruptible", "turn_taking.interruptible", bool, True, errors),
     )
+    if turn_taking.finished_silence_ms > turn_taking.unfinished_silence_ms:
+        errors.add(
+            "turn_taking.finished_silence_ms",
+            "must not be longer than turn_taking.unfinished_silence_ms (a finished sentence waits less)",
+        )
     silence_raw = _section(raw, "silence", errors)
     silence = SilenceSettings(
         reminder_after_s=float(
@@ -366,6 +433,13 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
             for key in ("recordings_days", "transcripts_days", "analysis_days")
         }
     )
+    voicemail_raw = _section(raw, "voicemail", errors)
+    voicemail = VoicemailSettings(
+        action=_get(voicemail_raw, "action", "voicemail.action", str, "hang_up", errors, choices=VOICEMAIL_ACTIONS),
+        message=_get(voicemail_raw, "message", "voicemail.message", str, "", errors).strip(),
+    )
+    if voicemail.action == "leave_message" and not voicemail.message:
+        errors.add("voicemail.message", "is required to leave a message (or set voicemail.action to hang_up)")
 
     config = AgentConfig(
         brain=_get(raw, "brain", "brain", str, "flow", errors, choices=BRAIN_KINDS),
@@ -377,6 +451,7 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         max_duration_s=_get(raw, "max_duration_s", "max_duration_s", int, 600, errors, minimum=10, maximum=4 * 3600),
         silence=silence,
         recording=recording,
+        voicemail=voicemail,
         llm=llm,
         flow=_get(raw, "flow", "flow", dict, {}, errors),
         script=_string_list(raw, "script", "script", [], errors),

@@ -40,11 +40,13 @@ import structlog
 from agents.brains.base import BrainOutput, CallContext, Hangup, Speech, ToolUse
 from agents.brains.captures import parse_datetime, parse_number, words_to_digits
 from agents.brains.config import AgentConfig
+from agents.brains.dates import SlotPreference, parse_preference
 from agents.brains.flow_schema import WAITING_TYPES
 from agents.brains.intents import DEFAULT_THRESHOLD, match_intent, match_yes_no, normalize
 from agents.brains.llm import LLMBrain, LlmDefaults
+from agents.brains.ports import ToolError
 from agents.brains.templating import render_template
-from agents.brains.tools import run_tool
+from agents.brains.tools import offer_fitting, run_tool
 from calendars.slots import speak_slot
 
 logger = structlog.get_logger(__name__)
@@ -139,6 +141,20 @@ class FlowBrain:
             async for output in self._run(ctx, origin):
                 yield output
             return
+        if next_node is None and node["type"] == "capture" and node["kind"] == "slot":
+            preference = parse_preference(caller_text)
+            if preference is not None:
+                picked = _fitting_offer(preference, caller_text, ctx)
+                if picked is not None:
+                    _store_moment(node, picked, ctx)
+                    next_node = node["next"]
+                elif await self._narrow_offer(preference, ctx):
+                    # "Next week" / "any morning": the offer changes to what fits; ask again.
+                    log.info("flow_offer_narrowed", heard=caller_text)
+                    self.misses = 0
+                    for speech in self._say(node["prompt"], ctx):
+                        yield speech
+                    return
         if next_node is None and node["type"] == "capture" and self._capture(node, caller_text, ctx):
             next_node = node["next"]
         if next_node is not None:
@@ -322,10 +338,15 @@ class FlowBrain:
             moment = parse_datetime(caller_text, ctx.timezone, now=ctx.clock())
         if moment is None:
             return False
-        local = moment.astimezone(ZoneInfo(ctx.timezone))
-        ctx.variables[variable] = local.isoformat()
-        ctx.variables[f"{variable}_spoken"] = speak_slot(local, ctx.timezone, now=ctx.clock())
+        _store_moment(node, moment, ctx)
         return True
+
+    async def _narrow_offer(self, preference: SlotPreference, ctx: CallContext) -> bool:
+        """Offer the free slots that fit instead; False when none do (or there is no calendar to ask)."""
+        try:
+            return bool(await offer_fitting(ctx, preference))
+        except ToolError:
+            return False
 
     async def _llm_turn(self, ctx: CallContext, caller_text: str) -> AsyncIterator[BrainOutput]:
         """Let the LLM brain answer one turn the flow could not match; nothing when none is usable."""
@@ -338,6 +359,34 @@ class FlowBrain:
                 yield self._end(output) if isinstance(output, Hangup) else output
         except Exception:  # no LLM reachable: the flow's own reprompt still works
             logger.warning("flow_llm_fallback_failed", call_id=ctx.call_id, exc_info=True)
+
+
+def _store_moment(node: dict[str, Any], moment: datetime, ctx: CallContext) -> None:
+    """The capture's variable (ISO, in the caller's zone) and how it is spoken (`<variable>_spoken`)."""
+    variable = node["variable"]
+    local = moment.astimezone(ZoneInfo(ctx.timezone))
+    ctx.variables[variable] = local.isoformat()
+    ctx.variables[f"{variable}_spoken"] = speak_slot(local, ctx.timezone, now=ctx.clock())
+
+
+def _fitting_offer(preference: SlotPreference, text: str, ctx: CallContext) -> datetime | None:
+    """The offered slot the caller's preference picks: the only one that fits, or the soonest for "any".
+
+    Several fit and the words tell them apart ("Tuesday afternoon at 2"): the
+    usual choice among just those. Several fit and nothing more is said: the
+    offer shrinks to them and None (the flow asks again).
+    """
+    offered: list[dict[str, str]] = ctx.variables.get("offered_slots") or []
+    zone = ZoneInfo(ctx.timezone)
+    today = ctx.clock().astimezone(zone).date()
+    fitting = [
+        slot for slot in offered if preference.fits(datetime.fromisoformat(slot["start"]).astimezone(zone), today)
+    ]
+    if not fitting:
+        return None
+    if len(fitting) == 1 or preference.any:
+        return datetime.fromisoformat(fitting[0]["start"])
+    return choose_offered_slot(text, fitting, ctx.timezone)
 
 
 _ORDINAL_CHOICE = {"first": 0, "1st": 0, "earlier": 0, "second": 1, "2nd": 1, "later": 1, "third": 2, "3rd": 2}

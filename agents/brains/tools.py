@@ -23,6 +23,7 @@ import structlog
 
 from agents.brains.base import CallContext, Hangup, SendDigits, Transfer
 from agents.brains.captures import parse_datetime
+from agents.brains.dates import SlotPreference
 from agents.brains.ports import SlotRefused, ToolError
 from agents.brains.validation import DTMF_RULE, is_disposition, is_dtmf, is_variable_name
 from calendars.slots import pick_offers, speak_slot
@@ -30,6 +31,9 @@ from calendars.slots import pick_offers, speak_slot
 logger = structlog.get_logger(__name__)
 # The free slots a tool looks at before choosing a short, varied offer.
 _SLOTS_CONSIDERED = 40
+# Looking for what a caller asked for ("next week", "Friday afternoon") reads
+# further ahead than the soonest offer does (a week of half-hour slots is ~100).
+_SLOTS_SEARCHED = 400
 
 # Lead columns a tool must never overwrite through "custom fields".
 _RESERVED_FIELDS = {"first_name", "last_name", "full_name", "phone", "timezone", "persona"}
@@ -145,6 +149,30 @@ async def _offers(ctx: CallContext, calendar: str, count: int, now: datetime) ->
         {"start": slot.isoformat(), "spoken": speak_slot(slot, ctx.timezone, now=now)}
         for slot in pick_offers(free, count=count, zone=ctx.timezone)
     ]
+
+
+async def offer_fitting(ctx: CallContext, preference: SlotPreference, *, count: int = 2) -> list[dict[str, str]]:
+    """Offer the free slots that fit what the caller asked for ("next week", "any morning"); [] when none do.
+
+    The offer replaces the one before it (the flow speaks it as {{slots_spoken}}).
+    """
+    now = ctx.clock()
+    zone = ZoneInfo(ctx.timezone)
+    today = now.astimezone(zone).date()
+    free = await ctx.tools.free_slots(calendar=_calendar_name(ctx), now=now, limit=_SLOTS_SEARCHED)
+    fitting = [slot for slot in free if preference.fits(slot.astimezone(zone), today)]
+    slots = [
+        {"start": slot.isoformat(), "spoken": speak_slot(slot, ctx.timezone, now=now)}
+        for slot in pick_offers(fitting, count=count, zone=ctx.timezone)
+    ]
+    if slots:
+        _remember_offers(ctx, slots)
+    return slots
+
+
+def remember_offers(ctx: CallContext, slots: list[dict[str, str]]) -> None:
+    """These slots are the offer now (a narrower one the flow re-asks about)."""
+    _remember_offers(ctx, slots)
 
 
 def _remember_offers(ctx: CallContext, slots: list[dict[str, str]]) -> None:

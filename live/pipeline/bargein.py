@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from agents.brains.completeness import HESITATIONS
 from live.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted
 
+_HUM_LETTERS = frozenset("mhnu")  # a hum that Whisper spelled out letter by letter
 _WORDS = re.compile(r"[a-z']+(?:-[a-z']+)*")
 
 
@@ -48,11 +50,16 @@ class BargeInDetector:
 
 
 def is_backchannel(text: str, words: list[str]) -> bool:
-    """True when an utterance is only acknowledgement words ("mhm", "okay", "yeah yeah")."""
+    """True when an utterance is only acknowledgement words ("mhm", "okay", "yeah yeah") or hesitations ("um").
+
+    Neither asks the agent anything: said over it, they neither stop it nor get an answer.
+    """
     said = " ".join(_WORDS.findall(text.lower()))
     if not said:
         return True
-    allowed = {w.lower().strip() for w in words}
+    if all(letter in _HUM_LETTERS for letter in said.split()):
+        return True  # Whisper spells a hum out: "M H M", "M-H-N-N"
+    allowed = {w.lower().strip() for w in words} | HESITATIONS
     if said in allowed:
         return True
     return all(token in allowed for token in said.split())

@@ -7,6 +7,7 @@ import binascii
 
 import numpy as np
 import soxr
+from scipy import signal
 
 from live.pipeline.frames import AudioFrame
 from live.pipeline.mulaw import mulaw_decode
@@ -60,3 +61,39 @@ class Resampler:
         """Ready for a new signal after `flush` (soxr takes no input after its last chunk until cleared)."""
         self._stream.clear()
         self._out_samples = 0
+
+
+class FrameUpsampler:
+    """8 kHz to 16 kHz one 20 ms frame at a time, with no buffering: every frame in is a frame out.
+
+    soxr's streaming resampler at "HQ" (class Resampler) holds its input back
+    and returns about 104 ms at once every fifth frame, so the VAD, the pause
+    and the end of the turn all saw the caller up to 100 ms late (50 ms on
+    average, added to every turn). Doubling the rate needs no more than
+    zero-stuffing and a low-pass filter: a 48-tap FIR at 16 kHz (cut-off
+    3.8 kHz, the phone band's top) whose state carries over between frames
+    (no clicks at the edges). Its delay is 1.5 ms; its cost a few
+    microseconds per frame.
+    """
+
+    TAPS = 48
+
+    def __init__(self) -> None:
+        # Gain 2: zero-stuffing halves the level of the band that is kept.
+        fir = 2.0 * signal.firwin(self.TAPS, 3800, fs=MODEL_RATE)
+        # Polyphase: the even output samples are the input through the even
+        # taps, the odd ones through the odd taps (the stuffed zeros multiply nothing).
+        self._even = np.asarray(fir[0::2], dtype=np.float32)
+        self._odd = np.asarray(fir[1::2], dtype=np.float32)
+        self._history = np.zeros(len(self._even) - 1, dtype=np.float32)
+        self._out_samples = 0
+
+    def process(self, frame: AudioFrame) -> AudioFrame:
+        samples = np.concatenate([self._history, np.asarray(frame.samples, dtype=np.float32)])
+        self._history = samples[len(samples) - len(self._history) :]
+        out = np.empty(2 * len(frame.samples), dtype=np.float32)
+        out[0::2] = np.convolve(samples, self._even, mode="valid")
+        out[1::2] = np.convolve(samples, self._odd, mode="valid")
+        t_ms = 1000.0 * self._out_samples / MODEL_RATE
+        self._out_samples += len(out)
+        return AudioFrame(out, MODEL_RATE, t_ms)

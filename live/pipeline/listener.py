@@ -7,7 +7,7 @@ runs inline on the event loop as each frame arrives.
 from __future__ import annotations
 
 from live.pipeline.frames import AudioFrame
-from live.pipeline.inbound import MODEL_RATE, TWILIO_RATE, MediaDecoder, Resampler
+from live.pipeline.inbound import FrameUpsampler, MediaDecoder
 from live.pipeline.pacer import FRAME_MS
 from live.pipeline.turns import Event, TurnDetector
 from live.pipeline.vad import VadProcessor
@@ -16,7 +16,7 @@ from live.pipeline.vad import VadProcessor
 class Listener:
     def __init__(self, *, end_of_turn_ms: float, pause_ms: float, vad: VadProcessor | None = None) -> None:
         self.decoder = MediaDecoder()
-        self.resampler = Resampler(TWILIO_RATE, MODEL_RATE)
+        self.resampler = FrameUpsampler()  # a frame in, a frame out: the VAD hears each frame at once
         self.vad = vad or VadProcessor()
         self.turns = TurnDetector(end_of_turn_ms=end_of_turn_ms, pause_ms=min(pause_ms, end_of_turn_ms))
 

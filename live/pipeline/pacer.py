@@ -53,6 +53,7 @@ class FramePacer:
         self._idle.set()
         self.playback_end = 0.0  # when the caller will have heard everything sent so far
         self.frames_sent = 0
+        self.paused = False
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -85,8 +86,20 @@ class FramePacer:
         """Whether the caller is (probably) hearing agent audio now or soon."""
         return bool(self._queue) or self._clock() < self.playback_end
 
+    def pause(self) -> None:
+        """Send nothing more until `resume` (or `clear`); what is queued stays queued.
+
+        Twilio plays out what it already holds (about lead_ms), then silence.
+        """
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self._kick()
+
     def clear(self) -> list[str]:
         """Drop everything not yet sent; returns the marks that will never be sent."""
+        self.paused = False
         dropped = [str(item) for kind, item in self._queue if kind == "mark"]
         self._queue.clear()
         self._queued_frames = 0
@@ -100,6 +113,10 @@ class FramePacer:
 
     async def _run(self) -> None:
         while True:
+            if self.paused:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
             if not self._queue:
                 self._idle.set()
                 self._wake.clear()

@@ -28,6 +28,11 @@ class TurnDetector:
     Utterances with less than `min_speech_ms` of speech are noise and dropped.
     A little audio before the first speech window is kept (`preroll_ms`) so
     Whisper hears the onset of the first word.
+
+    Turn taking may move the end of the current turn (`set_window`): sooner
+    when the words so far sound finished, later when they do not. Each new
+    utterance, and the caller resuming after a pause, starts again from
+    `end_of_turn_ms`.
     """
 
     def __init__(
@@ -40,6 +45,7 @@ class TurnDetector:
         max_utterance_s: float = 28.0,
     ) -> None:
         self.end_of_turn_ms = end_of_turn_ms
+        self.window_ms = end_of_turn_ms  # the end-of-turn silence for the current utterance
         self.pause_ms = min(pause_ms, end_of_turn_ms)
         self.min_speech_ms = min_speech_ms
         self.max_utterance_ms = max_utterance_s * 1000
@@ -58,6 +64,15 @@ class TurnDetector:
     def active(self) -> bool:
         return self._active
 
+    def set_window(self, ms: float) -> None:
+        """This utterance ends after `ms` of silence (checked at the next VAD window)."""
+        if self._active:
+            self.window_ms = ms
+
+    def audio_so_far(self) -> Samples:
+        """The current utterance's audio up to now (empty between utterances)."""
+        return self._audio() if self._active else np.zeros(0, dtype=np.float32)
+
     def process(self, audio: AudioFrame, vad: list[VadFrame]) -> list[Event]:
         """Feed the 16 kHz audio of one media frame and the VAD windows it completed."""
         out: list[Event] = []
@@ -72,6 +87,7 @@ class TurnDetector:
             if window.speech:
                 if not self._active:
                     self._active = True
+                    self.window_ms = self.end_of_turn_ms
                     self._speech_ms = 0.0
                     self._speech_start_ms = window.t_ms - 32
                     self._utterance = list(self._preroll)
@@ -79,6 +95,7 @@ class TurnDetector:
                     self._preroll_len = 0
                     out.append(UserSpeechStarted(self._speech_start_ms))
                 elif self._paused_sent:
+                    self.window_ms = self.end_of_turn_ms
                     out.append(UserSpeechResumed(window.t_ms))
                 self._paused_sent = False
                 self._speech_ms += 32
@@ -91,7 +108,7 @@ class TurnDetector:
                         out.append(ended)
             elif self._active:
                 silence = window.t_ms - self._last_speech_ms
-                if silence >= self.end_of_turn_ms:
+                if silence >= self.window_ms:
                     event = self._end()
                     if event is not None:
                         out.append(event)

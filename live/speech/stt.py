@@ -27,6 +27,7 @@ import numpy as np
 import structlog
 from django.conf import settings
 
+from agents.brains.repetition import looks_hallucinated, transcribe_safeguards
 from live.speech.base import Audio, SpeechToText, Transcript
 
 log = structlog.get_logger(__name__)
@@ -105,19 +106,35 @@ class WhisperSTT:
         # Whisper invents words for noise: the same tests as the standard path.
         if result.no_speech_prob >= 0.8 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
             return ""
-        return Transcript(str(tokenizer.decode(tokens)).strip(), confidence=_confidence([avg_logprob]))
+        text = str(tokenizer.decode(tokens)).strip()
+        if looks_hallucinated(text):
+            # A decoding loop ("41, 41, 41, ..."): decode again the standard way,
+            # with faster-whisper's own guards (temperature fallback on the
+            # compression ratio and log-probability thresholds, no conditioning
+            # on earlier text). No no-repeat n-gram rule: with tiny.en it
+            # garbled digits read one by one (agents.brains.repetition).
+            log.info("stt_loop_redecoded", heard=text[:120])
+            return self._transcribe_standard(audio, "en", safeguards=True)
+        return Transcript(text, confidence=_confidence([avg_logprob]))
 
-    def _transcribe_standard(self, audio: Audio, language: str | None) -> str:
+    def _transcribe_standard(self, audio: Audio, language: str | None, *, safeguards: bool = False) -> str:
+        guards: dict[str, Any] = (
+            transcribe_safeguards(no_repeat_ngram_size=0)
+            if safeguards
+            else {
+                "temperature": 0.0,
+                "condition_on_previous_text": False,
+                # Whisper invents words for noise; drop segments it thinks are silence.
+                "no_speech_threshold": 0.6,
+                "log_prob_threshold": -1.0,
+            }
+        )
         segments, _info = self._model.transcribe(
             np.asarray(audio, dtype=np.float32),
             language=language,  # None: Whisper detects it (a multilingual model without a configured language)
             beam_size=1,
-            temperature=0.0,
             without_timestamps=True,
-            condition_on_previous_text=False,
-            # Whisper invents words for noise; drop segments it thinks are silence.
-            no_speech_threshold=0.6,
-            log_prob_threshold=-1.0,
+            **guards,
         )
         kept = [s for s in segments if s.no_speech_prob < 0.8]
         return Transcript(

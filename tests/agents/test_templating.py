@@ -16,7 +16,12 @@ from agents.brains.templating import render_template
         ("Hi {{first_name}}, this is Ava.", {"first_name": ""}, "Hi, this is Ava."),
         ("Hi {{first_name}}, this is Ava.", {}, "Hi, this is Ava."),
         ("Thanks {{first_name}}.", {"first_name": None}, "Thanks."),
-        ("Is this {{first_name}} {{last_name}}?", {}, "Is this?"),
+        # A sentence an empty field leaves broken is left out (issue 14: "Am I speaking with?").
+        ("Is this {{first_name}} {{last_name}}?", {}, ""),
+        ("Hi, this is Ava. Am I speaking with {{first_name}}?", {}, "Hi, this is Ava."),
+        ("Am I speaking with {{first_name}}? Great.", {"first_name": "Tom"}, "Am I speaking with Tom? Great."),
+        ("Is that for {{pet}}?\nThanks.", {}, "Thanks."),
+        ("Good morning.\n  Your plan is {{plan}}.", {}, "Good morning."),
         # ... and no doubled space between the words around it.
         ("Hi {{title}} {{last_name}}, welcome.", {"last_name": "Ruiz"}, "Hi Ruiz, welcome."),
         ("Hi {{title}} {{last_name}}, welcome.", {"title": "Dr."}, "Hi Dr., welcome."),

@@ -63,3 +63,23 @@ def test_audio_longer_than_the_window_is_still_heard_whole(stt, settings):
     audio = _spoken(line)
     assert len(audio) > 2 * 16000  # the window grows to fit the utterance
     assert _words(stt.transcribe(audio)) == _words(line)
+
+
+def test_a_decoding_loop_is_decoded_again_with_faster_whispers_guards(stt, settings, monkeypatch):
+    """Issue 14: "41, 41, 41, ..." from the short window goes back through the standard path's safeguards."""
+    import live.speech.stt as stt_module
+
+    line = "I would like the first slot on Tuesday please."
+    audio = _spoken(line)
+    settings.STT_ENCODER_WINDOW_S = 10
+    calls: list[dict[str, object]] = []
+    standard = stt._transcribe_standard
+
+    def recorded(audio: np.ndarray, language: str | None, *, safeguards: bool = False) -> str:
+        calls.append({"language": language, "safeguards": safeguards})
+        return standard(audio, language, safeguards=safeguards)
+
+    monkeypatch.setattr(stt, "_transcribe_standard", recorded)
+    monkeypatch.setattr(stt_module, "looks_hallucinated", lambda text: True)  # as if the decode had looped
+    assert _words(stt.transcribe(audio)) == _words(line)  # the guarded decode still hears the words
+    assert calls == [{"language": "en", "safeguards": True}]

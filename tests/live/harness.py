@@ -172,12 +172,12 @@ class FakeWorkers:
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
 
-    async def transcribe(self, stt: Any, audio: Any, *, language: str) -> str:
+    async def transcribe(self, stt: Any, audio: Any, *, language: str, priority: Any = 0) -> str:
         text = stt.transcribe(audio, language=language)
         await self.clock.sleep(getattr(stt, "delay_s", 0.0))
         return text
 
-    async def synthesize(self, tts: Any, text: str, *, speed: float) -> AsyncIterator[np.ndarray]:
+    async def synthesize(self, tts: Any, text: str, *, speed: float, priority: Any = 0) -> AsyncIterator[np.ndarray]:
         for chunk in tts.synthesize(text, speed=speed):
             await self.clock.sleep(getattr(tts, "chunk_delay_s", 0.0))
             yield chunk
@@ -264,9 +264,15 @@ class RecordingStore:
         self.turns: list[dict[str, Any]] = []
         self.outcome: dict[str, Any] | None = None
         self.closed = False
+        self.amd = ""  # what the status webhook would have stored as the call's answered_by
+        self.amd_reads = 0
 
     def start(self) -> None:
         pass
+
+    async def answered_by(self) -> str:
+        self.amd_reads += 1
+        return self.amd
 
     def add_turn(self, **fields: Any) -> None:
         self.turns.append({"at": self.clock.now(), **fields})

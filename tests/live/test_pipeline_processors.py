@@ -11,7 +11,7 @@ import pytest
 from live.pipeline.bargein import BargeInDetector, is_backchannel
 from live.pipeline.frames import AudioFrame, UserSpeaking, UserSpeechStarted, VadFrame
 from live.pipeline.heard import HeardTracker
-from live.pipeline.inbound import BadMediaPayload, MediaDecoder, Resampler
+from live.pipeline.inbound import BadMediaPayload, FrameUpsampler, MediaDecoder, Resampler
 from live.pipeline.mulaw import mulaw_decode, mulaw_encode
 from live.pipeline.outbound import FRAME_BYTES, MediaMessages, OutboundEncoder
 from live.pipeline.pacer import FramePacer
@@ -52,6 +52,20 @@ def test_streaming_resampler_doubles_the_rate_without_losing_samples():
     # Still a 440 Hz tone: the strongest bin of the spectrum.
     spectrum = np.abs(np.fft.rfft(joined[4000:12000]))
     assert abs(np.argmax(spectrum) * 16000 / 8000 - 440) < 5
+
+
+def test_the_caller_upsampler_returns_every_frame_at_once_at_double_the_rate():
+    """soxr's HQ stream returned ~104 ms every fifth frame, so the VAD heard the caller up to 100 ms late."""
+    upsampler = FrameUpsampler()
+    signal = tone(1.0, 8000)
+    out = [upsampler.process(AudioFrame(signal[i : i + 160], 8000)) for i in range(0, len(signal), 160)]
+    assert {len(f.samples) for f in out} == {320}  # a frame in, a frame out
+    assert [f.t_ms for f in out[:3]] == [0.0, 20.0, 40.0]
+    joined = np.concatenate([f.samples for f in out])
+    spectrum = np.abs(np.fft.rfft(joined[4000:12000]))
+    assert abs(np.argmax(spectrum) * 16000 / 8000 - 440) < 5
+    # The level is kept (zero-stuffing halves it; the filter's gain restores it).
+    assert np.max(np.abs(joined[4000:])) == pytest.approx(np.max(np.abs(signal)), rel=0.05)
 
 
 def windows(pattern: str, start_ms: float = 0.0) -> list[VadFrame]:

@@ -12,6 +12,8 @@ from tests.live.harness import FakeSTT, FakeTTS, Harness, ScriptBrain
 
 QUIET = {"reminder_after_s": 120, "reminders": []}  # no reminder gets in the way
 CALLER_FIRST = {"brain": "scripted", "first_speaker": "caller", "script": [], "silence": QUIET}
+# The end of the turn by silence alone (tests/live/test_turn_ends.py has the transcript's say in it).
+SILENCE_ONLY = {**CALLER_FIRST, "turn_taking": {"end_of_turn": "silence"}}
 GREETING = "Thank you for calling the clinic. We are open from eight until six on weekdays. How can I help you today?"
 
 
@@ -21,7 +23,7 @@ def sentences_after(h: Harness, t: float) -> set[str | None]:
 
 async def test_a_reply_is_prepared_at_the_pause_and_plays_the_moment_the_turn_ends():
     brain = ScriptBrain(["Friday at nine works."], speculative_safe=True)
-    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.1))
+    h = Harness(SILENCE_ONLY, brain=brain, stt=FakeSTT(delay_s=0.1))
     await h.start()
     await h.run(0.5)
     await h.say("Can I come on Friday?", 1.0)
@@ -43,7 +45,7 @@ async def test_a_reply_is_prepared_at_the_pause_and_plays_the_moment_the_turn_en
 
 async def test_a_brain_that_is_not_speculative_safe_waits_for_the_end_of_the_turn():
     brain = ScriptBrain(["Sure."])
-    h = Harness(CALLER_FIRST, brain=brain)
+    h = Harness(SILENCE_ONLY, brain=brain)
     await h.start()
     await h.say("Hello", 0.6)
     await h.run(0.4)

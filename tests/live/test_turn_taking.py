@@ -6,7 +6,20 @@ import numpy as np
 
 from agents.brains.config import SilenceSettings
 from live.pipeline.frames import UserSpeaking, UserSpeechPaused, UserSpeechResumed, UserSpeechStarted, UserTurnEnded
-from live.turn_taking import BargeIn, Commit, Discard, GiveUp, MaxDuration, Remind, Speculate, TurnTaking
+from live.turn_taking import (
+    BargeIn,
+    Commit,
+    Discard,
+    EndOfTurn,
+    GiveUp,
+    MaxDuration,
+    PauseAgent,
+    Remind,
+    ResumeAgent,
+    Speculate,
+    TurnTaking,
+    TurnWindow,
+)
 
 AUDIO = np.zeros(1600, dtype=np.float32)
 T0 = 100.0
@@ -130,3 +143,140 @@ def test_the_maximum_duration_ends_the_call_whatever_is_happening_once():
     assert tick(tt, 59.9, caller_speaking=True, replying=True, agent_audible=True) == []
     assert tick(tt, 60, caller_speaking=True, replying=True, agent_audible=True) == [MaxDuration()]
     assert tick(tt, 61) == []
+
+
+# ---- issue 14: the words decide the end of the turn; speech over the agent pauses it first ----
+
+
+def words_machine(**changes) -> TurnTaking:
+    defaults = {
+        "end_of_turn": EndOfTurn(mode="transcript", silence_ms=500, finished_ms=250, unfinished_ms=2000),
+        "barge_in_confirm_ms": 250,
+        "backchannel_words": ["mhm", "yeah", "right", "okay"],
+    }
+    return machine(**{**defaults, **changes})
+
+
+def test_a_pause_holds_the_turn_open_until_the_words_are_known():
+    tt = words_machine()
+    hear(tt, UserSpeechStarted(0), at_ms=32)
+    speculate, window = hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
+    assert isinstance(speculate, Speculate) and window == TurnWindow(2000, "waiting for the words")
+
+
+def test_finished_words_end_the_turn_soon_unfinished_ones_late_and_no_words_at_the_fallback():
+    for text, ms in [("Tuesday at nine.", 250), ("Um, I think", 2000), ("I'd like to book a", 2000), ("", 500)]:
+        tt = words_machine()
+        hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
+        [window] = tt.words(text, now=T0 + 1)
+        assert window.ms == ms, text
+
+
+def test_words_after_the_turn_is_over_change_nothing():
+    tt = words_machine()
+    hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
+    hear(tt, UserTurnEnded(AUDIO, 640, 640), at_ms=2700)
+    assert tt.words("Tuesday.", now=T0 + 3) == []
+
+
+def test_the_silence_mode_never_moves_the_window():
+    tt = words_machine(end_of_turn=EndOfTurn(mode="silence"))
+    assert kinds(hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)) == ["Speculate"]
+    assert tt.words("Um, I think", now=T0 + 1) == []
+
+
+def overlap(tt: TurnTaking, speech_ms: float) -> list:
+    """The caller talking over the audible agent, from stream time 1000 ms, for `speech_ms`."""
+    out = hear(tt, UserSpeechStarted(1000), at_ms=1032, agent_audible=True)
+    for ms in range(32, int(speech_ms) + 1, 32):
+        out += hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True)
+    return out
+
+
+def test_speech_over_the_agent_pauses_it_at_the_minimum():
+    tt = words_machine()
+    assert overlap(tt, 288) == []
+    [pause] = hear(tt, UserSpeaking(320, 1320), at_ms=1320, agent_audible=True)
+    assert pause == PauseAgent(at=T0 + 1.32)
+
+
+def test_real_words_cut_the_paused_agent_at_once():
+    tt = words_machine()
+    overlap(tt, 320)
+    [cut] = tt.overlap_words("Wait, stop.", now=T0 + 1.45, final=False)
+    assert cut == BargeIn(at=T0 + 1.45, speech_ms=320)
+    assert tt.overlap_words("Wait, stop.", now=T0 + 1.5, final=True) == []  # once
+
+
+def test_a_backchannel_or_no_words_resumes_the_agent_once_the_caller_paused():
+    for text, why in [
+        ("Mhm.", "backchannel"),
+        ("yeah, right", "backchannel"),
+        ("", "no words"),
+        ("Um.", "backchannel"),
+    ]:
+        tt = words_machine()
+        overlap(tt, 320)
+        assert tt.overlap_words(text, now=T0 + 1.4, final=False) == []  # early: it only means "not yet"
+        [speculate, _] = hear(tt, UserSpeechPaused(AUDIO, 1320, 320), at_ms=1550, agent_audible=True)
+        assert speculate.overlapped_agent  # its reply job will let it go rather than answer it
+        [resume, _window] = tt.words(text, now=T0 + 1.65)
+        assert resume == ResumeAgent(at=T0 + 1.65, why=why), text
+
+
+def test_speech_that_goes_on_cuts_the_paused_agent_without_waiting_for_words():
+    tt = words_machine()
+    overlap(tt, 320)
+    assert hear(tt, UserSpeaking(544, 1544), at_ms=1544, agent_audible=True) == []
+    [cut] = hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True)  # 256 ms past the pause
+    assert isinstance(cut, BargeIn)
+    [speculate, _] = hear(tt, UserSpeechPaused(AUDIO, 1800, 800), at_ms=2024, agent_audible=False)
+    assert not speculate.overlapped_agent  # a real turn: it gets an answer
+
+
+def test_a_paused_agent_with_no_verdict_resumes_after_a_while():
+    tt = words_machine()
+    overlap(tt, 320)
+    hear(tt, UserSpeechPaused(AUDIO, 1320, 320), at_ms=1550, agent_audible=True)
+    assert tick(tt, 1.55 + 1.4, agent_audible=True) == []
+    assert tick(tt, 1.55 + 1.5, agent_audible=True) == [ResumeAgent(at=T0 + 3.05, why="no verdict on the overlap")]
+
+
+def test_no_confirmation_cuts_at_the_minimum_speech():
+    tt = words_machine(barge_in_confirm_ms=0)
+    overlap(tt, 288)
+    [cut] = hear(tt, UserSpeaking(320, 1320), at_ms=1320, agent_audible=True)
+    assert cut == BargeIn(at=T0 + 1.32, speech_ms=320)
+
+
+def test_with_the_voice_expected_finished_words_wait_for_it_and_either_can_hold_the_turn():
+    tt = words_machine()
+    tt.expect_acoustic = True
+    hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
+    assert tt.words("My name is", now=T0 + 1) == []  # sounds finished in words: the voice decides
+    assert tt.acoustic(0.2) == [TurnWindow(2000, "voice sounds unfinished")]
+    hear(tt, UserSpeechResumed(1200), at_ms=1200)
+    hear(tt, UserSpeechPaused(AUDIO, 1900, 1300), at_ms=2124)
+    assert tt.acoustic(0.9) == []  # the words come first
+    assert tt.words("My name is Jordan.", now=T0 + 2.3) == [TurnWindow(250, "sounds finished")]
+    hear(tt, UserSpeechResumed(2500), at_ms=2500)
+    hear(tt, UserSpeechPaused(AUDIO, 3000, 1700), at_ms=3224)
+    assert tt.words("and I'd like", now=T0 + 3.4) == [TurnWindow(2000, "sounds unfinished")]  # words alone hold it
+
+
+def test_one_word_in_the_first_few_hundred_ms_is_not_enough_to_cut():
+    """Whisper hears a "mhm" cut short as "here." or "Wow.": the early check waits for the caller's pause."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("Wow.", now=T0 + 1.45, final=False) == []
+    hear(tt, UserSpeechPaused(AUDIO, 1400, 400), at_ms=1624, agent_audible=True)
+    [resume, _window] = tt.words("M H M", now=T0 + 1.8)  # the whole hum, spelled out
+    assert resume == ResumeAgent(at=T0 + 1.8, why="backchannel")
+
+
+def test_a_one_word_barge_in_cuts_at_the_callers_pause():
+    tt = words_machine()
+    overlap(tt, 320)
+    hear(tt, UserSpeechPaused(AUDIO, 1400, 400), at_ms=1624, agent_audible=True)
+    [cut, _window] = tt.words("Stop.", now=T0 + 1.8)
+    assert isinstance(cut, BargeIn)

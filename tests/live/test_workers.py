@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from live.workers import ThreadWorkers
+from live.workers import LATER, SPECULATIVE, URGENT, ModelGate, ThreadWorkers
 
 
 class GatedTTS:
@@ -69,3 +69,47 @@ async def test_a_reply_that_stops_listening_stops_the_engine_at_its_next_chunk()
     tts.go_on.set()
     # The engine makes the chunk it was on, sees nobody wants it, and is closed before the third.
     assert await asyncio.to_thread(tts.stopped_early.wait, 10)
+
+
+async def test_a_freed_model_slot_goes_to_the_most_urgent_waiter_of_any_call():
+    """Issue 14: a committed turn's STT does not queue behind other calls' speculative work."""
+    gate = ModelGate(1)
+    order: list[str] = []
+    release_first = asyncio.Event()
+
+    async def job(name: str, priority) -> None:
+        async with gate.slot(priority):
+            order.append(name)
+            if name == "running":
+                await release_first.wait()
+
+    running = asyncio.create_task(job("running", SPECULATIVE))
+    await asyncio.sleep(0)
+    committed_later = asyncio.Event()
+    waiters = [
+        asyncio.create_task(job("call B speculative", SPECULATIVE)),
+        asyncio.create_task(job("call C second sentence", LATER)),
+        asyncio.create_task(job("call D committed", URGENT)),
+        # held when it queued, committed while it waited: it moves up
+        asyncio.create_task(job("call E promoted", lambda: URGENT if committed_later.is_set() else SPECULATIVE)),
+    ]
+    await asyncio.sleep(0)
+    assert gate.waiting == 4
+    committed_later.set()
+    release_first.set()
+    await asyncio.gather(running, *waiters)
+    assert order == ["running", "call D committed", "call E promoted", "call B speculative", "call C second sentence"]
+    assert gate.running == 0
+
+
+async def test_a_waiter_that_gives_up_does_not_keep_its_slot():
+    gate = ModelGate(1)
+    await gate.acquire(URGENT)
+    waiter = asyncio.create_task(gate.acquire(SPECULATIVE))
+    await asyncio.sleep(0)
+    waiter.cancel()  # the reply was thrown away while it waited
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    gate.release()
+    assert (gate.running, gate.waiting) == (0, 0)
+    await asyncio.wait_for(gate.acquire(URGENT), 1)  # free for the next one at once

@@ -26,12 +26,16 @@ DEMO_ROLE_USERS = [
     ("demo-viewer", "voiceops-viewer", VIEWER),
 ]
 DEMO_NUMBER = "+15005550006"
+# A dental practice calls its own patients: the demo leads live where the
+# practice is (its calendar's zone, New York), so the slots it offers in its
+# opening hours are sensible hours for them too (a Los Angeles lead was offered
+# "tomorrow at 6 AM"; issue 14).
 DEMO_LEADS = [
-    ("+14155550101", "Maria", "Lopez", "America/Los_Angeles", {"persona": "booker"}),
-    ("+12125550102", "James", "Carter", "America/New_York", {"persona": "not_interested"}),
-    ("+13125550103", "Priya", "Shah", "America/Chicago", {"persona": "call_later"}),
-    ("+13035550104", "Tom", "Nguyen", "America/Denver", {"persona": "voicemail"}),
-    ("+442071838750", "Olivia", "Brown", "Europe/London", {"persona": "booker"}),
+    ("+12125550101", "Maria", "Lopez", DEMO_CALENDAR_TIMEZONE, {"persona": "booker"}),
+    ("+12125550102", "James", "Carter", DEMO_CALENDAR_TIMEZONE, {"persona": "not_interested"}),
+    ("+16465550103", "Priya", "Shah", DEMO_CALENDAR_TIMEZONE, {"persona": "call_later"}),
+    ("+17185550104", "Tom", "Nguyen", DEMO_CALENDAR_TIMEZONE, {"persona": "voicemail"}),
+    ("+19175550105", "Olivia", "Brown", DEMO_CALENDAR_TIMEZONE, {"persona": "booker"}),
 ]
 
 

@@ -1,0 +1,92 @@
+"""Does a caller's utterance sound finished? A check on the words of the speculative transcript.
+
+Turn taking asks this after the caller's first short pause, once the held
+reply's speech-to-text is back (live.turn_taking): "finished" ends the turn
+after a short silence, "unfinished" waits much longer, "unknown" (no words:
+a cough, a door) leaves the plain silence window in charge.
+
+Why words and not only the sound: the transcript exists anyway (the reply
+needs it), so the check costs nothing, and the words that leave a sentence
+open are few and well known: a hesitation ("um", "uh"), a conjunction or
+preposition that needs something after it ("and", "to", "with"), an opener
+("I think", "let me see"), or Whisper's own trailing "..." or comma. Smart
+Turn v3.2 (the ONNX model in the pipecat-ai wheel) scored our Piper probe
+lines as well on the sound but called "Tuesday or" finished (0.99), cost
+120-300 ms of one core per pause on this machine, and is not a package we can
+pin beside our numpy/soxr/protobuf versions; see the report on issue 14.
+
+The rule is deliberately one-sided: a sentence is unfinished only when its
+last words say so. Anything else ("Tuesday.", "yes", "nine thirty") is
+finished: answering a finished turn late costs more callers than waiting on
+a rare open one.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+
+class Verdict(Enum):
+    FINISHED = "finished"
+    UNFINISHED = "unfinished"
+    UNKNOWN = "unknown"  # nothing was said (noise, a cough)
+
+
+# Sounds people make while they look for the next word.
+HESITATIONS = frozenset({"um", "umm", "uh", "uhh", "er", "erm", "ah", "hmm", "mm", "eh", "uhm"})
+
+# Words a sentence does not end on: it goes on after them.
+OPEN_ENDINGS = frozenset(
+    {
+        # conjunctions
+        "and", "or", "but", "because", "cause", "if", "than", "although", "though", "unless", "whether",
+        # prepositions
+        "to", "of", "for", "with", "at", "on", "in", "from", "by", "about", "into", "between", "like",
+        # determiners and possessives
+        "the", "a", "an", "my", "your", "our", "his", "their", "every", "each",
+        # subjects and openers that need what follows
+        "i", "i'm", "i'd", "i'll", "i've", "we're", "it's", "just", "very", "think", "guess", "suppose",
+        "wondering",
+    }
+)  # fmt: skip
+
+# Openers said before the point, which alone are never the whole answer.
+OPEN_PHRASES = (
+    "let me see",
+    "let me think",
+    "let me check",
+    "hold on",
+    "one second",
+    "one moment",
+    "just a second",
+    "just a moment",
+    "give me a second",
+    "how do i say",
+    "i mean",
+)
+# Words that open an answer when said alone ("Well..." but not "doing well").
+OPEN_ALONE = frozenset({"well", "so", "okay so", "maybe", "yeah so", "and so"})
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
+_TRAILING_OPEN = re.compile(r"(\.\.\.|\u2026|,|-|\u2013|\u2014)\s*$")
+
+
+def judge(text: str) -> Verdict:
+    """Finished, unfinished (wait for more), or unknown (no words)."""
+    cleaned = text.strip().lower().replace("\u2019", "'")
+    words = _WORD.findall(cleaned)
+    if not words:
+        return Verdict.UNKNOWN
+    if cleaned.endswith("?"):
+        return Verdict.FINISHED  # a question is a complete turn, whatever its last word
+    if _TRAILING_OPEN.search(cleaned):
+        return Verdict.UNFINISHED  # Whisper writes a trailing pause as "..." or a comma
+    if words[-1] in HESITATIONS or words[-1] in OPEN_ENDINGS:
+        return Verdict.UNFINISHED
+    tail = " ".join(words)
+    if tail in OPEN_ALONE:
+        return Verdict.UNFINISHED
+    if any(tail == phrase or tail.endswith(" " + phrase) for phrase in OPEN_PHRASES):
+        return Verdict.UNFINISHED
+    return Verdict.FINISHED
