@@ -8,6 +8,7 @@ import phonenumbers
 from django import forms
 
 from campaigns.models import Campaign, Lead
+from campaigns.services import CAMPAIGN_SETTINGS
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -95,21 +96,7 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = [
-            "name",
-            "agent_version",
-            "experiment",
-            "caller_id",
-            "window_start",
-            "window_end",
-            "days",
-            "start_date",
-            "end_date",
-            "max_concurrent",
-            "calls_per_minute",
-            "retry_rules",
-            "require_consent",
-        ]
+        fields = list(CAMPAIGN_SETTINGS)
         widgets = {
             "window_start": forms.TimeInput(attrs={"type": "time"}),
             "window_end": forms.TimeInput(attrs={"type": "time"}),

@@ -18,28 +18,26 @@ class CampaignTransitionError(Exception):
     """A campaign control that does not apply to the campaign's current status."""
 
 
-# What an operator sets on a campaign; status moves only through campaign_control.
-CAMPAIGN_SETTINGS = frozenset(
-    {
-        "name",
-        "agent_version",
-        "experiment",
-        "caller_id",
-        "window_start",
-        "window_end",
-        "days",
-        "start_date",
-        "end_date",
-        "max_concurrent",
-        "calls_per_minute",
-        "retry_rules",
-        "require_consent",
-    }
+# What an operator sets on a campaign, in the order forms show it; status moves only through campaign_control.
+CAMPAIGN_SETTINGS = (
+    "name",
+    "agent_version",
+    "experiment",
+    "caller_id",
+    "window_start",
+    "window_end",
+    "days",
+    "start_date",
+    "end_date",
+    "max_concurrent",
+    "calls_per_minute",
+    "retry_rules",
+    "require_consent",
 )
 
 
 def _settings_checked(values: dict[str, Any]) -> None:
-    unknown = set(values) - CAMPAIGN_SETTINGS
+    unknown = set(values) - set(CAMPAIGN_SETTINGS)
     if unknown:
         raise TypeError(f"not a campaign setting: {', '.join(sorted(unknown))}")
 
