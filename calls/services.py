@@ -160,6 +160,7 @@ def call_store_outcome(
     one UPDATE and one broadcast, never an outcome committed without its status.
     """
     call = Call.objects.select_for_update().get(pk=call_id)
+    ended_before = call.status in Call.FINAL_STATUSES
     fields = []
     if variables:
         # Variables are what brains put there (text, numbers, lists of slots);
@@ -179,6 +180,11 @@ def call_store_outcome(
     if fields:
         call.save(update_fields=fields)
         transaction.on_commit(lambda: broadcast_call_changed(call_id))
+    if ended_before and call.answered_at is not None:
+        # The carrier's final callback came first: the analysis it started may have read the
+        # call before the session stored its last turns and disposition (the store writes them,
+        # in order, before this outcome). Analyse again now that they are in; it replaces the first.
+        transaction.on_commit(lambda: analysis_schedule(call_id=call_id))
 
 
 # --- retention (privacy.retention decides what is due; these delete it) -------------------------

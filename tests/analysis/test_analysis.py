@@ -8,10 +8,11 @@ import pytest
 from django.utils import timezone
 
 import analysis.services
+import analysis.tasks
 from analysis.models import CallAnalysis
 from analysis.services import analysis_run
 from calls.models import Call, CallTurn
-from calls.services import call_set_status
+from calls.services import call_set_status, call_store_outcome
 from tests.agents.brains.conftest import sse_finish, sse_text
 from tests.factories import AgentVersionFactory, CallFactory, LeadFactory
 
@@ -103,6 +104,38 @@ def test_an_answered_call_that_ends_is_analysed_on_its_own(
     with django_capture_on_commit_callbacks(execute=True):
         call_set_status(call_id=call.pk, status=Call.Status.COMPLETED)
     assert CallAnalysis.objects.get(call=call).method == CallAnalysis.Method.RULES
+
+
+def test_a_session_ending_after_the_carriers_final_callback_is_analysed_again_with_its_last_turn(
+    settings, inline_analysis, django_capture_on_commit_callbacks
+):
+    """Twilio's "completed" may land before the media session stores its last turn and disposition."""
+    settings.LLM_BASE_URLS = []
+    call = finished_call(ended=False, disposition="")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_set_status(call_id=call.pk, status=Call.Status.COMPLETED)
+    assert CallAnalysis.objects.get(call=call).success is not True  # no disposition yet
+    CallTurn.objects.create(call=call, index=3, speaker="caller", text="Thanks, see you then.")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_store_outcome(call_id=call.pk, disposition="booked", status=Call.Status.COMPLETED)
+    analysis = CallAnalysis.objects.get(call=call)
+    assert analysis.success is True
+    assert "booked" in analysis.summary
+
+
+def test_a_session_ending_the_call_itself_is_analysed_once(
+    settings, inline_analysis, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.LLM_BASE_URLS = []
+    call = finished_call(ended=False)
+    runs: list[object] = []
+    real_run = analysis.tasks.analysis_run
+    monkeypatch.setattr(analysis.tasks, "analysis_run", lambda **kw: runs.append(kw) or real_run(**kw))
+    with django_capture_on_commit_callbacks(execute=True):
+        call_store_outcome(call_id=call.pk, disposition="booked", status=Call.Status.COMPLETED)
+        call_set_status(call_id=call.pk, status=Call.Status.COMPLETED)  # the carrier's callback, later: no move
+    assert len(runs) == 1
+    assert CallAnalysis.objects.get(call=call).success is True
 
 
 def test_unanswered_calls_and_versions_that_turn_it_off_are_not_analysed(
