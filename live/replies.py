@@ -134,6 +134,7 @@ class Replies:
     def commit(self, audio: Samples, speech_end_at: float, overlapped_agent: bool) -> None:
         job = self._held() or self._start(self._caller_job(audio, speech_end_at, overlapped_agent))
         job.committed.set()
+        job.stamp("end_of_turn")  # when turn taking decided the caller had finished (analytics' first stage)
         if job.playback.has_audio and self.open[0] is job:
             self._begin_playing(job)  # prepared early: it plays now, not at its task's next step
 

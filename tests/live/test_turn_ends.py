@@ -32,6 +32,9 @@ async def test_a_finished_sentence_ends_the_turn_after_a_short_silence():
     # 250 ms of silence, not the 500 ms fallback (plus up to one 32 ms VAD window and the 20 ms frame).
     assert speech_end + 0.25 <= first_audio_after(h, speech_end) <= speech_end + 0.32
     assert h.transcript() == [("caller", "I would like Tuesday."), ("agent", "Tuesday at nine is free.")]
+    # The reply's stages start with when the turn was judged over: the 250 ms window and the VAD's step.
+    (reply,) = h.turns("agent")
+    assert 250 <= reply["timings"]["end_of_turn"] <= 320
 
 
 async def test_a_hesitation_holds_the_turn_open_through_a_long_pause():
