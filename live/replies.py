@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +47,9 @@ from live.player import Playback, Player
 from live.speech.base import SpeechToText, TextToSpeech
 from live.store import TurnStore
 from live.workers import LATER, SPECULATIVE, URGENT, Workers
+
+# The reply whose task is running: the brain reports its token usage from inside that task.
+_REPLYING: ContextVar[ReplyJob | None] = ContextVar("replying", default=None)
 
 
 class ReplyJob:
@@ -79,6 +83,7 @@ class ReplyJob:
         self.action: BrainOutput | None = None  # Hangup / Transfer / SendDigits, run after playback
         self.playback = Playback(self.stamp)
         self.sentences = 0  # sentences sent to synthesis so far
+        self.usage: dict[str, int] = {}  # the language model's token counts for this reply
 
     def urgency(self) -> int:
         """Its place in the model queues: held work waits behind every call's committed work."""
@@ -205,6 +210,7 @@ class Replies:
         return job if job is not None and not job.committed.is_set() else None
 
     async def _run(self, job: ReplyJob) -> None:
+        _REPLYING.set(job)  # this task's own context: the brain's usage reports land on this reply
         try:
             await self._produce(job)
         except asyncio.CancelledError:
@@ -375,7 +381,16 @@ class Replies:
             started_at=job.turn_started_at,
             ended_at=timezone.now(),
             timings=dict(job.timings),
+            data={"usage": dict(job.usage)} if job.usage else None,
         )
+
+    def usage_reported(self, usage: dict[str, int]) -> None:
+        """The brain's token counts for one request, added to the reply whose task asked (none: not a reply's)."""
+        job = _REPLYING.get()
+        if job is None:
+            return
+        for name, count in usage.items():
+            job.usage[name] = job.usage.get(name, 0) + count
 
     def _close(self, job: ReplyJob) -> None:
         if job in self.open:

@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 from django.conf import settings
 
-from agents.brains.base import Brain, CallContext, Hangup, Speech, Transfer
+from agents.brains.base import Brain, CallContext, Hangup, ModelExchange, Speech, Transfer
 from agents.brains.config import AgentConfig
 from agents.brains.templating import render_template
 from live import turn_taking as tt
@@ -78,8 +78,7 @@ class CallSession:
         self.transport, self.resumed, self.clock = transport, resumed, clock
         self.log = log.bind(call_id=str(call_id), call_sid=call_sid)
         self.store = store or CallStore(call_id, privacy=config.privacy)
-        if isinstance(self.store, CallStore):  # the model I/O log (test stores record turns only)
-            ctx.on_model_exchange = self.store.add_model_exchange
+        ctx.on_model_exchange = self._model_exchange
         self.workers = workers or ThreadWorkers()
         turns = config.turn_taking
         self.listener = Listener(
@@ -318,6 +317,12 @@ class CallSession:
         self.turn_taking.activity(self.clock.now())
         self.ctx.variables["dtmf"] = str(self.ctx.variables.get("dtmf", "")) + digit
         self.store.add_turn(speaker="system", text=f"DTMF {digit}", data={"dtmf": digit})
+
+    def _model_exchange(self, exchange: ModelExchange) -> None:
+        """The brain's model I/O hook: the compliance log (a real store), and the reply's token counts."""
+        if isinstance(self.store, CallStore):  # test stores record turns only
+            self.store.add_model_exchange(exchange)
+        self.replies.usage_reported(exchange.usage)
 
     def _words_heard(self, text: str) -> None:
         for decision in self.turn_taking.words(text, now=self.clock.now()):

@@ -84,6 +84,7 @@ class ModelExchange:
     endpoint: str = ""
     model: str = ""
     error: str = ""
+    usage: dict[str, int] = field(default_factory=dict)  # the server's token counts for this request
 
 
 def ignore_exchange(_exchange: ModelExchange) -> None:

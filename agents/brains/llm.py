@@ -157,7 +157,15 @@ class LLMBrain:
                 yield Speech(UNAVAILABLE_MESSAGE)
                 yield Hangup(UNAVAILABLE_DISPOSITION)
                 return
-            _report(ctx, self.client(ctx), messages, tools, text, finished.tool_calls if finished else [])
+            _report(
+                ctx,
+                self.client(ctx),
+                messages,
+                tools,
+                text,
+                finished.tool_calls if finished else [],
+                usage=finished.usage if finished else {},
+            )
             for piece in chunker.flush():
                 spoken_any = True
                 yield Speech(piece)
@@ -192,6 +200,7 @@ def _report(
     calls: list[ToolCall],
     *,
     error: str = "",
+    usage: dict[str, int] | None = None,
 ) -> None:
     """Hand the request and its answer to the context's model I/O hook (copies: `messages` grows afterwards)."""
     ctx.on_model_exchange(
@@ -203,6 +212,7 @@ def _report(
             endpoint=client.current_endpoint,
             model=client.model,
             error=error,
+            usage=dict(usage or {}),
         )
     )
 

@@ -84,6 +84,7 @@ class Finished:
 
     finish_reason: str
     tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)  # the server's token counts, when it sends them
 
 
 StreamEvent = TextDelta | Finished
@@ -276,6 +277,8 @@ class LLMClient:
             "model": self.model,
             "messages": list(messages),
             "stream": True,
+            # The last chunk carries the token counts (analytics prices LLM tokens per call).
+            "stream_options": {"include_usage": True},
             "temperature": temperature,
             "max_tokens": max_tokens,
         }
@@ -305,6 +308,7 @@ class LLMClient:
         saw_done = False
         tool_parts: dict[int, _ToolCallParts] = {}
         finish_reason = ""
+        usage: dict[str, int] = {}
         client = self._client()
         request = client.build_request("POST", f"{base_url}/chat/completions", json=body)
         response: httpx.Response | None = None
@@ -332,6 +336,7 @@ class LLMClient:
                 chunk = _parse_chunk(data)
                 if "error" in chunk:
                     raise _EndpointFailed("stream error", json.dumps(chunk["error"])[:300])
+                usage = _usage(chunk) or usage
                 for choice in chunk.get("choices") or []:
                     delta = choice.get("delta") or {}
                     text = delta.get("content")
@@ -364,7 +369,19 @@ class LLMClient:
             for index, parts in sorted(tool_parts.items())
             if parts.name
         ]
-        yield Finished(finish_reason=finish_reason or "stop", tool_calls=calls)
+        yield Finished(finish_reason=finish_reason or "stop", tool_calls=calls, usage=usage)
+
+
+def _usage(chunk: dict[str, Any]) -> dict[str, int]:
+    """OpenAI's usage object from a chunk (the last one, with include_usage): the token counts only."""
+    usage = chunk.get("usage")
+    if not isinstance(usage, dict):
+        return {}
+    return {
+        name: int(value)
+        for name, value in usage.items()
+        if name in ("prompt_tokens", "completion_tokens", "total_tokens") and isinstance(value, int | float)
+    }
 
 
 def _parse_chunk(data: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ decides every 32 ms.
 
 from __future__ import annotations
 
+from agents.brains.base import ModelExchange
 from tests.live.harness import FakeSTT, Harness, ScriptBrain
 
 QUIET = {"reminder_after_s": 120, "reminders": []}
@@ -208,3 +209,30 @@ async def test_with_smart_turn_agreeing_the_turn_ends_soon():
     speech_end = h.at(h.clock.now())
     await h.run(2.0)
     assert speech_end + 0.25 <= first_audio_after(h, speech_end) <= speech_end + 0.32
+
+
+class CountingBrain(ScriptBrain):
+    """Reports one model request per reply, with the server's token counts, as the LLM brain does."""
+
+    async def reply(self, ctx, caller_text):
+        ctx.on_model_exchange(
+            ModelExchange(
+                messages=[], tools=[], reply="", tool_calls=[], usage={"prompt_tokens": 30, "completion_tokens": 5}
+            )
+        )
+        async for output in super().reply(ctx, caller_text):
+            yield output
+
+
+async def test_each_reply_stores_the_token_counts_of_the_requests_made_for_it():
+    brain = CountingBrain(["Tuesday at nine is free.", "See you then."], speculative_safe=True)
+    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.05))
+    await h.start()
+    await h.say("I would like Tuesday.", 1.0)
+    await h.run(2.0)
+    await h.say("Great, thanks.", 0.8)
+    await h.run(2.0)
+
+    replies = h.turns("agent")
+    assert [reply["text"] for reply in replies] == ["Tuesday at nine is free.", "See you then."]
+    assert [reply["data"]["usage"] for reply in replies] == [{"prompt_tokens": 30, "completion_tokens": 5}] * 2

@@ -15,7 +15,7 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from structlog.testing import capture_logs
 
-from agents.brains.base import CallContext, Hangup, SendDigits, Speech, ToolUse
+from agents.brains.base import CallContext, Hangup, ModelExchange, SendDigits, Speech, ToolUse
 from agents.brains.llm import UNAVAILABLE_DISPOSITION, UNAVAILABLE_MESSAGE, LLMBrain
 from agents.brains.llm_client import Finished, LLMClient, LLMError, TextDelta
 from agents.runtime import DjangoToolPort
@@ -352,3 +352,19 @@ async def test_concurrent_calls_keep_separate_endpoint_state(dead_url, scripted_
     assert results == [[Speech("A.")], [Speech("A.")]]
     assert first.client(context()).current == 1
     assert second.client(context()).current == 0
+
+
+async def test_the_servers_token_counts_reach_the_model_io_hook(scripted_llm):
+    """include_usage is asked for; the usage chunk (no choices) after the finish is read, not spoken."""
+    usage = {"prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49}
+    scripted_llm.replies.append(
+        [sse_text("Sure thing."), sse_finish("stop"), {"choices": [], "usage": usage}, "[DONE]"]
+    )
+    ctx = context()
+    exchanges: list[ModelExchange] = []
+    ctx.on_model_exchange = exchanges.append
+    outputs = await collect(brain_for(scripted_llm.base_url).reply(ctx, "Can I come tomorrow?"))
+
+    assert outputs == [Speech("Sure thing.")]
+    assert scripted_llm.requests[0]["stream_options"] == {"include_usage": True}
+    assert [exchange.usage for exchange in exchanges] == [usage]
