@@ -72,6 +72,8 @@ class SimulationResult:
     frame_gaps_ms: list[float] = field(default_factory=list)
     twiml: str = ""
     beeped_at: float | None = None  # wall-clock time the voicemail beep finished (time.time())
+    # ms from the stream's `start` to the agent's first audio frame: how soon a greeting begins.
+    greeting_ms: float | None = None
 
 
 class SimulationError(Exception):
@@ -163,6 +165,7 @@ class _Caller:
         self.awaiting_reply_since: float | None = None  # end of caller audio
         self.barge_pending_since: float | None = None
         self.last_frame_recv: float | None = None
+        self.stream_started_at: float | None = None  # when `start` was sent
         self.reply_heard = False  # the agent has answered since the caller's last line
         self.barging = False  # speaking over the agent, waiting for its `clear`
         self.cleared = False
@@ -245,6 +248,7 @@ async def simulate_call(
                 }
             )
         )
+        caller.stream_started_at = time.monotonic()
         receiver = asyncio.create_task(_receive(socket, caller, result))
         try:
             await asyncio.wait_for(
@@ -282,6 +286,8 @@ async def _receive(socket: Any, caller: _Caller, result: SimulationResult) -> No
             now = time.monotonic()
             if event == "media":
                 frame = base64.b64decode(message["media"]["payload"])
+                if result.greeting_ms is None and caller.stream_started_at is not None:
+                    result.greeting_ms = 1000.0 * (now - caller.stream_started_at)
                 if caller.awaiting_reply_since is not None:
                     result.turn_latencies_ms.append(1000.0 * (now - caller.awaiting_reply_since))
                     caller.awaiting_reply_since = None

@@ -68,9 +68,11 @@ def test_scripted_call_end_to_end(voice_server, speech_engines, transactional_db
         assert similar(text, turn.text) > 75, (text, turn.text)
     # Per-stage timings of each reply, measured from the end of caller speech.
     for turn in agent[1:]:
-        for stage in ("stt_done", "first_brain_text", "first_tts_audio", "first_frame_sent", "first_mark_acknowledged"):
+        stages = ("end_of_turn", "stt_done", "first_brain_text", "first_tts_audio", "first_frame_sent")
+        for stage in (*stages, "first_mark_acknowledged"):
             assert stage in turn.timings, (stage, turn.timings)
         assert turn.timings["first_frame_sent"] <= turn.timings["first_mark_acknowledged"]
     assert len(result.turn_latencies_ms) == 2
+    assert result.greeting_ms is not None  # the greeting's first frame reached the caller (bench_voice times it)
     # The agent hung up through Twilio's REST API.
     assert voice_server.twilio_api.hangups(result.call_sid)
