@@ -17,7 +17,7 @@ from sandbox.demo import DEMO_AGENT_NAME, DEMO_DISPOSITIONS, demo_agent_config
 from sandbox.personas import PERSONAS
 from tests.factories import LeadFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 # Wednesday 5 March 2025, 10:00 in New York.
 WEDNESDAY = dt.datetime(2025, 3, 5, 15, 0, tzinfo=dt.UTC)

@@ -7,7 +7,7 @@ from agents.brains.llm import LlmDefaults
 from agents.brains.tools import run_tool
 from agents.runtime import DjangoToolPort, _on_database_thread, llm_defaults
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
 def test_llm_defaults_are_the_servers_settings(settings):

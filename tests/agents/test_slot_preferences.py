@@ -17,7 +17,7 @@ from calendars.models import Appointment
 from tests.agents.test_demo_flow import WEDNESDAY, _lead, run_call, seeded  # noqa: F401  (the fixture)
 
 NEW_YORK = "America/New_York"
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
 def spoken(transcript) -> str:

@@ -11,7 +11,7 @@ from calendars.models import Appointment
 from campaigns.models import Lead
 from tests.conftest import MONDAY_MORNING
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
 def test_tool_specs_are_openai_function_entries():

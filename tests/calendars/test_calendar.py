@@ -134,7 +134,7 @@ def test_the_database_refuses_overlapping_bookings_whatever_their_length(clinic_
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL's row locks")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 @time_machine.travel(MONDAY_MORNING, tick=True)
 def test_two_concurrent_bookings_of_one_slot_exactly_one_wins(clinic_calendar):
     """Two calls book the same slot at the same moment, each on its own database connection."""

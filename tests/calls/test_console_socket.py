@@ -20,7 +20,7 @@ from voiceops.asgi import application
 from voiceops.realtime import CONSOLE_GROUP
 from voiceops.roles import OPERATOR, role_assign
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 PATH = "/ws/console/live/"
 SAME_ORIGIN = (b"origin", b"http://127.0.0.1:8000")

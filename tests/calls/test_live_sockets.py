@@ -23,7 +23,7 @@ from tests.factories import AgentVersionFactory, CallFactory
 from voiceops.asgi import application
 from voiceops.roles import OPERATOR, VIEWER, role_assign
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 LIVE = "/ws/console/live/"
 SAME_ORIGIN = (b"origin", b"http://127.0.0.1:8000")

@@ -82,7 +82,7 @@ def test_a_reconciled_campaign_attempt_goes_to_the_dialers_outcome_rules(setting
     assert attempt.lead.status != "dialing"  # the lead was let go (retry or done, as the rules say)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_reconcile_over_the_simulated_carriers_rest_api(settings, live_server):
     """The callbacks were lost (sent to a dead address); the REST lookup settles the call anyway."""
     settings.PUBLIC_BASE_URL = live_server.url

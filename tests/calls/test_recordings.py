@@ -174,7 +174,7 @@ async def body(response) -> bytes:
     return b"".join([chunk async for chunk in response.streaming_content])
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_an_operator_seeks_with_a_range_request(recorded_call, operator_role, thread_connections):
     call, data = recorded_call
     client = AsyncClient()
@@ -202,7 +202,7 @@ async def test_an_operator_seeks_with_a_range_request(recorded_call, operator_ro
     assert head.status_code == 206 and head["Content-Length"] == "10"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_an_anonymous_user_is_sent_to_log_in_and_gets_no_audio(recorded_call, thread_connections):
     call, _ = recorded_call
     response = await AsyncClient().get(url(call), headers={"Range": "bytes=0-99"})
@@ -250,7 +250,7 @@ def test_an_unrecorded_call_says_so(db, storage_dirs, operator_client):
 # ---- the same through the REST API, with a token ------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_an_operators_token_fetches_a_range_through_the_api(
     recorded_call, operator_role, viewer, thread_connections
 ):

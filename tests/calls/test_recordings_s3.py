@@ -61,7 +61,7 @@ def test_a_recording_is_stored_in_the_bucket_and_a_resumed_stream_elsewhere_appe
     assert recording_delete(name=name) and not recording_storage().exists(name)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_a_recording_in_the_bucket_is_served_with_a_range(s3, operator_role, thread_connections):
     call = await sync_to_async(CallFactory)(status=Call.Status.COMPLETED)
     call.recording = await sync_to_async(save_recording)(a_recorder(1.0, 0.3), call.pk)

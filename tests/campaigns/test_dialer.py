@@ -113,7 +113,7 @@ def test_global_cap_spans_campaigns(settings):
 
 
 @POSTGRESQL_ONLY
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_concurrent_ticks_never_exceed_caps_or_double_claim(settings):
     """Six ticks in six threads, each with its own PostgreSQL connection, at the same instant."""
     settings.DIALER_GLOBAL_MAX_CONCURRENT = 7

@@ -159,7 +159,7 @@ def test_experiment_campaign_keeps_each_leads_variant_across_ticks():
 
 
 @POSTGRESQL_ONLY
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_concurrent_ticks_hold_caps_and_pacing_with_an_experiment_campaign(settings):
     """Six ticks at once over three campaigns, one of them an experiment: nothing over any cap."""
     settings.DIALER_GLOBAL_MAX_CONCURRENT = 100

@@ -72,7 +72,7 @@ def assert_attempt_failed_and_released(call, reason: str) -> None:
         assert lead_is_free(lead.pk)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_a_dial_to_a_carrier_that_never_answers_fails_and_lets_go(silent_carrier):
     call = queued_attempt()
     with hang_guard():
@@ -84,7 +84,7 @@ def test_a_dial_to_a_carrier_that_never_answers_fails_and_lets_go(silent_carrier
 
 
 @POSTGRESQL_ONLY
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_the_soft_time_limit_fails_the_attempt_and_lets_go_of_the_lead(silent_carrier, settings):
     """What a Celery prefork worker does at place_call's soft limit: SIGUSR1, raising SoftTimeLimitExceeded."""
     settings.TWILIO_READ_TIMEOUT_MS = 120_000  # the REST timeout is not what stops this one
@@ -152,7 +152,7 @@ def test_an_import_that_runs_out_of_time_is_marked_failed_and_keeps_its_finished
 
 
 @POSTGRESQL_ONLY
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_the_soft_time_limit_while_waiting_for_the_leads_row_fails_the_attempt_at_once(silent_carrier):
     """Struck outside the carrier request (here: waiting for a lead row another transaction holds)."""
     call = queued_attempt()

@@ -84,7 +84,7 @@ def test_an_operator_reads_and_filters_analytics(voice_server, transactional_db,
 
     # Choosing a campaign swaps the report in place and puts the filter in the address.
     page.select_option("select[name=campaign]", label="Spring recall")
-    page.wait_for_function("document.querySelector('[data-figure=calls]').textContent === '3'")
+    page.wait_for_function("() => document.querySelector('[data-figure=calls]').textContent === '3'")
     assert f"campaign={recall.pk}" in page.url
     page.select_option("select[name=dimension]", value="source")
     page.wait_for_selector("text=Connect and success rates by lead source")

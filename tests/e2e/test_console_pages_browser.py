@@ -178,7 +178,7 @@ def test_operator_reads_the_dashboard_searches_leads_and_calls(console_server, t
     _shot(page, tmp_path / "call-history-search.png")
     page.click("#history-results td a")
     page.wait_for_selector("#waterfall-title")
-    assert page.locator("rect.stage").count() == 4
+    assert page.locator(".waterfall rect.stage").count() == 4
     _shot(page, tmp_path / "call-page.png")
 
 

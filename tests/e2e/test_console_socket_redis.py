@@ -30,7 +30,7 @@ from tests.factories import CallFactory
 from voiceops.roles import OPERATOR, role_assign
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, reset_sequences=True),
     pytest.mark.skipif(not settings.REDIS_URL, reason="the Redis channel layer is what this test is about"),
 ]
 

@@ -25,7 +25,7 @@ from tests.factories import AgentVersionFactory, CallFactory
 from tests.telephony.media_support import start_message
 from voiceops.asgi import application
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, reset_sequences=True)]
 
 CONFIG = {
     "brain": "flow",

@@ -16,7 +16,7 @@ from live.speech.stt import get_stt
 from live.speech.tts import get_tts
 from tests.factories import AgentVersionFactory, CallFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, reset_sequences=True)]
 
 CONFIG = {"brain": "scripted", "greeting": "Hello.", "script": []}
 

@@ -43,7 +43,7 @@ class RecordingWhisper:
 
     def transcribe(self, audio: np.ndarray, **options: Any) -> tuple[list[Any], None]:
         self.calls.append(options)
-        return [SimpleNamespace(text=" hola ", no_speech_prob=0.01)], None
+        return [SimpleNamespace(text=" hola ", no_speech_prob=0.01, avg_logprob=-0.1)], None
 
 
 def whisper_with(model: RecordingWhisper) -> WhisperSTT:

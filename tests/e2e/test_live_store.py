@@ -29,7 +29,7 @@ from tests.live.harness import FakeSTT, FakeTTS, ScriptBrain
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, reset_sequences=True),
     # SQLite has no row locks to hold (it serialises writers on one file lock).
     pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row locks"),
 ]

@@ -54,20 +54,24 @@ def test_the_recording_plays_on_the_call_page_and_seeks(voice_server, transactio
         page.click("button[type=submit]")
         player = page.locator("audio.recording-player")
         player.wait_for()
-        page.wait_for_function("document.querySelector('audio.recording-player').readyState >= 1")
+        page.wait_for_function("() => document.querySelector('audio.recording-player').readyState >= 1")
         assert page.evaluate("document.querySelector('audio.recording-player').duration") == pytest.approx(
             SECONDS, abs=0.1
         )
 
         page.evaluate("document.querySelector('audio.recording-player').play()")
-        page.wait_for_function("document.querySelector('audio.recording-player').currentTime > 2.2", timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector('audio.recording-player').currentTime > 2.2", timeout=20_000
+        )
         shot = tmp_path / "call-recording-playing.png"
         page.screenshot(path=str(shot), full_page=True)
         print(f"\nscreenshot: {shot}")
 
         # Seek ahead: playback goes on from there (the browser asks for the bytes it needs).
         page.evaluate("document.querySelector('audio.recording-player').currentTime = 5.0")
-        page.wait_for_function("document.querySelector('audio.recording-player').currentTime > 5.3", timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector('audio.recording-player').currentTime > 5.3", timeout=20_000
+        )
         assert 206 in statuses, statuses
         assert all(status in (200, 206) for status in statuses), statuses
     finally:

@@ -12,7 +12,7 @@ import pytest
 from tests.e2e.conftest import run_voice_server
 from tests.factories import AgentFactory, AgentVersionFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, reset_sequences=True)]
 
 
 def test_a_fresh_server_is_ready_with_its_models_loaded_when_it_first_listens():

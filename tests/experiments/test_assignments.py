@@ -183,7 +183,7 @@ def _wait_for_lock_waiter(table: str) -> None:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks and pg_stat_activity are PostgreSQL's")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_a_concurrent_assigners_committed_choice_stands():
     """The first transaction to insert a lead's row wins, even with a variant the second would not pick."""
     experiment, variants, lead_ids = experiment_with_leads(10)
@@ -233,7 +233,7 @@ def test_a_concurrent_assigners_committed_choice_stands():
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has one writer at a time: nothing concurrent")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_two_concurrent_assigners_agree():
     experiment, _, lead_ids = experiment_with_leads(60)
     halves = [lead_ids[:40], lead_ids[20:]]  # 20 leads in both batches

@@ -16,7 +16,7 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_existing_experiments_get_unique_keys_and_consistent_dates():
     latest = list(MigrationExecutor(connection).loader.graph.leaf_nodes())
     try:

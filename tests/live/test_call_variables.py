@@ -20,7 +20,7 @@ from voiceops.asgi import application
 STREAM = "MZ" + "e" * 32
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_dtmf_the_caller_pressed_is_in_the_transcript_and_the_call_variables():
     version = await sync_to_async(AgentVersionFactory)(
         config={"brain": "scripted", "greeting": "", "first_speaker": "caller", "script": []}

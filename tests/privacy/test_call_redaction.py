@@ -25,7 +25,7 @@ from tests.factories import AgentVersionFactory, CallFactory
 from tests.live.harness import Harness, ScriptBrain
 from voiceops.logging import configure_logging
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 CARD_AND_EMAIL = (
     "my card is four one one one one one one one one one one one one one one one and email jordan at example dot com"

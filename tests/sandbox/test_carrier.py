@@ -25,7 +25,7 @@ from telephony.rest import twilio_create_call
 from tests.campaigns.dialer_support import POSTGRESQL_ONLY
 from tests.factories import CampaignFactory, LeadFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tests.factories import AgentVersionFactory, CallFactory
 from tests.telephony.media_support import media, start_message
 from voiceops.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 GREETING = {"brain": "scripted", "greeting": "Hello, you are through to the test line.", "script": []}
 

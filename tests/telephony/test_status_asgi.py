@@ -28,7 +28,10 @@ from tests.campaigns.dialer_support import campaign_attempt, no_carrier, status_
 from voiceops.asgi import application
 from voiceops.realtime import CONSOLE_GROUP
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_carrier", "signed")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True, reset_sequences=True),
+    pytest.mark.usefixtures("no_carrier", "signed"),
+]
 __all__ = ["no_carrier"]
 
 TOKEN = "asgi-test-token"

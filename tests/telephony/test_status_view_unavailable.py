@@ -34,7 +34,7 @@ def test_a_database_error_is_a_503_and_a_retry_is_stored(client, monkeypatch):
     assert CallEvent.objects.filter(call=attempt).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 @pytest.mark.usefixtures("signed")
 def test_a_locked_sqlite_database_is_a_503(client):
     if connection.vendor != "sqlite":

@@ -15,7 +15,7 @@ from tests.factories import AgentFactory, AgentVersionFactory
 from voiceops import health, warmup
 from voiceops.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
 class FakeClock:

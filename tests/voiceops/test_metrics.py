@@ -15,7 +15,7 @@ from tests.telephony.test_status_asgi import TOKEN, post
 from voiceops import metrics
 from voiceops.asgi import application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 __all__ = ["no_carrier"]
 
 

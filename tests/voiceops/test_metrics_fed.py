@@ -12,7 +12,7 @@ from campaigns.dialer import dialer_tick
 from tests.campaigns.dialer_support import NOON_NY, no_carrier, running_campaign
 from tests.factories import CallFactory, LeadFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)  # counters move on commit
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)  # counters move on commit
 __all__ = ["no_carrier"]
 
 

@@ -187,7 +187,7 @@ async def _connect(role: str | None):
     return communicator, connected, code
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_a_viewer_may_watch_on_the_socket_but_every_action_is_refused():
     communicator, connected, _ = await _connect(VIEWER)
     assert connected
@@ -198,7 +198,7 @@ async def test_a_viewer_may_watch_on_the_socket_but_every_action_is_refused():
     await communicator.disconnect()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_an_operators_socket_action_is_not_refused():
     communicator, connected, _ = await _connect(OPERATOR)
     assert connected
@@ -207,7 +207,7 @@ async def test_an_operators_socket_action_is_not_refused():
     await communicator.disconnect()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_a_socket_without_a_role_is_closed():
     _, connected, code = await _connect(None)
     assert not connected and code == 4403

@@ -72,7 +72,7 @@ async def test_the_drain_time_is_read_from_settings(settings):
     assert counts["ended_by_shutdown"] == 1 and lingering.ended_by_shutdown
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_readyz_fails_while_draining():
     health.mark_draining()
     response = await HttpCommunicator(application, "GET", "/readyz").get_response(timeout=10)
@@ -106,7 +106,7 @@ def test_an_outbound_attempt_answered_while_draining_fails_so_the_dialer_retries
     assert client.post("/twilio/voice/?call=not-a-uuid", {"CallSid": "CA" + "5" * 32}).status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_a_live_media_call_is_ended_cleanly_at_the_drain_deadline():
     call = await sync_to_async(CallFactory)(
         agent_version=await sync_to_async(AgentVersionFactory)(config=GREETING), status=Call.Status.IN_PROGRESS

@@ -237,7 +237,7 @@ async def test_cancelling_a_reply_closes_the_stream(scripted_llm):
 # --- tools -----------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 async def test_tool_call_runs_the_real_tool_and_continues_with_its_result(scripted_llm):
     lead = await sync_to_async(LeadFactory)()
     scripted_llm.replies.append(
