@@ -27,7 +27,7 @@ def _migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
-@pytest.mark.django_db(transaction=True, reset_sequences=True)
+@pytest.mark.django_db(transaction=True)
 def test_a_database_at_the_old_schema_migrates_with_its_rows():
     latest = [key for key in MigrationExecutor(connection).loader.graph.leaf_nodes()]
     try:
