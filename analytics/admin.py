@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils import timezone
 
+from analytics import days as reporting_days
 from analytics.models import AnalyticsSummary
 from analytics.selectors import Filters, cost_by_version, latency, rates_by, rollups_refreshed_at, summary
 from analytics.services import rollups_refresh_if_stale
@@ -36,7 +37,7 @@ class AnalyticsSummaryAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         rollups_refresh_if_stale()
-        today = timezone.now().astimezone(dt.UTC).date()
+        today = reporting_days.today()
         filters = Filters(start=today - dt.timedelta(days=29), end=today)
         figures = latency(filters)
         context = {
@@ -44,6 +45,7 @@ class AnalyticsSummaryAdmin(admin.ModelAdmin):
             "title": "Analytics summary: the last 30 days",
             "opts": self.model._meta,
             "filters": filters,
+            "analytics_zone": settings.ANALYTICS_TIMEZONE,
             "summary": summary(filters),
             "rates": rates_by(filters, dimension="version"),
             "stages": figures.stages,

@@ -29,8 +29,9 @@ class MayViewCalls(permissions.BasePermission):
 
 
 FILTER_PARAMETERS = [
-    OpenApiParameter("start", OpenApiTypes.DATE, description="First UTC day (default: 29 days before end)"),
-    OpenApiParameter("end", OpenApiTypes.DATE, description="Last UTC day, inclusive (default: today)"),
+    # Days are calendar days of ANALYTICS_TIMEZONE (analytics/days.py).
+    OpenApiParameter("start", OpenApiTypes.DATE, description="First day (default: 29 days before end)"),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="Last day, inclusive (default: today)"),
     OpenApiParameter("agent", OpenApiTypes.INT),
     OpenApiParameter("version", OpenApiTypes.INT),
     OpenApiParameter("campaign", OpenApiTypes.INT),

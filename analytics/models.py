@@ -17,7 +17,7 @@ from django.db import models
 
 
 class CallDaily(models.Model):
-    """One UTC day's calls of one group (agent version, campaign, direction, lead source, outcome)."""
+    """One reporting day's calls of one group (agent version, campaign, direction, lead source, outcome)."""
 
     day = models.DateField()
     agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -62,7 +62,7 @@ class CallDaily(models.Model):
 
 
 class LatencyDaily(models.Model):
-    """One UTC day's agent replies of one version and campaign whose `stage` fell in `bucket`.
+    """One reporting day's agent replies of one version and campaign whose `stage` fell in `bucket`.
 
     Bucket b holds latencies in [1.05^b, 1.05^(b+1)) milliseconds.
     """
@@ -99,6 +99,8 @@ class RollupState(models.Model):
     """A single row: when the rollups last caught up, and the lock that keeps two refreshes apart."""
 
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The ANALYTICS_TIMEZONE the rollups' days were cut in; another zone rebuilds them all.
+    timezone = models.CharField(max_length=64, default="UTC")
 
     def __str__(self) -> str:
         return f"rollups refreshed at {self.refreshed_at}"

@@ -1,7 +1,7 @@
 """Writes for analytics: rebuild a day's rollups from its calls, and refresh the days whose calls changed.
 
 A day's rows are deleted and written again from that day's calls (created in
-that UTC day), grouped in the database: a handful of grouped queries per day
+that reporting day, analytics/days.py), grouped in the database: a handful of grouped queries per day
 whatever its size. Rebuilding rather than adding one call at a time keeps the
 rollup exact when things arrive after a call ends (the disposition, the last
 turns, a late status callback) and makes a rebuild idempotent.
@@ -29,6 +29,7 @@ from django.db.models.functions import Cast, Coalesce, Floor, Greatest, Ln, Trun
 from django.utils import timezone
 
 from agents.models import AgentVersion
+from analytics import days as reporting_days
 from analytics.histograms import BUCKET_RATIO, STAGES
 from analytics.models import CallDaily, LatencyDaily, RollupState
 from calls.models import Call, CallTurn
@@ -48,13 +49,8 @@ _TURN_EXPERIMENT_VARIANT = Case(
 )
 
 
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
-    return start, start + dt.timedelta(days=1)
-
-
 def _calls_of(day: dt.date) -> Any:
-    start, end = day_bounds(day)
+    start, end = reporting_days.day_bounds(day)
     calls = Call.objects.filter(created_at__gte=start, created_at__lt=end)
     # Browser test calls and simulated callers started from the console try a version out: they are
     # not traffic, so the figures leave them out unless ANALYTICS_INCLUDE_TEST_CALLS asks for them.
@@ -252,22 +248,31 @@ def rollups_refresh(*, now: dt.datetime | None = None, max_age: dt.timedelta | N
     now = now or timezone.now()
     state, _ = RollupState.objects.get_or_create(pk=1)
     state = RollupState.objects.select_for_update().get(pk=1)
-    if max_age is not None and state.refreshed_at is not None and now - state.refreshed_at < max_age:
+    zone_changed = state.timezone != settings.ANALYTICS_TIMEZONE
+    if zone_changed:
+        # Days kept in another zone split calls at another midnight: none of them can be reused.
+        CallDaily.objects.all().delete()
+        LatencyDaily.objects.all().delete()
+        state.timezone = settings.ANALYTICS_TIMEZONE
+    elif max_age is not None and state.refreshed_at is not None and now - state.refreshed_at < max_age:
         return []
-    if state.refreshed_at is None:
+    if state.refreshed_at is None or zone_changed:
         first = Call.objects.order_by("created_at").values_list("created_at", flat=True).first()
         since = first or now
     else:
         since = state.refreshed_at - REFRESH_GRACE
     changed = Call.objects.filter(Q(created_at__gte=since) | Q(ended_at__gte=since))
     days = set(
-        changed.annotate(day=TruncDate("created_at", tzinfo=dt.UTC)).values_list("day", flat=True).order_by().distinct()
+        changed.annotate(day=TruncDate("created_at", tzinfo=reporting_days.zone()))
+        .values_list("day", flat=True)
+        .order_by()
+        .distinct()
     )
     rollup_days_rebuild(days=days)
     # The experiments' exposed and successful leads, from the same calls (experiments own that table).
     assignment_outcomes_update(since=since)
     state.refreshed_at = now
-    state.save(update_fields=["refreshed_at"])
+    state.save(update_fields=["refreshed_at", "timezone"])
     return sorted(days)
 
 

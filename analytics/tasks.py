@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from celery import shared_task
-from django.utils import timezone
 
+from analytics import days as reporting_days
 from analytics.services import rollup_day_rebuild, rollups_refresh
 
 
@@ -18,6 +18,6 @@ def rollups_refresh_task() -> int:
 
 @shared_task(name="analytics.rollup_day_rebuild", ignore_result=True)
 def rollup_day_rebuild_task(day: str | None = None) -> int:
-    """Rebuild one UTC day (ISO date; default yesterday), e.g. after a late correction or a restore."""
-    when = dt.date.fromisoformat(day) if day else timezone.now().astimezone(dt.UTC).date() - dt.timedelta(days=1)
+    """Rebuild one reporting day (ISO date; default yesterday), e.g. after a late correction or a restore."""
+    when = dt.date.fromisoformat(day) if day else reporting_days.today() - dt.timedelta(days=1)
     return rollup_day_rebuild(day=when)

@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
+from analytics import days as reporting_days
 from analytics.charts import line_chart, stacked_bars
 from analytics.forms import AnalyticsFilterForm
 from analytics.histograms import VOICE_TO_VOICE_STAGE
@@ -42,12 +42,12 @@ PAGES = {"overview": "Calls and rates", "latency": "Latency", "cost": "Cost"}
 
 
 def _today() -> dt.date:
-    return timezone.now().astimezone(dt.UTC).date()
+    return reporting_days.today()
 
 
 def _form(request: HttpRequest) -> AnalyticsFilterForm:
     today = _today()
-    # Unbound, the form shows the default range it stands for (the last 30 UTC days).
+    # Unbound, the form shows the default range it stands for (the last 30 reporting days).
     initial = {"start": today - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1), "end": today}
     return AnalyticsFilterForm(request.GET or None, today=today, initial=initial)
 
@@ -75,6 +75,7 @@ def _page(request: HttpRequest, page: str) -> HttpResponse:
             query=urlencode({**filters.as_params(), "dimension": dimension}),
             refreshed_at=rollups_refreshed_at(),
             include_test_calls=settings.ANALYTICS_INCLUDE_TEST_CALLS,
+            analytics_zone=settings.ANALYTICS_TIMEZONE,
             **_sections(page, filters, dimension),
         )
     template = "analytics/_report.html" if getattr(request, "htmx", False) else "analytics/page.html"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
@@ -67,6 +68,16 @@ def env_choice(name: str, default: str, choices: tuple[str, ...], *, environ: Ma
     value = env_str(name, default, environ=environ)
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def env_timezone(name: str, default: str, *, environ: Mapping[str, str] | None = None) -> str:
+    """An IANA timezone name that zoneinfo knows, e.g. America/New_York."""
+    value = env_str(name, default, environ=environ)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(f"{name} must be an IANA timezone such as America/New_York, got {value!r}") from None
     return value
 
 

@@ -20,6 +20,7 @@ from voiceops.env import (
     env_int,
     env_rate,
     env_str,
+    env_timezone,
     env_url,
     env_url_list,
     local_secret_key,
@@ -281,6 +282,8 @@ RETENTION_PURGE_SECONDS = env_int("RETENTION_PURGE_SECONDS", 3600, minimum=60)
 # Analytics rollups (analytics/services.py): the days whose calls changed are rebuilt this often, and
 # yesterday once more at 00:30 UTC for anything that landed after the last refresh's grace.
 ANALYTICS_REFRESH_SECONDS = env_int("ANALYTICS_REFRESH_SECONDS", 60, minimum=5)
+# The zone analytics days are cut in (midnight to midnight there): the business's reporting zone.
+ANALYTICS_TIMEZONE = env_timezone("ANALYTICS_TIMEZONE", "UTC")
 # Test calls started from the console (browser "Talk to it", simulated callers) count in analytics only when on.
 ANALYTICS_INCLUDE_TEST_CALLS = env_bool("ANALYTICS_INCLUDE_TEST_CALLS", False)
 CELERY_BEAT_SCHEDULE = {

@@ -1,7 +1,16 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from voiceops.env import env_bool, env_choice, env_int, env_str, env_url, env_url_list, local_secret_key
+from voiceops.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_str,
+    env_timezone,
+    env_url,
+    env_url_list,
+    local_secret_key,
+)
 
 
 def test_env_bool_accepts_common_spellings():
@@ -57,3 +66,11 @@ def test_local_secret_key_is_created_once_and_private(tmp_path):
     assert len(first) >= 50
     assert local_secret_key(path) == first
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_env_timezone_takes_iana_names_and_refuses_others():
+    assert env_timezone("TZ_X", "UTC", environ={}) == "UTC"
+    assert env_timezone("TZ_X", "UTC", environ={"TZ_X": "America/New_York"}) == "America/New_York"
+    for bad in ("Mars/Olympus", "../etc/passwd", "EST5EDT,M3"):
+        with pytest.raises(ImproperlyConfigured, match="TZ_X"):
+            env_timezone("TZ_X", "UTC", environ={"TZ_X": bad})
