@@ -117,6 +117,8 @@ class Replies:
         self.on_turn_over, self.on_action = on_turn_over, on_action
         self.on_words = on_words  # a held reply's transcript, for turn taking to judge
         self.open: list[ReplyJob] = []  # in turn order; only the last may be uncommitted
+        # Tokens a discarded speculation was billed for: the next stored agent turn carries them, so cost counts them.
+        self.discarded_usage: dict[str, int] = {}
         self.barge_ins = 0
 
     @property
@@ -149,6 +151,8 @@ class Replies:
             self.log.debug("speculation_discarded", why=reason)
             if job.task is not None:
                 job.task.cancel()
+            # Only what the server reported: a stream cut before its usage chunk leaves no count to carry.
+            _add_usage(self.discarded_usage, job.usage)
             self._close(job)
 
     def say(self, outputs: list[BrainOutput], *, greeting: bool = False, hangup: str = "") -> None:
@@ -373,6 +377,9 @@ class Replies:
         if not text:
             return
         self.log.info("agent_turn", text=text, heard=heard, interrupted=interrupted, timings=job.timings)
+        if self.discarded_usage:
+            _add_usage(job.usage, self.discarded_usage)
+            self.discarded_usage = {}
         self.store.add_turn(
             speaker="agent",
             text=text,
@@ -389,13 +396,17 @@ class Replies:
         job = _REPLYING.get()
         if job is None:
             return
-        for name, count in usage.items():
-            job.usage[name] = job.usage.get(name, 0) + count
+        _add_usage(job.usage, usage)
 
     def _close(self, job: ReplyJob) -> None:
         if job in self.open:
             self.open.remove(job)
         self.player.release(job.playback)
+
+
+def _add_usage(total: dict[str, int], usage: dict[str, int]) -> None:
+    for name, count in usage.items():
+        total[name] = total.get(name, 0) + count
 
 
 async def _iterate(outputs: list[BrainOutput]) -> AsyncIterator[BrainOutput]:

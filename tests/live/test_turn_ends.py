@@ -236,3 +236,18 @@ async def test_each_reply_stores_the_token_counts_of_the_requests_made_for_it():
     replies = h.turns("agent")
     assert [reply["text"] for reply in replies] == ["Tuesday at nine is free.", "See you then."]
     assert [reply["data"]["usage"] for reply in replies] == [{"prompt_tokens": 30, "completion_tokens": 5}] * 2
+
+
+async def test_tokens_of_a_discarded_speculation_are_billed_on_the_next_reply():
+    """The caller went on after a pause: the held reply is thrown away, but its model request was paid for."""
+    brain = CountingBrain(["A reply to half a sentence.", "A reply to all of it."], speculative_safe=True)
+    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.05))
+    await h.start()
+    await h.say("I would like", 0.6)
+    await h.run(0.3)  # paused: answered early and held
+    await h.say("I would like to book Friday", 0.6)
+    await h.run(2.0)
+
+    [reply] = h.turns("agent")
+    assert reply["text"] == "A reply to all of it."
+    assert reply["data"]["usage"] == {"prompt_tokens": 60, "completion_tokens": 10}  # both requests
