@@ -166,13 +166,13 @@ def main() -> None:
                 INSERT INTO calls_call (id, direction, status, twilio_call_sid, stream_sid, agent_version_id,
                     lead_id, campaign_id, variant_id, attempt_number, from_number, to_number, disposition,
                     answered_by, status_sequence, variables, recording, failure_reason, created_at, started_at,
-                    answered_at, ended_at, duration_seconds, dial_started_at, outcome_applied, outcome)
+                    answered_at, ended_at, duration_seconds, dial_started_at, outcome_applied, outcome, test_kind)
                 SELECT gen_random_uuid(), 'outbound', c.status, NULL, '', c.version_id, c.lead_id, c.campaign_id,
                        c.variant_id, c.attempt, '+15005550006', '+12125550000', c.disposition, c.answered_by, -1,
                        '{}'::jsonb, '', '', c.created_at, c.created_at,
                        CASE WHEN c.answered_by <> '' THEN c.created_at END,
                        c.created_at + make_interval(secs => c.duration + 20),
-                       CASE WHEN c.answered_by <> '' THEN c.duration END, c.created_at, true, c.outcome
+                       CASE WHEN c.answered_by <> '' THEN c.duration END, c.created_at, true, c.outcome, ''
                 FROM (
                     SELECT s.*, (ARRAY[%s, %s, %s, %s]::bigint[])[1 + s.slot] AS campaign_id,
                            CASE WHEN s.slot = 0 THEN
