@@ -221,6 +221,8 @@ def main() -> None:
             # and LLM usage on the paid versions' replies.
             # The bench database's turns table is unlogged: 10,000,000 rows without writing them to the WAL
             # too (half the disk, and this is throwaway data). In chunks, so each statement stays modest.
+            # A logged table may not reference an unlogged one: the turns' clear-text copies (empty here) go first.
+            cursor.execute("ALTER TABLE privacy_clearturn SET UNLOGGED")
             cursor.execute("ALTER TABLE calls_callturn SET UNLOGGED")
             for chunk in range(10):
                 cursor.execute(
