@@ -39,6 +39,7 @@ from django.conf import settings
 
 from live.pipeline.frames import Samples
 from live.speech.base import SpeechToText, TextToSpeech
+from live.speech.phrase_cache import phrases
 
 T = TypeVar("T")
 
@@ -151,6 +152,13 @@ class ThreadWorkers:
         Stopping early (the reply was cut off or thrown away) stops the engine
         at its next chunk, so a pool thread is not spent on audio nobody hears.
         """
+        cache = phrases()
+        kept = cache.get(tts, text, speed)
+        if kept is not None:  # said before, in full: no model slot, no pool thread
+            for chunk in kept:
+                yield chunk
+            return
+        made: list[Samples] = []
         loop = asyncio.get_running_loop()
         chunks: asyncio.Queue[Samples | _End | _Failed] = asyncio.Queue()
         stop = threading.Event()
@@ -181,9 +189,11 @@ class ThreadWorkers:
             while True:
                 item = await chunks.get()
                 if isinstance(item, _End):
+                    cache.put(tts, text, speed, made)  # heard to the end here: the whole sentence
                     return
                 if isinstance(item, _Failed):
                     raise item.error
+                made.append(item)
                 yield item
         finally:
             stop.set()

@@ -198,6 +198,8 @@ STT_MODEL = env_str("STT_MODEL", "tiny.en")
 STT_DEVICE = env_choice("STT_DEVICE", "cpu", ("cpu", "cuda", "auto"))
 TTS_BACKEND = env_choice("TTS_BACKEND", "piper", ("piper", "coqui"))
 TTS_MODEL = env_str("TTS_MODEL")
+# Audio of sentences already synthesised, replayed instead of synthesised again (live/speech/phrase_cache.py).
+TTS_PHRASE_CACHE_MB = env_int("TTS_PHRASE_CACHE_MB", 64, minimum=0)
 LLM_BASE_URLS = env_url_list("LLM_BASE_URLS", schemes=("http", "https"))
 LLM_MODEL = env_str("LLM_MODEL")
 LLM_API_KEY = env_str("LLM_API_KEY", "none")
