@@ -172,7 +172,7 @@ Decision = (
 class EndOfTurn:
     """How the end of a turn is decided (agents.brains.config.TurnTaking's fields, in ms)."""
 
-    mode: str = "silence"  # or "transcript"
+    mode: str = "silence"  # or "words", "smart" (agents.brains.config.TurnTaking.end_of_turn)
     silence_ms: float = 500
     finished_ms: float = 250
     unfinished_ms: float = 2000
@@ -184,6 +184,11 @@ class EndOfTurn:
 # caller's pause, by the full transcript.
 EARLY_CUT_WORDS = 2
 SMART_TURN_THRESHOLD = 0.5  # Smart Turn's own: above, the utterance sounds complete
+
+# Speech over the paused agent that goes on past the confirmation time cuts
+# it, unless the early check heard only backchannel words: "Yeah, yeah." runs
+# 0.6-0.9 s; a backchannel longer than this is taken for a turn anyway.
+BACKCHANNEL_LONGEST_MS = 1200
 
 # A paused agent with no verdict on the overlap this long after the caller
 # went quiet goes on talking (speech-to-text lost or very late).
@@ -214,10 +219,12 @@ class TurnTaking:
         self.paused_at: float | None = None  # when it paused (clock time)
         self.pause_quiet_since: float | None = None  # paused, and the caller has stopped talking since
         self.cut_this_utterance = False  # this utterance cut the agent off: it is a turn, not an overlap
+        self._early_backchannel = False  # the early check on the overlap heard only backchannel words
         # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
-        self.expect_acoustic = False  # the session sets it when Smart Turn is configured
+        self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
-        self._sounds_finished: bool | None = None
+        self._voice: float | None = None  # Smart Turn's probability that the caller has finished
+        self._voice_known = False
         self.last_activity = started_at
         self.reminders_sent = 0
         self.speculating = False  # a Speculate is out with no Commit or Discard after it
@@ -239,6 +246,8 @@ class TurnTaking:
             self.pause_quiet_since = None
             if self.paused_at_speech_ms is not None:
                 if self.paused_at is not None and now - self.paused_at >= self.confirm_ms / 1000.0:
+                    if self._early_backchannel and event.speech_ms < BACKCHANNEL_LONGEST_MS:
+                        return []  # "Yeah, yeah.": longer than the confirmation, but its words so far are a backchannel
                     return self._cut(now, event.speech_ms)  # still talking: too long for a backchannel, words or not
                 return []
             self.bargein.set_agent_speaking(agent_audible, event.speech_ms)
@@ -249,6 +258,7 @@ class TurnTaking:
                 return self._cut(now, fired.speech_ms)
             self.paused_at_speech_ms = event.speech_ms
             self.paused_at = now
+            self._early_backchannel = False
             return [PauseAgent(at=now)]
         if isinstance(event, UserSpeechResumed):
             self.pause_quiet_since = None
@@ -260,9 +270,9 @@ class TurnTaking:
         if isinstance(event, UserSpeechPaused):
             out = self._discard("new pause")
             self.speculating = True
-            self._heard, self._sounds_finished = None, None
+            self._heard, self._voice, self._voice_known = None, None, False
             out.append(Speculate(event.audio, speech_end_at, overlapped))
-            if self.end_of_turn.mode == "transcript":
+            if self.end_of_turn.mode != "silence":
                 # Hold the turn open until the words are known (or the longest wait).
                 out.append(TurnWindow(self.end_of_turn.unfinished_ms, "waiting for the words"))
             return out
@@ -278,32 +288,46 @@ class TurnTaking:
         "transcript" mode, they say how soon the turn ends.
         """
         out = self.overlap_words(text, now=now, final=True) if self.paused_at_speech_ms is not None else []
-        if not self.speculating or self.end_of_turn.mode != "transcript":
+        if not self.speculating or self.end_of_turn.mode == "silence":
             return out
         self._heard = judge(text)
         return out + self._window()
 
-    def acoustic(self, probability: float) -> list[Decision]:
-        """Smart Turn's score for the utterance so far (live.speech.smart_turn), when it is configured."""
-        if not self.speculating or self.end_of_turn.mode != "transcript":
+    def acoustic(self, probability: float | None) -> list[Decision]:
+        """Smart Turn's score for the utterance so far (live.speech.smart_turn); None: it failed, words alone."""
+        if not self.speculating or self.end_of_turn.mode != "smart":
             return []
-        self._sounds_finished = probability >= SMART_TURN_THRESHOLD
+        self._voice = probability
+        self._voice_known = True
         return self._window()
 
     def _window(self) -> list[Decision]:
-        """The end-of-turn window once what is known allows it: finished only if the words and the voice agree."""
+        """The end-of-turn window once the words (and, when expected, the voice) are known.
+
+        Both run side by side from the pause (live.session), so waiting for
+        the slower of the two costs little. Both finished: the short window.
+        Both unfinished: the long hold. They disagree: halfway between, since
+        each misses what the other hears: tiny.en drops the "uh" of "My name
+        is, uh" (the voice still hears a hesitation), and Smart Turn calls
+        "Tuesday or" finished (the words do not).
+        """
         settings = self.end_of_turn
-        if self._heard is None:
-            return []  # the words are needed first
+        if self._heard is None or (self.expect_acoustic and not self._voice_known):
+            return []  # until both are known the turn stays held open
         if self._heard is Verdict.UNKNOWN:
             return [TurnWindow(settings.silence_ms, "no words")]
-        if self._heard is Verdict.UNFINISHED:
+        words_finished = self._heard is Verdict.FINISHED
+        if self._voice is None:  # the words alone
+            if words_finished:
+                return [TurnWindow(settings.finished_ms, "sounds finished")]
             return [TurnWindow(settings.unfinished_ms, "sounds unfinished")]
-        if self.expect_acoustic and self._sounds_finished is None:
-            return []  # the words sound finished: wait for the voice's say
-        if self._sounds_finished is False:
-            return [TurnWindow(settings.unfinished_ms, "voice sounds unfinished")]
-        return [TurnWindow(settings.finished_ms, "sounds finished")]
+        voice_finished = self._voice >= SMART_TURN_THRESHOLD
+        if words_finished and voice_finished:
+            return [TurnWindow(settings.finished_ms, "words and voice sound finished")]
+        if not words_finished and not voice_finished:
+            return [TurnWindow(settings.unfinished_ms, "words and voice sound unfinished")]
+        why = "the voice sounds unfinished" if words_finished else "the words sound unfinished"
+        return [TurnWindow((settings.finished_ms + settings.unfinished_ms) / 2, why)]
 
     def overlap_words(self, text: str, *, now: float, final: bool) -> list[Decision]:
         """Words the caller said over the paused agent: real words cut it.
@@ -314,9 +338,11 @@ class TurnTaking:
         """
         if self.paused_at_speech_ms is None:
             return []  # already cut (the speech went on), or resumed
-        if not is_backchannel(text, self.backchannel_words) and (final or len(text.split()) >= EARLY_CUT_WORDS):
+        backchannel = is_backchannel(text, self.backchannel_words)
+        if not backchannel and (final or len(text.split()) >= EARLY_CUT_WORDS):
             return self._cut(now, self.paused_at_speech_ms)
         if not final:
+            self._early_backchannel = backchannel and bool(text.strip())
             return []
         self.paused_at_speech_ms = None
         self.pause_quiet_since = None

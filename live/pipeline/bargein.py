@@ -49,6 +49,17 @@ class BargeInDetector:
         return None
 
 
+def backchannel_prompt(words: list[str]) -> str:
+    """The version's backchannel words as a Whisper prompt ("Mhm. Yeah. Okay."), for decodes of speech over the agent.
+
+    Whisper tiny.en turned Piper's "Mhm." into "and make it" and a cut-short
+    one into "here." (scripts/bench_turns.py): prompted with the words a
+    caller says over an agent, it spells a hum as the backchannel it is,
+    while real words ("Wait, stop.") still come through as said.
+    """
+    return " ".join(word.strip().capitalize() + "." for word in words if word.strip())
+
+
 def is_backchannel(text: str, words: list[str]) -> bool:
     """True when an utterance is only acknowledgement words ("mhm", "okay", "yeah yeah") or hesitations ("um").
 

@@ -131,8 +131,8 @@ class FakeSTT:
         self.heard = ""  # what the caller last said (set by Harness.say)
         self.calls: list[dict[str, Any]] = []
 
-    def transcribe(self, audio: Any, *, language: str | None = None) -> str:
-        self.calls.append({"text": self.heard, "language": language, "samples": len(audio)})
+    def transcribe(self, audio: Any, *, language: str | None = None, prompt: str = "") -> str:
+        self.calls.append({"text": self.heard, "language": language, "samples": len(audio), "prompt": prompt})
         return self.heard
 
 
@@ -172,8 +172,8 @@ class FakeWorkers:
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
 
-    async def transcribe(self, stt: Any, audio: Any, *, language: str, priority: Any = 0) -> str:
-        text = stt.transcribe(audio, language=language)
+    async def transcribe(self, stt: Any, audio: Any, *, language: str, priority: Any = 0, prompt: str = "") -> str:
+        text = stt.transcribe(audio, language=language, prompt=prompt)
         await self.clock.sleep(getattr(stt, "delay_s", 0.0))
         return text
 
