@@ -15,31 +15,37 @@ The policy, decision by decision:
   would add Whisper's 0.4-0.5 s to every turn.
 - Discard: the caller went on talking (or paused again): the held reply is stale.
 - TurnWindow: how much silence ends this turn. With `end_of_turn` set to
-  "transcript", the pause holds the turn open until the held reply's words
-  are known (they are needed before anything can be said anyway, so waiting
-  for them costs nothing), then the words decide
+  "words" or "smart" (the default), the pause holds the turn open until the
+  held reply's words are known (they are needed before anything can be said
+  anyway, so waiting for them costs nothing), then the words decide
   (agents.brains.completeness): a finished sentence ends the turn after
   finished_silence_ms, an open one ("Um, I think") after
   unfinished_silence_ms, no words at all (a cough) after the plain
-  end_of_turn_silence_ms. A 900 ms pause after "Um, I think" used to end the
-  turn every time; answering a finished "Tuesday." after 250 ms instead of
-  500 ms is where a quarter of a second of every turn comes from.
+  end_of_turn_silence_ms. "smart" asks the voice too (Smart Turn, run at the
+  same pause beside the speech-to-text): both finished, the short window;
+  both unfinished, the long hold; they disagree, halfway between. A 900 ms
+  pause after "Um, I think" used to end the turn every time; answering a
+  finished "Tuesday." after 250 ms instead of 500 ms is where a quarter of a
+  second of every turn comes from.
 - Commit: the end-of-turn silence completed: the held reply may play (or, with
   none held, a committed one starts).
 - PauseAgent / ResumeAgent / BargeIn: the caller talked over audible agent
   speech for barge_in_min_ms. The agent's audio pauses (nothing more is sent;
-  Twilio plays out its last ~80 ms) and the overlap goes to speech-to-text.
-  Words that are not a backchannel cut the reply (BargeIn: `clear`, the
-  reply is over); no words (a cough, a door, line noise) or only a
-  backchannel ("mhm", "yeah", "right", "okay") resume it where it stopped,
-  as LiveKit's false-interruption resume does. The words may come late (a
-  busy machine), so speech that goes on barge_in_confirm_ms past the
-  minimum cuts the reply anyway (the caller is still talking
+  Twilio plays out its last ~80 ms) and the overlap goes to speech-to-text,
+  prompted with the version's backchannel words (tiny.en hears a bare hum as
+  "and make it" otherwise). Words that are not a backchannel cut the reply
+  (BargeIn: `clear`, the reply is over); no words (a cough, a door, line
+  noise) or only a backchannel ("mhm", "yeah", "right", "okay") resume it
+  where it stopped, as LiveKit's false-interruption resume does. The words
+  may come late (a busy machine), so speech that goes on barge_in_confirm_ms
+  past the minimum cuts the reply anyway (the caller is still talking
   barge_in_confirm_ms after the pause): a backchannel is short, and a real
-  barge-in still sends `clear` within that time of the minimum speech.
-  With barge_in_confirm_ms = 0 the minimum speech cuts at once. Shorter
-  overlaps are left to the reply job, which ignores an overlapping
-  backchannel once it has been transcribed.
+  barge-in still sends `clear` within that time of the minimum speech. The
+  exception is speech whose early words were a backchannel ("Yeah, yeah."):
+  it is not cut for its length until BACKCHANNEL_LONGEST_MS, and its words
+  at the caller's pause decide. With barge_in_confirm_ms = 0 the minimum
+  speech cuts at once. Shorter overlaps are left to the reply job, which
+  ignores an overlapping backchannel once it has been transcribed.
 - Remind / GiveUp: nobody has said anything for reminder_after_s: a reminder,
   and after hangup_after_reminders of them a goodbye and a hang-up.
 - MaxDuration: the call reached max_duration_s, whatever is happening.
@@ -284,8 +290,8 @@ class TurnTaking:
     def words(self, text: str, *, now: float) -> list[Decision]:
         """The held reply's transcript of the utterance so far (the caller paused).
 
-        Over a paused agent, they settle the overlap (cut or resume); then, in
-        "transcript" mode, they say how soon the turn ends.
+        Over a paused agent, they settle the overlap (cut or resume); then,
+        unless the version ends turns on silence alone, they say how soon the turn ends.
         """
         out = self.overlap_words(text, now=now, final=True) if self.paused_at_speech_ms is not None else []
         if not self.speculating or self.end_of_turn.mode == "silence":

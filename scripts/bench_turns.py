@@ -99,6 +99,7 @@ class Outcome:
     heard: list[str] = field(default_factory=list)  # every transcript, in order
     words_at: list[float] = field(default_factory=list)  # when each speculation's words were known
     smart_turn_s: list[float] = field(default_factory=list)  # wall time of each Smart Turn run
+    voice: list[float] = field(default_factory=list)  # Smart Turn's probability at each pause
 
 
 def main() -> None:
@@ -125,9 +126,10 @@ def main() -> None:
 
     stt, tts = get_stt(), get_tts("piper")
     smart = get_smart_turn(args.smart_turn)
-    rules: list[tuple[str, str, object | None]] = [("transcript", "words", None)]
+    rules: list[tuple[str, str, object | None]] = []
     if smart is not None:
-        rules.append(("transcript", "words+voice", smart))
+        rules.append(("smart", "words+voice", smart))  # the default where the model is installed
+    rules.append(("words", "words", None))
     rules.append(("silence", "silence 500 ms", None))
     speeds = (1.0,) if args.quick else SPEEDS
     noises = (False,) if args.quick else (False, True)
@@ -163,7 +165,10 @@ def end_of_turn_report(args: Any, stt: Any, rules: Any, voices: Any, noises: Any
                     if any(at < rest_at for at in outcome.commits):
                         early += 1
                         if args.verbose:
-                            print(f"     early: {first!r} {voice} noise={noisy} heard {outcome.heard}")
+                            print(
+                                f"     early: {first!r} {voice} noise={noisy} heard {outcome.heard} "
+                                f"voice {outcome.voice}"
+                            )
         print(f"   {label:15s} rule: {early}/{total} ended early ({100 * early / total:.1f}%)")
 
     print("\n2. end of finished turns: from the end of speech to the reply's go (commit and words both there)")
@@ -204,7 +209,7 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
             for noisy in noises:
                 audio, _ = join([silence(0.5), sound, silence(0.2)], mark=1)
                 outcome = run(
-                    audio, stt, mode="transcript", agent_audible=True, noisy=noisy, rng=rng, confirm_ms=confirm_ms
+                    audio, stt, mode="words", agent_audible=True, noisy=noisy, rng=rng, confirm_ms=confirm_ms
                 )
                 total += 1
                 cut = bool(outcome.cuts)
@@ -228,7 +233,7 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
             for voice in voices:
                 audio, _ = join([silence(0.5), say(line, voice), silence(0.2)], mark=1)
                 outcome = run(
-                    audio, stt, mode="transcript", agent_audible=True, noisy=False, rng=rng, confirm_ms=confirm_ms
+                    audio, stt, mode="words", agent_audible=True, noisy=False, rng=rng, confirm_ms=confirm_ms
                 )
                 total += 1
                 if outcome.cuts:
@@ -329,6 +334,7 @@ def run(
 
     from agents.brains.config import DEFAULT_BACKCHANNELS, SilenceSettings
     from live import turn_taking as tt
+    from live.pipeline.bargein import backchannel_prompt
     from live.pipeline.listener import Listener
     from live.pipeline.mulaw import mulaw_encode
 
@@ -355,9 +361,11 @@ def run(
     speculation = 0
     audible = agent_audible
 
-    def transcribe(samples: np.ndarray) -> tuple[str, float]:
+    def transcribe(samples: np.ndarray, *, overlap: bool) -> tuple[str, float]:
+        # As the engine does: decodes of speech over the agent are prompted with the backchannel words.
+        prompt = backchannel_prompt(list(DEFAULT_BACKCHANNELS)) if overlap else ""
         began = time.perf_counter()
-        text = str(stt.transcribe(samples, language="en"))  # type: ignore[attr-defined]
+        text = str(stt.transcribe(samples, language="en", prompt=prompt))  # type: ignore[attr-defined]
         outcome.stt_calls += 1
         outcome.heard.append(text)
         return text, time.perf_counter() - began
@@ -367,12 +375,13 @@ def run(
         for decision in decisions:
             if isinstance(decision, tt.Speculate):
                 speculation += 1
-                text, took = transcribe(decision.audio)  # the engine transcribes every speculation
+                text, took = transcribe(decision.audio, overlap=decision.overlapped_agent)  # every speculation
                 pending.append((now + took, "words", text, speculation))
                 if smart_turn is not None:
                     began = time.perf_counter()
                     probability = smart_turn.probability(decision.audio)  # type: ignore[attr-defined]
                     outcome.smart_turn_s.append(time.perf_counter() - began)
+                    outcome.voice.append(round(probability, 2))
                     # On the engine it runs beside the speech-to-text: whichever is slower counts.
                     due = now + max(took, outcome.smart_turn_s[-1])
                     pending.append((due, "voice", str(probability), speculation))
@@ -384,7 +393,7 @@ def run(
                 outcome.commits.append(now)
             elif isinstance(decision, tt.PauseAgent):
                 outcome.pauses.append(now)
-                text, took = transcribe(listener.turns.audio_so_far())
+                text, took = transcribe(listener.turns.audio_so_far(), overlap=True)
                 pending.append((now + took, "overlap", text, speculation))
             elif isinstance(decision, tt.ResumeAgent):
                 outcome.resumes.append(now)
