@@ -110,7 +110,7 @@ def main() -> None:
         "--only", choices=("turns", "barge-in", "stt"), help="one part: end of turn (1-2), barge-in (3-4), STT (5)"
     )
     parser.add_argument(
-        "--smart-turn", default=os.environ.get("SMART_TURN_MODEL", ""), help="Smart Turn v3.2 ONNX file (see README)"
+        "--smart-turn", default=None, help="Smart Turn v3.2 ONNX file (default: SMART_TURN_MODEL, see README)"
     )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceops.settings")
@@ -120,12 +120,14 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
     from live.speech.smart_turn import get_smart_turn
     from live.speech.stt import get_stt
     from live.speech.tts import get_tts
 
     stt, tts = get_stt(), get_tts("piper")
-    smart = get_smart_turn(args.smart_turn)
+    smart = get_smart_turn(settings.SMART_TURN_MODEL if args.smart_turn is None else args.smart_turn)
     rules: list[tuple[str, str, object | None]] = []
     if smart is not None:
         rules.append(("smart", "words+voice", smart))  # the default where the model is installed
@@ -208,9 +210,7 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
         for kind, sound in sounds:
             for noisy in noises:
                 audio, _ = join([silence(0.5), sound, silence(0.2)], mark=1)
-                outcome = run(
-                    audio, stt, mode="words", agent_audible=True, noisy=noisy, rng=rng, confirm_ms=confirm_ms
-                )
+                outcome = run(audio, stt, mode="words", agent_audible=True, noisy=noisy, rng=rng, confirm_ms=confirm_ms)
                 total += 1
                 cut = bool(outcome.cuts)
                 cuts += cut
@@ -232,9 +232,7 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
         for line in REAL_BARGE_INS:
             for voice in voices:
                 audio, _ = join([silence(0.5), say(line, voice), silence(0.2)], mark=1)
-                outcome = run(
-                    audio, stt, mode="words", agent_audible=True, noisy=False, rng=rng, confirm_ms=confirm_ms
-                )
+                outcome = run(audio, stt, mode="words", agent_audible=True, noisy=False, rng=rng, confirm_ms=confirm_ms)
                 total += 1
                 if outcome.cuts:
                     reference = outcome.pauses[0] if outcome.pauses else outcome.cuts[0]

@@ -92,8 +92,8 @@ def warm_start() -> SpeechNeeds:
                 _load(what, needed_by, get_tts, backend, voice or None)
             _load("the Silero VAD model", "every call", silero_session)
             if settings.SMART_TURN_MODEL:
-                what = f"Smart Turn model {settings.SMART_TURN_MODEL!r}"
-                _load(what, "every version whose end of turn is smart (SMART_TURN_MODEL)", get_smart_turn, settings.SMART_TURN_MODEL)
+                path = settings.SMART_TURN_MODEL
+                _load(f"Smart Turn model {path!r}", "the smart end of turn (SMART_TURN_MODEL)", get_smart_turn, path)
         except BaseException:
             _state = FAILED
             raise

@@ -71,7 +71,9 @@ OPEN_ALONE = frozenset({"well", "so", "okay so", "maybe", "yeah so", "and so"})
 # time would be"), unless a pronoun before it is its whole subject ("Yes, it
 # is.", "That's what it was.").
 LINKING_VERBS = frozenset({"is", "was", "are", "were", "be", "am"})
-WHOLE_SUBJECTS = frozenset({"it", "that", "this", "there", "he", "she", "they", "we", "you", "i", "which", "what", "who"})
+WHOLE_SUBJECTS = frozenset(
+    {"it", "that", "this", "there", "he", "she", "they", "we", "you", "i", "which", "what", "who"}
+)
 
 # What Whisper tiny.en makes of an open ending on a phone line: "I was
 # wondering if" comes back "I was wondering it." (scripts/bench_turns.py).

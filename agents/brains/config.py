@@ -315,7 +315,9 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
             "or set stt.model to a multilingual model such as small or large-v3",
         )
     tt_raw = _section(raw, "turn_taking", errors)
-    end_of_turn = _get(tt_raw, "end_of_turn", "turn_taking.end_of_turn", str, "smart", errors, choices=END_OF_TURN_MODES)
+    end_of_turn = _get(
+        tt_raw, "end_of_turn", "turn_taking.end_of_turn", str, "smart", errors, choices=END_OF_TURN_MODES
+    )
     turn_taking = TurnTaking(
         end_of_turn="smart" if end_of_turn == "transcript" else end_of_turn,
         end_of_turn_silence_ms=_get(

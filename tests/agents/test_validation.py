@@ -118,5 +118,5 @@ def test_end_of_turn_modes_with_smart_the_default_and_transcript_its_old_name(wr
 
 
 def test_an_unknown_end_of_turn_mode_is_refused_with_the_choices():
-    with pytest.raises(ConfigError, match="turn_taking.end_of_turn: must be one of smart, words, silence"):
+    with pytest.raises(ConfigError, match=r"turn_taking\.end_of_turn: must be one of smart, words, silence"):
         load_config({"turn_taking": {"end_of_turn": "vibes"}})

@@ -216,7 +216,7 @@ async def ends_after(h: Harness, said: str) -> float:
     await h.say(said, 0.8)
     speech_end = h.at(h.clock.now())
     await h.run(3.0)
-    return first_audio_after(h, speech_end) - speech_end
+    return round(first_audio_after(h, speech_end) - speech_end, 3)
 
 
 async def test_words_and_voice_both_finished_end_the_turn_soon():

@@ -61,5 +61,5 @@ def test_a_wheel_without_the_model_is_refused(tmp_path):
 
 
 def test_a_failed_download_says_so(tmp_path):
-    with pytest.raises(smart_turn_file.ModelFileError, match="pip download pipecat-ai==1.14.0 failed"):
+    with pytest.raises(smart_turn_file.ModelFileError, match=r"pip download pipecat-ai==1\.14\.0 failed"):
         smart_turn_file.fetch(tmp_path / "models", python="/bin/false")
