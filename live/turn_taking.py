@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agents.brains.completeness import Verdict, judge
-from live.pipeline.bargein import BargeInDetector, is_backchannel
+from live.pipeline.bargein import BargeInDetector, real_words
 from live.pipeline.frames import (
     Samples,
     UserSpeaking,
@@ -185,8 +185,8 @@ class EndOfTurn:
 
 
 # The early check hears only the first ~300 ms, where Whisper turns a "mhm"
-# into "here." or "Wow." (scripts/bench_turns.py): one word there is not
-# enough to cut; two are. A one-word barge-in ("Stop.") is cut at the
+# into "here." or "Wow." (scripts/bench_turns.py): one word there that is
+# not a backchannel is not enough to cut ("And, Mm-hmm."); two are. A one-word barge-in ("Stop.") is cut at the
 # caller's pause, by the full transcript.
 EARLY_CUT_WORDS = 2
 SMART_TURN_THRESHOLD = 0.5  # Smart Turn's own: above, the utterance sounds complete
@@ -195,6 +195,11 @@ SMART_TURN_THRESHOLD = 0.5  # Smart Turn's own: above, the utterance sounds comp
 # it, unless the early check heard only backchannel words: "Yeah, yeah." runs
 # 0.6-0.9 s; a backchannel longer than this is taken for a turn anyway.
 BACKCHANNEL_LONGEST_MS = 1200
+
+# Speech over the paused agent past barge_in_confirm_ms waits this long at most
+# for the early check's words (issue 14: a real barge-in cuts within 300 ms of
+# the minimum speech); on this busy 2-core machine they took 60-260 ms.
+EARLY_WORDS_WAIT_MS = 300
 
 # A paused agent with no verdict on the overlap this long after the caller
 # went quiet goes on talking (speech-to-text lost or very late).
@@ -225,7 +230,8 @@ class TurnTaking:
         self.paused_at: float | None = None  # when it paused (clock time)
         self.pause_quiet_since: float | None = None  # paused, and the caller has stopped talking since
         self.cut_this_utterance = False  # this utterance cut the agent off: it is a turn, not an overlap
-        self._early_backchannel = False  # the early check on the overlap heard only backchannel words
+        self._early_heard = False  # the early check on the overlap is back
+        self._early_backchannel = False  # ...and heard only backchannel words
         # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
         self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
@@ -251,7 +257,7 @@ class TurnTaking:
             self.last_activity = now
             self.pause_quiet_since = None
             if self.paused_at_speech_ms is not None:
-                if self.paused_at is not None and now - self.paused_at >= self.confirm_ms / 1000.0:
+                if self.paused_at is not None and now - self.paused_at >= self._confirm_s():
                     if self._early_backchannel and event.speech_ms < BACKCHANNEL_LONGEST_MS:
                         return []  # "Yeah, yeah.": longer than the confirmation, but its words so far are a backchannel
                     return self._cut(now, event.speech_ms)  # still talking: too long for a backchannel, words or not
@@ -264,7 +270,7 @@ class TurnTaking:
                 return self._cut(now, fired.speech_ms)
             self.paused_at_speech_ms = event.speech_ms
             self.paused_at = now
-            self._early_backchannel = False
+            self._early_backchannel = self._early_heard = False
             return [PauseAgent(at=now)]
         if isinstance(event, UserSpeechResumed):
             self.pause_quiet_since = None
@@ -344,15 +350,26 @@ class TurnTaking:
         """
         if self.paused_at_speech_ms is None:
             return []  # already cut (the speech went on), or resumed
-        backchannel = is_backchannel(text, self.backchannel_words)
-        if not backchannel and (final or len(text.split()) >= EARLY_CUT_WORDS):
+        words = real_words(text, self.backchannel_words)
+        if words and (final or len(words) >= EARLY_CUT_WORDS):
             return self._cut(now, self.paused_at_speech_ms)
         if not final:
-            self._early_backchannel = backchannel and bool(text.strip())
+            self._early_heard = True
+            self._early_backchannel = not words and bool(text.strip())
             return []
         self.paused_at_speech_ms = None
         self.pause_quiet_since = None
         return [ResumeAgent(at=now, why="backchannel" if text.strip() else "no words")]
+
+    def _confirm_s(self) -> float:
+        """How long speech may go on past the pause before it cuts whatever its words.
+
+        While the early check's words are still out, up to EARLY_WORDS_WAIT_MS
+        (a busy machine: they may say "Yeah.", and a real barge-in still cuts
+        within that time of the minimum speech).
+        """
+        wait_ms = self.confirm_ms if self._early_heard else max(self.confirm_ms, EARLY_WORDS_WAIT_MS)
+        return wait_ms / 1000.0
 
     def _cut(self, now: float, speech_ms: float) -> list[Decision]:
         self.cut_this_utterance = True

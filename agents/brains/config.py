@@ -32,7 +32,8 @@ VOICEMAIL_ACTIONS = ("hang_up", "leave_message")
 TTS_BACKENDS = ("piper", "coqui")
 # "transcript" is the name "smart" had before Smart Turn was on by default (same behaviour).
 END_OF_TURN_MODES = ("smart", "words", "silence", "transcript")
-DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see"]
+# "oh": tiny.en hears Piper's "Uh-huh." as "Oh." (scripts/bench_turns.py), and a caller's "oh" asks nothing.
+DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see", "oh"]
 # The language codes Whisper knows (faster_whisper.tokenizer._LANGUAGE_CODES,
 # copied: importing faster-whisper loads CTranslate2, far too much for a schema).
 WHISPER_LANGUAGES = frozenset(

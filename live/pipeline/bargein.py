@@ -65,12 +65,14 @@ def is_backchannel(text: str, words: list[str]) -> bool:
 
     Neither asks the agent anything: said over it, they neither stop it nor get an answer.
     """
-    said = " ".join(_WORDS.findall(text.lower()))
-    if not said:
-        return True
-    if all(letter in _HUM_LETTERS for letter in said.split()):
-        return True  # Whisper spells a hum out: "M H M", "M-H-N-N"
+    return not real_words(text, words)
+
+
+def real_words(text: str, words: list[str]) -> list[str]:
+    """The words of `text` that are neither backchannel words, hesitations, nor a hum spelled out."""
+    said = " " + " ".join(_WORDS.findall(text.lower())) + " "
     allowed = {w.lower().strip() for w in words} | HESITATIONS
-    if said in allowed:
-        return True
-    return all(token in allowed for token in said.split())
+    for phrase in (p for p in allowed if " " in p):
+        said = said.replace(f" {phrase} ", " ")  # a backchannel of more than one word ("i see")
+    # A hum that Whisper spelled out ("M H M", "M-H-N-N", "Mm-h", "Mm-huh") is no word either.
+    return [token for token in said.split() if token not in allowed and set(token) - _HUM_LETTERS - {"-", "'"}]

@@ -110,6 +110,10 @@ class WhisperSTT:
         if result.no_speech_prob >= 0.8 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
             return ""
         text = str(tokenizer.decode(tokens)).strip()
+        if prompt and looks_hallucinated(text):
+            # A prompt of short words invites repeating them ("Okay. Okay. Okay. ..."):
+            # once more without it, still on the short window (the standard path took 0.5-1 s here).
+            return self._transcribe_short_window(audio, window_s)
         if looks_hallucinated(text):
             # A decoding loop ("41, 41, 41, ..."): decode again the standard way,
             # with faster-whisper's own guards (temperature fallback on the

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from live.pipeline.bargein import BargeInDetector, is_backchannel
+from live.pipeline.bargein import BargeInDetector, is_backchannel, real_words
 from live.pipeline.frames import AudioFrame, UserSpeaking, UserSpeechStarted, VadFrame
 from live.pipeline.heard import HeardTracker
 from live.pipeline.inbound import BadMediaPayload, FrameUpsampler, MediaDecoder, Resampler
@@ -122,6 +122,15 @@ def test_backchannels_are_recognised():
     assert is_backchannel("Okay, okay.", words)
     assert is_backchannel("I see.", words)
     assert not is_backchannel("Okay, but what about Friday?", words)
+
+
+def test_a_hum_spelled_out_and_a_backchannel_inside_a_longer_text_are_no_words():
+    """What tiny.en wrote for Piper's "Mhm." over the agent (scripts/bench_turns.py)."""
+    words = ["mhm", "mm-hmm", "yeah", "i see"]
+    for heard in ["M H M", "M-H-N-N.", "Mm-h. Mm-h.", "Mm-huh.", "Yeah, I see.", "Um, yeah."]:
+        assert real_words(heard, words) == [], heard
+    assert real_words("And, Mm-hmm.", words) == ["and"]
+    assert real_words("Wait, I see a problem.", words) == ["wait", "a", "problem"]
 
 
 def test_encoder_cuts_whole_frames_and_pads_the_last():

@@ -224,11 +224,11 @@ def test_a_backchannel_or_no_words_resumes_the_agent_once_the_caller_paused():
         assert resume == ResumeAgent(at=T0 + 1.65, why=why), text
 
 
-def test_speech_that_goes_on_cuts_the_paused_agent_without_waiting_for_words():
+def test_speech_that_goes_on_cuts_the_paused_agent_300_ms_after_the_pause_if_the_words_are_late():
     tt = words_machine()
     overlap(tt, 320)
-    assert hear(tt, UserSpeaking(544, 1544), at_ms=1544, agent_audible=True) == []
-    [cut] = hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True)  # 256 ms past the pause
+    assert hear(tt, UserSpeaking(608, 1608), at_ms=1608, agent_audible=True) == []  # past the 250 ms confirmation
+    [cut] = hear(tt, UserSpeaking(640, 1640), at_ms=1640, agent_audible=True)  # 320 ms past the pause
     assert isinstance(cut, BargeIn)
     [speculate, _] = hear(tt, UserSpeechPaused(AUDIO, 1800, 800), at_ms=2024, agent_audible=False)
     assert not speculate.overlapped_agent  # a real turn: it gets an answer
@@ -378,5 +378,26 @@ def test_the_next_overlap_starts_without_the_last_ones_backchannel():
     for ms in range(32, 321, 32):
         out += hear(tt, UserSpeaking(ms, 3000 + ms), at_ms=3000 + ms, agent_audible=True)
     assert kinds(out) == ["PauseAgent"]
+    tt.overlap_words("Hold", now=T0 + 3.45, final=False)  # one word, no backchannel
     [cut] = hear(tt, UserSpeaking(576, 3576), at_ms=3576, agent_audible=True)
-    assert isinstance(cut, BargeIn)  # no early words this time: the length rule is back
+    assert isinstance(cut, BargeIn)  # the length rule is back
+
+
+def test_one_real_word_among_backchannels_early_is_not_a_cut():
+    """tiny.en, prompted, heard the first 300 ms of Piper's "Mhm." as "And, Mm-hmm."."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("And, Mm-hmm.", now=T0 + 1.4, final=False) == []
+    hear(tt, UserSpeechPaused(AUDIO, 1400, 400), at_ms=1624, agent_audible=True)
+    [resume, _window] = tt.words("Mm-hmm. Mm-hmm.", now=T0 + 1.7)
+    assert resume == ResumeAgent(at=T0 + 1.7, why="backchannel")
+
+
+def test_late_early_words_that_are_a_backchannel_still_save_the_agent():
+    """On a busy machine the early check comes back after the confirmation time, within 300 ms."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True) == []  # 256 ms: the words are out
+    assert tt.overlap_words("Yeah.", now=T0 + 1.6, final=False) == []
+    for ms in range(608, 900, 32):
+        assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == [], ms
