@@ -41,7 +41,7 @@ The policy, decision by decision:
   past the minimum cuts the reply anyway (the caller is still talking
   barge_in_confirm_ms after the pause): a backchannel is short, and a real
   barge-in still sends `clear` within that time of the minimum speech. The
-  exception is speech whose early words were a backchannel ("Yeah, yeah."):
+  exception is speech whose early words were a backchannel or none ("Yeah, yeah."):
   it is not cut for its length until BACKCHANNEL_LONGEST_MS, and its words
   at the caller's pause decide. With barge_in_confirm_ms = 0 the minimum
   speech cuts at once. Shorter overlaps are left to the reply job, which
@@ -354,8 +354,10 @@ class TurnTaking:
         if words and (final or len(words) >= EARLY_CUT_WORDS):
             return self._cut(now, self.paused_at_speech_ms)
         if not final:
+            # Nothing but a backchannel, or no words at all, in the first few hundred ms:
+            # speech that goes on is not cut for its length (a noisy "Yeah, yeah." came back "").
             self._early_heard = True
-            self._early_backchannel = not words and bool(text.strip())
+            self._early_backchannel = not words
             return []
         self.paused_at_speech_ms = None
         self.pause_quiet_since = None

@@ -154,6 +154,11 @@ def main() -> None:
     print(f"\ndone in {time.monotonic() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
 
 
+def same_noise(audio: np.ndarray) -> np.random.Generator:
+    """The line noise for one dialogue, the same whichever rule hears it (rules are compared on the same audio)."""
+    return np.random.default_rng([14, len(audio)])
+
+
 def end_of_turn_report(args: Any, stt: Any, rules: Any, voices: Any, noises: Any, say: Any, rng: Any) -> None:
     print("\n1. premature end of turn (a 900 ms pause after a hesitation, then the rest of the sentence)")
     for mode, label, model in rules:
@@ -162,7 +167,9 @@ def end_of_turn_report(args: Any, stt: Any, rules: Any, voices: Any, noises: Any
             for voice in voices:
                 for noisy in noises:
                     audio, rest_at = join([say(first, voice), silence(0.9), say(rest, voice)], mark=2)
-                    outcome = run(audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=rng, smart_turn=model)
+                    outcome = run(
+                        audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=same_noise(audio), smart_turn=model
+                    )
                     total += 1
                     if any(at < rest_at for at in outcome.commits):
                         early += 1
@@ -181,7 +188,9 @@ def end_of_turn_report(args: Any, stt: Any, rules: Any, voices: Any, noises: Any
             for voice in voices:
                 for noisy in noises:
                     audio, end_at = join([say(line, voice)], mark=1)
-                    outcome = run(audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=rng, smart_turn=model)
+                    outcome = run(
+                        audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=same_noise(audio), smart_turn=model
+                    )
                     voice_s += outcome.smart_turn_s
                     if outcome.commits and outcome.words_at:
                         # The reply needs the commit and the words; whichever comes last.

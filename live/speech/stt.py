@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import threading
 from typing import Any
 
@@ -111,8 +112,11 @@ class WhisperSTT:
             return ""
         text = str(tokenizer.decode(tokens)).strip()
         if prompt and looks_hallucinated(text):
-            # A prompt of short words invites repeating them ("Okay. Okay. Okay. ..."):
-            # once more without it, still on the short window (the standard path took 0.5-1 s here).
+            # A prompt of short words invites repeating them ("Mm-hmm. Mm-hmm. Mm-hmm. ..."):
+            # only the prompt's words, it says what it had to; else once more without the
+            # prompt, still on the short window (the standard path took 0.5-1 s here).
+            if set(_words(text)) <= set(_words(prompt)):
+                return Transcript(text, confidence=_confidence([avg_logprob]))
             return self._transcribe_short_window(audio, window_s)
         if looks_hallucinated(text):
             # A decoding loop ("41, 41, 41, ..."): decode again the standard way,
@@ -150,6 +154,10 @@ class WhisperSTT:
         return Transcript(
             " ".join(s.text.strip() for s in kept).strip(), confidence=_confidence([s.avg_logprob for s in kept])
         )
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z'-]+", text.lower())
 
 
 def _confidence(avg_logprobs: list[float]) -> float | None:

@@ -401,3 +401,15 @@ def test_late_early_words_that_are_a_backchannel_still_save_the_agent():
     assert tt.overlap_words("Yeah.", now=T0 + 1.6, final=False) == []
     for ms in range(608, 900, 32):
         assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == [], ms
+
+
+def test_no_words_early_is_not_cut_for_length_either():
+    """A noisy "Yeah, yeah." whose first 300 ms came back empty: its words at the pause decide."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("", now=T0 + 1.45, final=False) == []
+    for ms in range(352, 1000, 32):
+        assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == [], ms
+    hear(tt, UserSpeechPaused(AUDIO, 2000, 1000), at_ms=2224, agent_audible=True)
+    [resume, _window] = tt.words("Yeah, yeah.", now=T0 + 2.4)
+    assert resume == ResumeAgent(at=T0 + 2.4, why="backchannel")
