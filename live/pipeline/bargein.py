@@ -49,15 +49,23 @@ class BargeInDetector:
         return None
 
 
+# How Whisper itself spells a hum; the prompt uses its spelling.
+_WHISPER_SPELLING = {"mhm": "mm-hmm", "mm-hm": "mm-hmm", "uh huh": "uh-huh"}
+
+
 def backchannel_prompt(words: list[str]) -> str:
-    """The version's backchannel words as a Whisper prompt ("Mhm. Yeah. Okay."), for decodes of speech over the agent.
+    """The version's backchannel words as a Whisper prompt ("Mm-hmm. Uh-huh. Yeah."), for speech over the agent.
 
     Whisper tiny.en turned Piper's "Mhm." into "and make it" and a cut-short
     one into "here." (scripts/bench_turns.py): prompted with the words a
     caller says over an agent, it spells a hum as the backchannel it is,
-    while real words ("Wait, stop.") still come through as said.
+    while real words ("Wait, stop.") still come through as said. The hums
+    go first, in Whisper's spelling: a prompt that began "Mhm." still gave
+    "and make 10." for one of three Piper hums, "Mm-hmm." first none.
     """
-    return " ".join(word.strip().capitalize() + "." for word in words if word.strip())
+    spelled = [_WHISPER_SPELLING.get(w.strip().lower(), w.strip().lower()) for w in words if w.strip()]
+    ordered = sorted(dict.fromkeys(spelled), key=lambda word: "-" not in word)  # stable: hums first
+    return " ".join(word[0].upper() + word[1:] + "." for word in ordered)
 
 
 def is_backchannel(text: str, words: list[str]) -> bool:

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from live.pipeline.bargein import BargeInDetector, is_backchannel, real_words
+from live.pipeline.bargein import BargeInDetector, backchannel_prompt, is_backchannel, real_words
 from live.pipeline.frames import AudioFrame, UserSpeaking, UserSpeechStarted, VadFrame
 from live.pipeline.heard import HeardTracker
 from live.pipeline.inbound import BadMediaPayload, FrameUpsampler, MediaDecoder, Resampler
@@ -218,3 +218,9 @@ async def test_pacer_clear_drops_unsent_audio_and_reports_its_marks():
     await clock.advance(1.0)
     assert len(sent) == 7  # two at once (lead 20 ms), one every 20 ms up to 100 ms; nothing after the clear
     await pacer.close()
+
+
+def test_the_backchannel_prompt_spells_hums_as_whisper_does_and_puts_them_first():
+    prompt = backchannel_prompt(["yeah", "mhm", "okay", "mm-hmm", "uh-huh", "i see"])
+    assert prompt == "Mm-hmm. Uh-huh. Yeah. Okay. I see."
+    assert backchannel_prompt(["sí", "vale"]) == "Sí. Vale."  # another language's words, as the version has them
