@@ -75,11 +75,11 @@ def test_a_decoding_loop_is_decoded_again_with_faster_whispers_guards(stt, setti
     calls: list[dict[str, object]] = []
     standard = stt._transcribe_standard
 
-    def recorded(audio: np.ndarray, language: str | None, *, safeguards: bool = False) -> str:
-        calls.append({"language": language, "safeguards": safeguards})
-        return standard(audio, language, safeguards=safeguards)
+    def recorded(audio: np.ndarray, language: str | None, *, safeguards: bool = False, prompt: str = "") -> str:
+        calls.append({"language": language, "safeguards": safeguards, "prompt": prompt})
+        return standard(audio, language, safeguards=safeguards, prompt=prompt)
 
     monkeypatch.setattr(stt, "_transcribe_standard", recorded)
     monkeypatch.setattr(stt_module, "looks_hallucinated", lambda text: True)  # as if the decode had looped
     assert _words(stt.transcribe(audio)) == _words(line)  # the guarded decode still hears the words
-    assert calls == [{"language": "en", "safeguards": True}]
+    assert calls == [{"language": "en", "safeguards": True, "prompt": ""}]
