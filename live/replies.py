@@ -40,7 +40,7 @@ from agents.brains.config import AgentConfig
 from agents.brains.sentences import split_sentences
 from agents.brains.speakable import speakable_text
 from live.clock import Clock
-from live.pipeline.bargein import is_backchannel
+from live.pipeline.bargein import backchannel_prompt, is_backchannel
 from live.pipeline.frames import Samples
 from live.pipeline.inbound import MODEL_RATE
 from live.player import Playback, Player
@@ -266,8 +266,11 @@ class Replies:
         assert job.audio is not None
         queued_at = self.clock.now()
         # Behind committed turns (this call's or another's) while held; in front once committed.
+        # Speech over the agent is most often a backchannel: the decode is told
+        # so, or tiny.en hears a hum as words ("and make it") and cuts the agent.
+        prompt = backchannel_prompt(self.config.turn_taking.backchannel_words) if job.overlapped_agent else ""
         text = await self.workers.transcribe(
-            self.stt, job.audio, language=self.config.stt.language, priority=job.urgency
+            self.stt, job.audio, language=self.config.stt.language, priority=job.urgency, prompt=prompt
         )
         job.caller_text = text
         job.stamp("stt_done")

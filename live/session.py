@@ -27,6 +27,7 @@ from agents.brains.templating import render_template
 from live import turn_taking as tt
 from live.actions import NO_CARRIER, ActionRunner, CallActions
 from live.clock import SYSTEM_CLOCK, Clock
+from live.pipeline.bargein import backchannel_prompt
 from live.pipeline.frames import Samples
 from live.pipeline.listener import Listener
 from live.pipeline.vad import VadProcessor
@@ -34,7 +35,7 @@ from live.player import Player, Transport
 from live.recording import StereoRecorder, save_recording
 from live.replies import Replies
 from live.speech.base import SpeechToText, TextToSpeech
-from live.speech.smart_turn import SmartTurn, get_smart_turn
+from live.speech.smart_turn import TurnModel
 from live.store import CallStore, TurnStore
 from live.supervision import ChannelLayerLink, LiveView, Supervision
 from live.workers import URGENT, ThreadWorkers, Workers
@@ -72,6 +73,7 @@ class CallSession:
         store: TurnStore | None = None,
         vad: VadProcessor | None = None,
         supervised: bool = False,  # reachable from consoles over the channel layer (watch, listen, commands)
+        smart_turn: TurnModel | None = None,  # Smart Turn, when the server has it (live.setup loads it)
     ) -> None:
         self.call_id, self.call_sid, self.stream_sid = call_id, call_sid, stream_sid
         self.config, self.ctx, self.brain, self.stt, self.tts = config, ctx, brain, stt, tts
@@ -99,6 +101,9 @@ class CallSession:
             barge_in_confirm_ms=turns.barge_in_confirm_ms,
             backchannel_words=turns.backchannel_words,
         )
+        # The voice's say joins the words' only where the version asks for it.
+        self.smart_turn = smart_turn if turns.end_of_turn == "smart" else None
+        self.turn_taking.expect_acoustic = self.smart_turn is not None
         self.recorder = StereoRecorder() if config.recording.enabled else None
         self.player = Player(
             stream_sid=stream_sid, transport=transport, sample_rate=tts.sample_rate, clock=clock, recorder=self.recorder
@@ -135,7 +140,6 @@ class CallSession:
         self._overlap_check: asyncio.Task[None] | None = None
         self._amd_watch: asyncio.Task[None] | None = None
         self._machine = False  # an answering machine took the call
-        self.smart_turn: SmartTurn | None = None  # loaded at start when SMART_TURN_MODEL names one
         self._acoustic_check: asyncio.Task[None] | None = None
         self._ending, self.finished = False, asyncio.Event()
 
@@ -150,9 +154,6 @@ class CallSession:
                 await self._link.start()
             except Exception:  # supervision is a window on the call, never a reason to drop it
                 self.log.warning("supervision_link_failed", exc_info=True)
-        if settings.SMART_TURN_MODEL and self.config.turn_taking.end_of_turn == "transcript":
-            self.smart_turn = await self.workers.call(get_smart_turn, settings.SMART_TURN_MODEL)
-            self.turn_taking.expect_acoustic = self.smart_turn is not None
         if self.call_sid and not self.resumed:
             self._amd_watch = asyncio.create_task(self._watch_answered_by(), name="amd-watch")
         if not self.resumed:  # a stream reconnected after DTMF goes on where the call was
@@ -331,13 +332,20 @@ class CallSession:
     async def _hear_voice(self, audio: Samples) -> None:
         """Smart Turn on the utterance so far; its verdict joins the words' (a newer pause cancels this one)."""
         assert self.smart_turn is not None
-        probability = await self.workers.call(self.smart_turn.probability, audio)
+        probability: float | None = None
+        try:
+            probability = await self.workers.call(self.smart_turn.probability, audio)
+        except Exception:  # the words decide alone rather than the turn waiting for the longest hold
+            self.log.warning("smart_turn_failed", exc_info=True)
         for decision in self.turn_taking.acoustic(probability):
             self._decide(decision)
 
     async def _check_overlap(self, audio: Samples) -> None:
         """The first words of speech over the paused agent: real words cut it now, not at the caller's pause."""
-        text = await self.workers.transcribe(self.stt, audio, language=self.config.stt.language, priority=URGENT)
+        prompt = backchannel_prompt(self.config.turn_taking.backchannel_words)  # most overlaps are backchannels
+        text = await self.workers.transcribe(
+            self.stt, audio, language=self.config.stt.language, priority=URGENT, prompt=prompt
+        )
         for decision in self.turn_taking.overlap_words(text, now=self.clock.now(), final=False):
             self._decide(decision)
 

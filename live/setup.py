@@ -6,6 +6,8 @@ import asyncio
 import uuid
 from typing import Any
 
+from django.conf import settings
+
 from agents.brains.base import CallContext
 from agents.brains.config import load_config
 from agents.brains.factory import make_brain
@@ -64,6 +66,7 @@ async def build_session(
     transport: Transport,
     actions: CallActions | None = None,
 ) -> CallSession:
+    from live.speech.smart_turn import get_smart_turn, loaded_smart_turn
     from live.speech.stt import get_stt, loaded_stt
     from live.speech.tts import get_tts, loaded_tts
 
@@ -84,6 +87,11 @@ async def build_session(
         tts = await loop.run_in_executor(TTS_POOL, get_tts, backend, voice)
     if not silero_loaded():
         await loop.run_in_executor(STT_POOL, silero_session)  # the shared VAD model, loaded once per process
+    smart_turn = None
+    if config.turn_taking.end_of_turn == "smart" and settings.SMART_TURN_MODEL:
+        smart_turn = loaded_smart_turn(settings.SMART_TURN_MODEL)
+        if smart_turn is None:
+            smart_turn = await loop.run_in_executor(STT_POOL, get_smart_turn, settings.SMART_TURN_MODEL)
     brain = make_brain(ctx, config, llm=llm_defaults())  # parsed once, above
     return CallSession(
         call_id=call_id,
@@ -98,4 +106,5 @@ async def build_session(
         actions=actions,
         resumed=resumed,
         supervised=True,  # consoles may watch, listen and steer it (live.supervision)
+        smart_turn=smart_turn,
     )

@@ -15,31 +15,37 @@ The policy, decision by decision:
   would add Whisper's 0.4-0.5 s to every turn.
 - Discard: the caller went on talking (or paused again): the held reply is stale.
 - TurnWindow: how much silence ends this turn. With `end_of_turn` set to
-  "transcript", the pause holds the turn open until the held reply's words
-  are known (they are needed before anything can be said anyway, so waiting
-  for them costs nothing), then the words decide
+  "words" or "smart" (the default), the pause holds the turn open until the
+  held reply's words are known (they are needed before anything can be said
+  anyway, so waiting for them costs nothing), then the words decide
   (agents.brains.completeness): a finished sentence ends the turn after
   finished_silence_ms, an open one ("Um, I think") after
   unfinished_silence_ms, no words at all (a cough) after the plain
-  end_of_turn_silence_ms. A 900 ms pause after "Um, I think" used to end the
-  turn every time; answering a finished "Tuesday." after 250 ms instead of
-  500 ms is where a quarter of a second of every turn comes from.
+  end_of_turn_silence_ms. "smart" asks the voice too (Smart Turn, run at the
+  same pause beside the speech-to-text): both finished, the short window;
+  both unfinished, the long hold; they disagree, halfway between. A 900 ms
+  pause after "Um, I think" used to end the turn every time; answering a
+  finished "Tuesday." after 250 ms instead of 500 ms is where a quarter of a
+  second of every turn comes from.
 - Commit: the end-of-turn silence completed: the held reply may play (or, with
   none held, a committed one starts).
 - PauseAgent / ResumeAgent / BargeIn: the caller talked over audible agent
   speech for barge_in_min_ms. The agent's audio pauses (nothing more is sent;
-  Twilio plays out its last ~80 ms) and the overlap goes to speech-to-text.
-  Words that are not a backchannel cut the reply (BargeIn: `clear`, the
-  reply is over); no words (a cough, a door, line noise) or only a
-  backchannel ("mhm", "yeah", "right", "okay") resume it where it stopped,
-  as LiveKit's false-interruption resume does. The words may come late (a
-  busy machine), so speech that goes on barge_in_confirm_ms past the
-  minimum cuts the reply anyway (the caller is still talking
+  Twilio plays out its last ~80 ms) and the overlap goes to speech-to-text,
+  prompted with the version's backchannel words (tiny.en hears a bare hum as
+  "and make it" otherwise). Words that are not a backchannel cut the reply
+  (BargeIn: `clear`, the reply is over); no words (a cough, a door, line
+  noise) or only a backchannel ("mhm", "yeah", "right", "okay") resume it
+  where it stopped, as LiveKit's false-interruption resume does. The words
+  may come late (a busy machine), so speech that goes on barge_in_confirm_ms
+  past the minimum cuts the reply anyway (the caller is still talking
   barge_in_confirm_ms after the pause): a backchannel is short, and a real
-  barge-in still sends `clear` within that time of the minimum speech.
-  With barge_in_confirm_ms = 0 the minimum speech cuts at once. Shorter
-  overlaps are left to the reply job, which ignores an overlapping
-  backchannel once it has been transcribed.
+  barge-in still sends `clear` within that time of the minimum speech. The
+  exception is speech whose early words were a backchannel or none ("Yeah, yeah."):
+  it is not cut for its length until BACKCHANNEL_LONGEST_MS, and its words
+  at the caller's pause decide. With barge_in_confirm_ms = 0 the minimum
+  speech cuts at once. Shorter overlaps are left to the reply job, which
+  ignores an overlapping backchannel once it has been transcribed.
 - Remind / GiveUp: nobody has said anything for reminder_after_s: a reminder,
   and after hangup_after_reminders of them a goodbye and a hang-up.
 - MaxDuration: the call reached max_duration_s, whatever is happening.
@@ -51,7 +57,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agents.brains.completeness import Verdict, judge
-from live.pipeline.bargein import BargeInDetector, is_backchannel
+from live.pipeline.bargein import BargeInDetector, real_words
 from live.pipeline.frames import (
     Samples,
     UserSpeaking,
@@ -172,18 +178,28 @@ Decision = (
 class EndOfTurn:
     """How the end of a turn is decided (agents.brains.config.TurnTaking's fields, in ms)."""
 
-    mode: str = "silence"  # or "transcript"
+    mode: str = "silence"  # or "words", "smart" (agents.brains.config.TurnTaking.end_of_turn)
     silence_ms: float = 500
     finished_ms: float = 250
     unfinished_ms: float = 2000
 
 
 # The early check hears only the first ~300 ms, where Whisper turns a "mhm"
-# into "here." or "Wow." (scripts/bench_turns.py): one word there is not
-# enough to cut; two are. A one-word barge-in ("Stop.") is cut at the
+# into "here." or "Wow." (scripts/bench_turns.py): one word there that is
+# not a backchannel is not enough to cut ("And, Mm-hmm."); two are. A one-word barge-in ("Stop.") is cut at the
 # caller's pause, by the full transcript.
 EARLY_CUT_WORDS = 2
 SMART_TURN_THRESHOLD = 0.5  # Smart Turn's own: above, the utterance sounds complete
+
+# Speech over the paused agent that goes on past the confirmation time cuts
+# it, unless the early check heard only backchannel words: "Yeah, yeah." runs
+# 0.6-0.9 s; a backchannel longer than this is taken for a turn anyway.
+BACKCHANNEL_LONGEST_MS = 1200
+
+# Speech over the paused agent past barge_in_confirm_ms waits this long at most
+# for the early check's words (issue 14: a real barge-in cuts within 300 ms of
+# the minimum speech); on this busy 2-core machine they took 60-260 ms.
+EARLY_WORDS_WAIT_MS = 300
 
 # A paused agent with no verdict on the overlap this long after the caller
 # went quiet goes on talking (speech-to-text lost or very late).
@@ -214,10 +230,13 @@ class TurnTaking:
         self.paused_at: float | None = None  # when it paused (clock time)
         self.pause_quiet_since: float | None = None  # paused, and the caller has stopped talking since
         self.cut_this_utterance = False  # this utterance cut the agent off: it is a turn, not an overlap
+        self._early_heard = False  # the early check on the overlap is back
+        self._early_backchannel = False  # ...and heard only backchannel words
         # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
-        self.expect_acoustic = False  # the session sets it when Smart Turn is configured
+        self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
-        self._sounds_finished: bool | None = None
+        self._voice: float | None = None  # Smart Turn's probability that the caller has finished
+        self._voice_known = False
         self.last_activity = started_at
         self.reminders_sent = 0
         self.speculating = False  # a Speculate is out with no Commit or Discard after it
@@ -238,7 +257,9 @@ class TurnTaking:
             self.last_activity = now
             self.pause_quiet_since = None
             if self.paused_at_speech_ms is not None:
-                if self.paused_at is not None and now - self.paused_at >= self.confirm_ms / 1000.0:
+                if self.paused_at is not None and now - self.paused_at >= self._confirm_s():
+                    if self._early_backchannel and event.speech_ms < BACKCHANNEL_LONGEST_MS:
+                        return []  # "Yeah, yeah.": longer than the confirmation, but its words so far are a backchannel
                     return self._cut(now, event.speech_ms)  # still talking: too long for a backchannel, words or not
                 return []
             self.bargein.set_agent_speaking(agent_audible, event.speech_ms)
@@ -249,6 +270,7 @@ class TurnTaking:
                 return self._cut(now, fired.speech_ms)
             self.paused_at_speech_ms = event.speech_ms
             self.paused_at = now
+            self._early_backchannel = self._early_heard = False
             return [PauseAgent(at=now)]
         if isinstance(event, UserSpeechResumed):
             self.pause_quiet_since = None
@@ -260,9 +282,9 @@ class TurnTaking:
         if isinstance(event, UserSpeechPaused):
             out = self._discard("new pause")
             self.speculating = True
-            self._heard, self._sounds_finished = None, None
+            self._heard, self._voice, self._voice_known = None, None, False
             out.append(Speculate(event.audio, speech_end_at, overlapped))
-            if self.end_of_turn.mode == "transcript":
+            if self.end_of_turn.mode != "silence":
                 # Hold the turn open until the words are known (or the longest wait).
                 out.append(TurnWindow(self.end_of_turn.unfinished_ms, "waiting for the words"))
             return out
@@ -274,36 +296,50 @@ class TurnTaking:
     def words(self, text: str, *, now: float) -> list[Decision]:
         """The held reply's transcript of the utterance so far (the caller paused).
 
-        Over a paused agent, they settle the overlap (cut or resume); then, in
-        "transcript" mode, they say how soon the turn ends.
+        Over a paused agent, they settle the overlap (cut or resume); then,
+        unless the version ends turns on silence alone, they say how soon the turn ends.
         """
         out = self.overlap_words(text, now=now, final=True) if self.paused_at_speech_ms is not None else []
-        if not self.speculating or self.end_of_turn.mode != "transcript":
+        if not self.speculating or self.end_of_turn.mode == "silence":
             return out
         self._heard = judge(text)
         return out + self._window()
 
-    def acoustic(self, probability: float) -> list[Decision]:
-        """Smart Turn's score for the utterance so far (live.speech.smart_turn), when it is configured."""
-        if not self.speculating or self.end_of_turn.mode != "transcript":
+    def acoustic(self, probability: float | None) -> list[Decision]:
+        """Smart Turn's score for the utterance so far (live.speech.smart_turn); None: it failed, words alone."""
+        if not self.speculating or self.end_of_turn.mode != "smart":
             return []
-        self._sounds_finished = probability >= SMART_TURN_THRESHOLD
+        self._voice = probability
+        self._voice_known = True
         return self._window()
 
     def _window(self) -> list[Decision]:
-        """The end-of-turn window once what is known allows it: finished only if the words and the voice agree."""
+        """The end-of-turn window once the words (and, when expected, the voice) are known.
+
+        Both run side by side from the pause (live.session), so waiting for
+        the slower of the two costs little. Both finished: the short window.
+        Both unfinished: the long hold. They disagree: halfway between, since
+        each misses what the other hears: tiny.en drops the "uh" of "My name
+        is, uh" (the voice still hears a hesitation), and Smart Turn calls
+        "Tuesday or" finished (the words do not).
+        """
         settings = self.end_of_turn
-        if self._heard is None:
-            return []  # the words are needed first
+        if self._heard is None or (self.expect_acoustic and not self._voice_known):
+            return []  # until both are known the turn stays held open
         if self._heard is Verdict.UNKNOWN:
             return [TurnWindow(settings.silence_ms, "no words")]
-        if self._heard is Verdict.UNFINISHED:
+        words_finished = self._heard is Verdict.FINISHED
+        if self._voice is None:  # the words alone
+            if words_finished:
+                return [TurnWindow(settings.finished_ms, "sounds finished")]
             return [TurnWindow(settings.unfinished_ms, "sounds unfinished")]
-        if self.expect_acoustic and self._sounds_finished is None:
-            return []  # the words sound finished: wait for the voice's say
-        if self._sounds_finished is False:
-            return [TurnWindow(settings.unfinished_ms, "voice sounds unfinished")]
-        return [TurnWindow(settings.finished_ms, "sounds finished")]
+        voice_finished = self._voice >= SMART_TURN_THRESHOLD
+        if words_finished and voice_finished:
+            return [TurnWindow(settings.finished_ms, "words and voice sound finished")]
+        if not words_finished and not voice_finished:
+            return [TurnWindow(settings.unfinished_ms, "words and voice sound unfinished")]
+        why = "the voice sounds unfinished" if words_finished else "the words sound unfinished"
+        return [TurnWindow((settings.finished_ms + settings.unfinished_ms) / 2, why)]
 
     def overlap_words(self, text: str, *, now: float, final: bool) -> list[Decision]:
         """Words the caller said over the paused agent: real words cut it.
@@ -314,13 +350,28 @@ class TurnTaking:
         """
         if self.paused_at_speech_ms is None:
             return []  # already cut (the speech went on), or resumed
-        if not is_backchannel(text, self.backchannel_words) and (final or len(text.split()) >= EARLY_CUT_WORDS):
+        words = real_words(text, self.backchannel_words)
+        if words and (final or len(words) >= EARLY_CUT_WORDS):
             return self._cut(now, self.paused_at_speech_ms)
         if not final:
+            # Nothing but a backchannel, or no words at all, in the first few hundred ms:
+            # speech that goes on is not cut for its length (a noisy "Yeah, yeah." came back "").
+            self._early_heard = True
+            self._early_backchannel = not words
             return []
         self.paused_at_speech_ms = None
         self.pause_quiet_since = None
         return [ResumeAgent(at=now, why="backchannel" if text.strip() else "no words")]
+
+    def _confirm_s(self) -> float:
+        """How long speech may go on past the pause before it cuts whatever its words.
+
+        While the early check's words are still out, up to EARLY_WORDS_WAIT_MS
+        (a busy machine: they may say "Yeah.", and a real barge-in still cuts
+        within that time of the minimum speech).
+        """
+        wait_ms = self.confirm_ms if self._early_heard else max(self.confirm_ms, EARLY_WORDS_WAIT_MS)
+        return wait_ms / 1000.0
 
     def _cut(self, now: float, speech_ms: float) -> list[Decision]:
         self.cut_this_utterance = True

@@ -119,7 +119,7 @@ def gate(pool: str) -> ModelGate:
 
 class Workers(Protocol):
     async def transcribe(
-        self, stt: SpeechToText, audio: Samples, *, language: str, priority: Priority = URGENT
+        self, stt: SpeechToText, audio: Samples, *, language: str, priority: Priority = URGENT, prompt: str = ""
     ) -> str: ...
 
     def synthesize(
@@ -139,10 +139,12 @@ class _Failed:
 
 
 class ThreadWorkers:
-    async def transcribe(self, stt: SpeechToText, audio: Samples, *, language: str, priority: Priority = URGENT) -> str:
+    async def transcribe(
+        self, stt: SpeechToText, audio: Samples, *, language: str, priority: Priority = URGENT, prompt: str = ""
+    ) -> str:
         loop = asyncio.get_running_loop()
         async with gate("stt").slot(priority):
-            return await loop.run_in_executor(STT_POOL, lambda: stt.transcribe(audio, language=language))
+            return await loop.run_in_executor(STT_POOL, lambda: stt.transcribe(audio, language=language, prompt=prompt))
 
     async def synthesize(
         self, tts: TextToSpeech, text: str, *, speed: float, priority: Priority = URGENT

@@ -99,6 +99,7 @@ class Outcome:
     heard: list[str] = field(default_factory=list)  # every transcript, in order
     words_at: list[float] = field(default_factory=list)  # when each speculation's words were known
     smart_turn_s: list[float] = field(default_factory=list)  # wall time of each Smart Turn run
+    voice: list[float] = field(default_factory=list)  # Smart Turn's probability at each pause
 
 
 def main() -> None:
@@ -109,7 +110,7 @@ def main() -> None:
         "--only", choices=("turns", "barge-in", "stt"), help="one part: end of turn (1-2), barge-in (3-4), STT (5)"
     )
     parser.add_argument(
-        "--smart-turn", default=os.environ.get("SMART_TURN_MODEL", ""), help="Smart Turn v3.2 ONNX file (see README)"
+        "--smart-turn", default=None, help="Smart Turn v3.2 ONNX file (default: SMART_TURN_MODEL, see README)"
     )
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceops.settings")
@@ -119,15 +120,18 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
     from live.speech.smart_turn import get_smart_turn
     from live.speech.stt import get_stt
     from live.speech.tts import get_tts
 
     stt, tts = get_stt(), get_tts("piper")
-    smart = get_smart_turn(args.smart_turn)
-    rules: list[tuple[str, str, object | None]] = [("transcript", "words", None)]
+    smart = get_smart_turn(settings.SMART_TURN_MODEL if args.smart_turn is None else args.smart_turn)
+    rules: list[tuple[str, str, object | None]] = []
     if smart is not None:
-        rules.append(("transcript", "words+voice", smart))
+        rules.append(("smart", "words+voice", smart))  # the default where the model is installed
+    rules.append(("words", "words", None))
     rules.append(("silence", "silence 500 ms", None))
     speeds = (1.0,) if args.quick else SPEEDS
     noises = (False,) if args.quick else (False, True)
@@ -150,6 +154,11 @@ def main() -> None:
     print(f"\ndone in {time.monotonic() - started:.0f} s; load average {os.getloadavg()[0]:.1f}")
 
 
+def same_noise(audio: np.ndarray) -> np.random.Generator:
+    """The line noise for one dialogue, the same whichever rule hears it (rules are compared on the same audio)."""
+    return np.random.default_rng([14, len(audio)])
+
+
 def end_of_turn_report(args: Any, stt: Any, rules: Any, voices: Any, noises: Any, say: Any, rng: Any) -> None:
     print("\n1. premature end of turn (a 900 ms pause after a hesitation, then the rest of the sentence)")
     for mode, label, model in rules:
@@ -158,12 +167,17 @@ def end_of_turn_report(args: Any, stt: Any, rules: Any, voices: Any, noises: Any
             for voice in voices:
                 for noisy in noises:
                     audio, rest_at = join([say(first, voice), silence(0.9), say(rest, voice)], mark=2)
-                    outcome = run(audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=rng, smart_turn=model)
+                    outcome = run(
+                        audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=same_noise(audio), smart_turn=model
+                    )
                     total += 1
                     if any(at < rest_at for at in outcome.commits):
                         early += 1
                         if args.verbose:
-                            print(f"     early: {first!r} {voice} noise={noisy} heard {outcome.heard}")
+                            print(
+                                f"     early: {first!r} {voice} noise={noisy} heard {outcome.heard} "
+                                f"voice {outcome.voice}"
+                            )
         print(f"   {label:15s} rule: {early}/{total} ended early ({100 * early / total:.1f}%)")
 
     print("\n2. end of finished turns: from the end of speech to the reply's go (commit and words both there)")
@@ -174,7 +188,9 @@ def end_of_turn_report(args: Any, stt: Any, rules: Any, voices: Any, noises: Any
             for voice in voices:
                 for noisy in noises:
                     audio, end_at = join([say(line, voice)], mark=1)
-                    outcome = run(audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=rng, smart_turn=model)
+                    outcome = run(
+                        audio, stt, mode=mode, agent_audible=False, noisy=noisy, rng=same_noise(audio), smart_turn=model
+                    )
                     voice_s += outcome.smart_turn_s
                     if outcome.commits and outcome.words_at:
                         # The reply needs the commit and the words; whichever comes last.
@@ -203,9 +219,7 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
         for kind, sound in sounds:
             for noisy in noises:
                 audio, _ = join([silence(0.5), sound, silence(0.2)], mark=1)
-                outcome = run(
-                    audio, stt, mode="transcript", agent_audible=True, noisy=noisy, rng=rng, confirm_ms=confirm_ms
-                )
+                outcome = run(audio, stt, mode="words", agent_audible=True, noisy=noisy, rng=rng, confirm_ms=confirm_ms)
                 total += 1
                 cut = bool(outcome.cuts)
                 cuts += cut
@@ -227,9 +241,7 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
         for line in REAL_BARGE_INS:
             for voice in voices:
                 audio, _ = join([silence(0.5), say(line, voice), silence(0.2)], mark=1)
-                outcome = run(
-                    audio, stt, mode="transcript", agent_audible=True, noisy=False, rng=rng, confirm_ms=confirm_ms
-                )
+                outcome = run(audio, stt, mode="words", agent_audible=True, noisy=False, rng=rng, confirm_ms=confirm_ms)
                 total += 1
                 if outcome.cuts:
                     reference = outcome.pauses[0] if outcome.pauses else outcome.cuts[0]
@@ -329,6 +341,7 @@ def run(
 
     from agents.brains.config import DEFAULT_BACKCHANNELS, SilenceSettings
     from live import turn_taking as tt
+    from live.pipeline.bargein import backchannel_prompt
     from live.pipeline.listener import Listener
     from live.pipeline.mulaw import mulaw_encode
 
@@ -355,9 +368,11 @@ def run(
     speculation = 0
     audible = agent_audible
 
-    def transcribe(samples: np.ndarray) -> tuple[str, float]:
+    def transcribe(samples: np.ndarray, *, overlap: bool) -> tuple[str, float]:
+        # As the engine does: decodes of speech over the agent are prompted with the backchannel words.
+        prompt = backchannel_prompt(list(DEFAULT_BACKCHANNELS)) if overlap else ""
         began = time.perf_counter()
-        text = str(stt.transcribe(samples, language="en"))  # type: ignore[attr-defined]
+        text = str(stt.transcribe(samples, language="en", prompt=prompt))  # type: ignore[attr-defined]
         outcome.stt_calls += 1
         outcome.heard.append(text)
         return text, time.perf_counter() - began
@@ -367,12 +382,13 @@ def run(
         for decision in decisions:
             if isinstance(decision, tt.Speculate):
                 speculation += 1
-                text, took = transcribe(decision.audio)  # the engine transcribes every speculation
+                text, took = transcribe(decision.audio, overlap=decision.overlapped_agent)  # every speculation
                 pending.append((now + took, "words", text, speculation))
                 if smart_turn is not None:
                     began = time.perf_counter()
                     probability = smart_turn.probability(decision.audio)  # type: ignore[attr-defined]
                     outcome.smart_turn_s.append(time.perf_counter() - began)
+                    outcome.voice.append(round(probability, 2))
                     # On the engine it runs beside the speech-to-text: whichever is slower counts.
                     due = now + max(took, outcome.smart_turn_s[-1])
                     pending.append((due, "voice", str(probability), speculation))
@@ -384,7 +400,7 @@ def run(
                 outcome.commits.append(now)
             elif isinstance(decision, tt.PauseAgent):
                 outcome.pauses.append(now)
-                text, took = transcribe(listener.turns.audio_so_far())
+                text, took = transcribe(listener.turns.audio_so_far(), overlap=True)
                 pending.append((now + took, "overlap", text, speculation))
             elif isinstance(decision, tt.ResumeAgent):
                 outcome.resumes.append(now)

@@ -30,6 +30,16 @@ def env_str(name: str, default: str = "", *, environ: Mapping[str, str] | None =
     return default if value is None or value == "" else value
 
 
+def env_file(name: str, default: str = "", *, environ: Mapping[str, str] | None = None) -> str:
+    """A path to an existing file; unset means `default`, an empty value means none ("")."""
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    if value and not Path(value).is_file():
+        raise ImproperlyConfigured(f"{name}: no file at {value}")
+    return value
+
+
 def env_bool(name: str, default: bool = False, *, environ: Mapping[str, str] | None = None) -> bool:
     value = _raw(name, environ)
     if value is None:

@@ -14,9 +14,11 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from voiceops import smart_turn_file
 from voiceops.env import (
     env_bool,
     env_choice,
+    env_file,
     env_int,
     env_rate,
     env_str,
@@ -213,12 +215,14 @@ ENGINE_THREADS = env_int("ENGINE_THREADS", 2, minimum=1)  # concurrent STT (and,
 # After this much silence the engine starts STT and the brain speculatively,
 # before the agent's end-of-turn silence has completed.
 SPECULATIVE_PAUSE_MS = env_int("SPECULATIVE_PAUSE_MS", 200, minimum=50)
-# Smart Turn v3.2's ONNX file (extracted from the pipecat-ai wheel, see the
-# README): when set, a turn whose words sound finished must also sound
-# finished (live.speech.smart_turn). Unset: the words alone decide.
-SMART_TURN_MODEL = env_str("SMART_TURN_MODEL", "")
-if SMART_TURN_MODEL and not Path(SMART_TURN_MODEL).is_file():
-    raise ImproperlyConfigured(f"SMART_TURN_MODEL: no file at {SMART_TURN_MODEL}")
+# Files of models that ship outside any package we can install (scripts/bootstrap fetches them).
+MODELS_DIR = Path(env_str("VOICEOPS_MODELS_DIR", str(BASE_DIR / "models")))
+# Smart Turn v3.2's ONNX file (voiceops.smart_turn_file): a version whose
+# end_of_turn is "smart" (the default) hears the caller's voice beside the
+# words (live.turn_taking). Unset: the file bootstrap put in MODELS_DIR, when
+# it is there; "" turns it off (the words alone decide).
+_smart_turn_fetched = smart_turn_file.installed(MODELS_DIR)
+SMART_TURN_MODEL = env_file("SMART_TURN_MODEL", str(_smart_turn_fetched) if _smart_turn_fetched else "")
 MEDIA_LEAD_MS = env_int("MEDIA_LEAD_MS", 80, minimum=20)  # reply audio kept queued at Twilio
 MEDIA_STREAM_TOKEN_MAX_AGE_S = env_int("MEDIA_STREAM_TOKEN_MAX_AGE_S", 120, minimum=5)
 

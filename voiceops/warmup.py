@@ -9,7 +9,8 @@ models in the caches that the live engine reads (`loaded_stt`, `loaded_tts`,
 `silero_loaded`), exactly as the hundredth does.
 
 What is loaded: the server's defaults (STT_MODEL on STT_DEVICE, the
-TTS_BACKEND's default voice, Silero VAD) and every distinct (STT model,
+TTS_BACKEND's default voice, Silero VAD, Smart Turn when SMART_TURN_MODEL
+names it) and every distinct (STT model,
 TTS backend and voice) that a published agent version names. A model that
 cannot load stops start-up with a message naming it and the agent version
 that needs it: better than a process that looks ready and fails every call.
@@ -75,6 +76,7 @@ def warm_start() -> SpeechNeeds:
     """Load every engine in `speech_needs()` now (blocking); raises WarmStartError naming what failed."""
     global _state, _needs
     from live.pipeline.vad import silero_session
+    from live.speech.smart_turn import get_smart_turn
     from live.speech.stt import get_stt
     from live.speech.tts import get_tts
 
@@ -89,6 +91,9 @@ def warm_start() -> SpeechNeeds:
                 what = f"text-to-speech {backend} voice {voice or 'default'!r}"
                 _load(what, needed_by, get_tts, backend, voice or None)
             _load("the Silero VAD model", "every call", silero_session)
+            if settings.SMART_TURN_MODEL:
+                path = settings.SMART_TURN_MODEL
+                _load(f"Smart Turn model {path!r}", "the smart end of turn (SMART_TURN_MODEL)", get_smart_turn, path)
         except BaseException:
             _state = FAILED
             raise
@@ -120,11 +125,13 @@ def models_status() -> bool | None:
     if _state != READY or needs is None:
         return False
     from live.pipeline.vad import silero_loaded
+    from live.speech.smart_turn import loaded_smart_turn
     from live.speech.stt import loaded_stt
     from live.speech.tts import loaded_tts
 
     return (
         silero_loaded()
+        and (not settings.SMART_TURN_MODEL or loaded_smart_turn(settings.SMART_TURN_MODEL) is not None)
         and all(loaded_stt(model) is not None for model in needs.stt)
         and all(loaded_tts(backend, voice or None) is not None for backend, voice in needs.tts)
     )

@@ -9,11 +9,10 @@ Why words and not only the sound: the transcript exists anyway (the reply
 needs it), so the check costs nothing, and the words that leave a sentence
 open are few and well known: a hesitation ("um", "uh"), a conjunction or
 preposition that needs something after it ("and", "to", "with"), an opener
-("I think", "let me see"), or Whisper's own trailing "..." or comma. Smart
-Turn v3.2 (the ONNX model in the pipecat-ai wheel) scored our Piper probe
-lines as well on the sound but called "Tuesday or" finished (0.99), cost
-120-300 ms of one core per pause on this machine, and is not a package we can
-pin beside our numpy/soxr/protobuf versions; see the report on issue 14.
+("I think", "let me see"), a linking verb ("My name is"), or Whisper's own
+trailing "..." or comma. Smart Turn v3.2 hears the voice instead and misses
+other things (it called "Tuesday or" finished, 0.99), so a version whose
+end of turn is "smart" (the default) asks both (live.turn_taking).
 
 The rule is deliberately one-sided: a sentence is unfinished only when its
 last words say so. Anything else ("Tuesday.", "yes", "nine thirty") is
@@ -68,6 +67,18 @@ OPEN_PHRASES = (
 # Words that open an answer when said alone ("Well..." but not "doing well").
 OPEN_ALONE = frozenset({"well", "so", "okay so", "maybe", "yeah so", "and so"})
 
+# A linking verb at the end leaves the sentence open ("My name is", "The best
+# time would be"), unless a pronoun before it is its whole subject ("Yes, it
+# is.", "That's what it was.").
+LINKING_VERBS = frozenset({"is", "was", "are", "were", "be", "am"})
+WHOLE_SUBJECTS = frozenset(
+    {"it", "that", "this", "there", "he", "she", "they", "we", "you", "i", "which", "what", "who"}
+)
+
+# What Whisper tiny.en makes of an open ending on a phone line: "I was
+# wondering if" comes back "I was wondering it." (scripts/bench_turns.py).
+MISHEARD_OPEN = ("wondering it",)
+
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+")
 _TRAILING_OPEN = re.compile(r"(\.\.\.|\u2026|,|-|\u2013|\u2014)\s*$")
 
@@ -84,8 +95,12 @@ def judge(text: str) -> Verdict:
         return Verdict.UNFINISHED  # Whisper writes a trailing pause as "..." or a comma
     if words[-1] in HESITATIONS or words[-1] in OPEN_ENDINGS:
         return Verdict.UNFINISHED
+    if words[-1] in LINKING_VERBS and (len(words) < 2 or words[-2] not in WHOLE_SUBJECTS):
+        return Verdict.UNFINISHED
+    while len(words) > 1 and words[0] in HESITATIONS:
+        words = words[1:]  # "Hmm, maybe" opens an answer as "Maybe" does
     tail = " ".join(words)
-    if tail in OPEN_ALONE:
+    if tail in OPEN_ALONE or any(tail.endswith(phrase) for phrase in MISHEARD_OPEN):
         return Verdict.UNFINISHED
     if any(tail == phrase or tail.endswith(" " + phrase) for phrase in OPEN_PHRASES):
         return Verdict.UNFINISHED

@@ -30,8 +30,10 @@ BRAIN_KINDS = ("flow", "llm", "scripted")
 FIRST_SPEAKERS = ("agent", "caller")
 VOICEMAIL_ACTIONS = ("hang_up", "leave_message")
 TTS_BACKENDS = ("piper", "coqui")
-END_OF_TURN_MODES = ("transcript", "silence")
-DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see"]
+# "transcript" is the name "smart" had before Smart Turn was on by default (same behaviour).
+END_OF_TURN_MODES = ("smart", "words", "silence", "transcript")
+# "oh": tiny.en hears Piper's "Uh-huh." as "Oh." (scripts/bench_turns.py), and a caller's "oh" asks nothing.
+DEFAULT_BACKCHANNELS = ["mhm", "mm-hmm", "uh-huh", "yeah", "yes", "okay", "ok", "right", "sure", "i see", "oh"]
 # The language codes Whisper knows (faster_whisper.tokenizer._LANGUAGE_CODES,
 # copied: importing faster-whisper loads CTranslate2, far too much for a schema).
 WHISPER_LANGUAGES = frozenset(
@@ -83,12 +85,14 @@ class SttSettings:
 
 @dataclass(frozen=True)
 class TurnTaking:
-    # "transcript": after the first short pause, the words heard so far decide
-    # (agents.brains.completeness): a finished sentence ends the turn after
-    # finished_silence_ms, an open one ("um, I think") waits unfinished_silence_ms.
-    # "silence": end_of_turn_silence_ms of silence ends every turn. It is also
-    # the window when the words say nothing (a cough: no words at all).
-    end_of_turn: str = "transcript"
+    # "smart": after the first short pause, the words heard so far
+    # (agents.brains.completeness) and the voice (Smart Turn, when the server
+    # has its model) decide: finished ends the turn after finished_silence_ms,
+    # unfinished waits unfinished_silence_ms (live.turn_taking says how the
+    # two combine). "words": the words alone. "silence":
+    # end_of_turn_silence_ms of silence ends every turn; it is also the window
+    # when there are no words at all (a cough).
+    end_of_turn: str = "smart"
     end_of_turn_silence_ms: int = 500
     finished_silence_ms: int = 250
     unfinished_silence_ms: int = 2000
@@ -312,7 +316,11 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
             "or set stt.model to a multilingual model such as small or large-v3",
         )
     tt_raw = _section(raw, "turn_taking", errors)
+    end_of_turn = _get(
+        tt_raw, "end_of_turn", "turn_taking.end_of_turn", str, "smart", errors, choices=END_OF_TURN_MODES
+    )
     turn_taking = TurnTaking(
+        end_of_turn="smart" if end_of_turn == "transcript" else end_of_turn,
         end_of_turn_silence_ms=_get(
             tt_raw,
             "end_of_turn_silence_ms",
@@ -322,9 +330,6 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
             errors,
             minimum=100,
             maximum=5000,
-        ),
-        end_of_turn=_get(
-            tt_raw, "end_of_turn", "turn_taking.end_of_turn", str, "transcript", errors, choices=END_OF_TURN_MODES
         ),
         finished_silence_ms=_get(
             tt_raw,

@@ -49,17 +49,38 @@ class BargeInDetector:
         return None
 
 
+# How Whisper itself spells a hum; the prompt uses its spelling.
+_WHISPER_SPELLING = {"mhm": "mm-hmm", "mm-hm": "mm-hmm", "uh huh": "uh-huh"}
+
+
+def backchannel_prompt(words: list[str]) -> str:
+    """The version's backchannel words as a Whisper prompt ("Mm-hmm. Uh-huh. Yeah."), for speech over the agent.
+
+    Whisper tiny.en turned Piper's "Mhm." into "and make it" and a cut-short
+    one into "here." (scripts/bench_turns.py): prompted with the words a
+    caller says over an agent, it spells a hum as the backchannel it is,
+    while real words ("Wait, stop.") still come through as said. The hums
+    go first, in Whisper's spelling: a prompt that began "Mhm." still gave
+    "and make 10." for one of three Piper hums, "Mm-hmm." first none.
+    """
+    spelled = [_WHISPER_SPELLING.get(w.strip().lower(), w.strip().lower()) for w in words if w.strip()]
+    ordered = sorted(dict.fromkeys(spelled), key=lambda word: "-" not in word)  # stable: hums first
+    return " ".join(word[0].upper() + word[1:] + "." for word in ordered)
+
+
 def is_backchannel(text: str, words: list[str]) -> bool:
     """True when an utterance is only acknowledgement words ("mhm", "okay", "yeah yeah") or hesitations ("um").
 
     Neither asks the agent anything: said over it, they neither stop it nor get an answer.
     """
-    said = " ".join(_WORDS.findall(text.lower()))
-    if not said:
-        return True
-    if all(letter in _HUM_LETTERS for letter in said.split()):
-        return True  # Whisper spells a hum out: "M H M", "M-H-N-N"
+    return not real_words(text, words)
+
+
+def real_words(text: str, words: list[str]) -> list[str]:
+    """The words of `text` that are neither backchannel words, hesitations, nor a hum spelled out."""
+    said = " " + " ".join(_WORDS.findall(text.lower())) + " "
     allowed = {w.lower().strip() for w in words} | HESITATIONS
-    if said in allowed:
-        return True
-    return all(token in allowed for token in said.split())
+    for phrase in (p for p in allowed if " " in p):
+        said = said.replace(f" {phrase} ", " ")  # a backchannel of more than one word ("i see")
+    # A hum that Whisper spelled out ("M H M", "M-H-N-N", "Mm-h", "Mm-huh") is no word either.
+    return [token for token in said.split() if token not in allowed and set(token) - _HUM_LETTERS - {"-", "'"}]

@@ -36,8 +36,13 @@ class Transcript(str):
 class SpeechToText(Protocol):
     sample_rate: int  # what transcribe() expects (16000 for Whisper)
 
-    def transcribe(self, audio: Audio, *, language: str | None = None) -> str:
-        """The text of one utterance (empty when nothing was said), in `language` (ISO 639-1; None: the model's)."""
+    def transcribe(self, audio: Audio, *, language: str | None = None, prompt: str = "") -> str:
+        """The text of one utterance (empty when nothing was said), in `language` (ISO 639-1; None: the model's).
+
+        `prompt`: text the speaker is likely to say, to bias the decode (Whisper's
+        initial prompt); the call engine gives one only where the words are
+        expected to be a backchannel (speech over the agent).
+        """
         ...
 
 

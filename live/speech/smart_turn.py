@@ -9,20 +9,20 @@ line above 0.95, but called "Tuesday or" finished (0.99). So turn taking asks
 both when the model is configured: a turn is finished only when both say so.
 
 The model (BSD-2, by Daily) ships inside the `pipecat-ai` wheel, whose
-dependencies (soxr 1.0, protobuf < 7) clash with ours, so the file is
-extracted once and named by SMART_TURN_MODEL (see the README); unset, the
-transcript check decides alone. Features: Whisper's 80-bin log-mel of the
+dependencies (soxr 1.0, protobuf < 7) clash with ours, so scripts/bootstrap
+extracts the one file (voiceops.smart_turn_file) and settings point
+SMART_TURN_MODEL at it; with none, the transcript check decides alone. Features: Whisper's 80-bin log-mel of the
 zero-mean, unit-variance waveform, the last 8 s, zero-padded at the front;
 faster-whisper's FeatureExtractor computes them identically to Pipecat's
 vendored copy (largest difference 2e-7 on a test signal). Cost: 120-300 ms
-of one core per pause on this busy 2-core machine, so it runs in the STT
-pool's queue as speculative work.
+of one core per pause on this busy 2-core machine; it runs at the pause,
+beside the speech-to-text of the same audio (live.session), not after it.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import structlog
@@ -35,6 +35,12 @@ THRESHOLD = 0.5  # the model's own: above is "complete"
 
 _cache: dict[str, SmartTurn] = {}
 _lock = threading.Lock()
+
+
+class TurnModel(Protocol):
+    """What turn taking needs from an end-of-turn model (tests use a scripted fake)."""
+
+    def probability(self, audio: Any) -> float: ...
 
 
 class SmartTurn:
@@ -61,6 +67,11 @@ class SmartTurn:
         features = self._features(samples, padding=0)[None].astype(np.float32)
         output = self._session.run(None, {"input_features": features})[0]
         return float(np.asarray(output).reshape(-1)[0])
+
+
+def loaded_smart_turn(path: str) -> SmartTurn | None:
+    """get_smart_turn's model when it is already loaded; never loads (a dictionary read, fine on the event loop)."""
+    return _cache.get(path) if path else None
 
 
 def get_smart_turn(path: str) -> SmartTurn | None:

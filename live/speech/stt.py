@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import threading
 from typing import Any
 
@@ -59,7 +60,7 @@ class WhisperSTT:
         self._model = WhisperModel(source, device=device, compute_type=compute_type, cpu_threads=threads)
         log.info("stt_loaded", model=model, device=device, compute_type=compute_type, source=source)
 
-    def transcribe(self, audio: Audio, *, language: str | None = None) -> str:
+    def transcribe(self, audio: Audio, *, language: str | None = None, prompt: str = "") -> str:
         """`language` is the agent's stt.language; an English-only model hears English whatever it says.
 
         (Validation refuses another language for an English-only model, so
@@ -70,11 +71,11 @@ class WhisperSTT:
         if not self._model.model.is_multilingual:
             window_s = float(getattr(settings, "STT_ENCODER_WINDOW_S", 10))
             if window_s > 0 and len(audio) < 28 * self.sample_rate:
-                return self._transcribe_short_window(audio, window_s)
-            return self._transcribe_standard(audio, "en")
-        return self._transcribe_standard(audio, language)
+                return self._transcribe_short_window(audio, window_s, prompt)
+            return self._transcribe_standard(audio, "en", prompt=prompt)
+        return self._transcribe_standard(audio, language, prompt=prompt)
 
-    def _transcribe_short_window(self, audio: Audio, window_s: float) -> str:
+    def _transcribe_short_window(self, audio: Audio, window_s: float, prompt: str = "") -> str:
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
@@ -86,15 +87,18 @@ class WhisperSTT:
         if features.shape[1] < frames:
             features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))
         tokenizer = Tokenizer(self._model.hf_tokenizer, False, task="transcribe", language="en")
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        # An initial prompt goes before the start of transcript, as Whisper was
+        # trained with the previous text (faster-whisper's get_prompt does the same).
+        before = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())[-100:]] if prompt.strip() else []
+        prompt_tokens = [*before, *tokenizer.sot_sequence, tokenizer.no_timestamps]
         # Bounded decoding: a phone turn speaks at most a few words a second,
         # which also stops a hallucinated repetition early.
         max_tokens = int(24 + 8 * len(audio) / self.sample_rate)
         result: Any = self._model.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], dtype=np.float32)),
-            [prompt],
+            [prompt_tokens],
             beam_size=1,
-            max_length=len(prompt) + max_tokens,
+            max_length=len(prompt_tokens) + max_tokens,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -107,6 +111,13 @@ class WhisperSTT:
         if result.no_speech_prob >= 0.8 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
             return ""
         text = str(tokenizer.decode(tokens)).strip()
+        if prompt and looks_hallucinated(text):
+            # A prompt of short words invites repeating them ("Mm-hmm. Mm-hmm. Mm-hmm. ..."):
+            # only the prompt's words, it says what it had to; else once more without the
+            # prompt, still on the short window (the standard path took 0.5-1 s here).
+            if set(_words(text)) <= set(_words(prompt)):
+                return Transcript(text, confidence=_confidence([avg_logprob]))
+            return self._transcribe_short_window(audio, window_s)
         if looks_hallucinated(text):
             # A decoding loop ("41, 41, 41, ..."): decode again the standard way,
             # with faster-whisper's own guards (temperature fallback on the
@@ -114,10 +125,12 @@ class WhisperSTT:
             # on earlier text). No no-repeat n-gram rule: with tiny.en it
             # garbled digits read one by one (agents.brains.repetition).
             log.info("stt_loop_redecoded", heard=text[:120])
-            return self._transcribe_standard(audio, "en", safeguards=True)
+            return self._transcribe_standard(audio, "en", safeguards=True, prompt=prompt)
         return Transcript(text, confidence=_confidence([avg_logprob]))
 
-    def _transcribe_standard(self, audio: Audio, language: str | None, *, safeguards: bool = False) -> str:
+    def _transcribe_standard(
+        self, audio: Audio, language: str | None, *, safeguards: bool = False, prompt: str = ""
+    ) -> str:
         guards: dict[str, Any] = (
             transcribe_safeguards(no_repeat_ngram_size=0)
             if safeguards
@@ -134,12 +147,17 @@ class WhisperSTT:
             language=language,  # None: Whisper detects it (a multilingual model without a configured language)
             beam_size=1,
             without_timestamps=True,
+            initial_prompt=prompt.strip() or None,
             **guards,
         )
         kept = [s for s in segments if s.no_speech_prob < 0.8]
         return Transcript(
             " ".join(s.text.strip() for s in kept).strip(), confidence=_confidence([s.avg_logprob for s in kept])
         )
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z'-]+", text.lower())
 
 
 def _confidence(avg_logprobs: list[float]) -> float | None:

@@ -106,3 +106,17 @@ def test_a_scripted_transfer_needs_a_real_e164_number(number):
 
 def test_a_scripted_transfer_to_a_real_number_is_accepted():
     ScriptedBrain({"script": ["[transfer:+14155550123]", "[transfer:+442071838750]"]})
+
+
+@pytest.mark.parametrize(
+    ("written", "runs"),
+    [(None, "smart"), ("smart", "smart"), ("words", "words"), ("silence", "silence"), ("transcript", "smart")],
+)
+def test_end_of_turn_modes_with_smart_the_default_and_transcript_its_old_name(written, runs):
+    raw = {} if written is None else {"turn_taking": {"end_of_turn": written}}
+    assert load_config(raw).turn_taking.end_of_turn == runs
+
+
+def test_an_unknown_end_of_turn_mode_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match=r"turn_taking\.end_of_turn: must be one of smart, words, silence"):
+        load_config({"turn_taking": {"end_of_turn": "vibes"}})

@@ -6,12 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 import live.setup
 from calls.models import Call
 from live.pipeline.vad import silero_session
 from live.session import Transport
 from live.setup import build_session
+from live.speech.smart_turn import get_smart_turn
 from live.speech.stt import get_stt
 from live.speech.tts import get_tts
 from tests.factories import AgentVersionFactory, CallFactory
@@ -48,8 +50,9 @@ def pools(monkeypatch):
 
 @pytest.fixture(scope="module")
 def loaded_models():
-    """What the first call in a process loads: Whisper, Piper and Silero."""
-    return get_stt(), get_tts(), silero_session()
+    """What the first call in a process loads (as warm start does): Whisper, Piper, Silero and Smart Turn."""
+    assert settings.SMART_TURN_MODEL, "scripts/bootstrap fetches Smart Turn into models/"
+    return get_stt(), get_tts(), silero_session(), get_smart_turn(settings.SMART_TURN_MODEL)
 
 
 async def new_call(config):
@@ -58,14 +61,14 @@ async def new_call(config):
 
 
 async def test_a_call_on_loaded_models_never_waits_for_a_model_pool(loaded_models, pools):
-    stt, tts, _ = loaded_models
+    stt, tts, _, smart_turn = loaded_models
     call = await new_call(CONFIG)
 
     session = await build_session(
         call_id=call.pk, call_sid=call.twilio_call_sid, stream_sid="MZ" + "e" * 32, transport=Transport()
     )
 
-    assert session.stt is stt and session.tts is tts
+    assert session.stt is stt and session.tts is tts and session.smart_turn is smart_turn
     assert pools[0].jobs == pools[1].jobs == []
     await sync_to_async(call.refresh_from_db)()
     assert call.status == Call.Status.IN_PROGRESS

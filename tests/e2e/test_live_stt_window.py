@@ -75,11 +75,38 @@ def test_a_decoding_loop_is_decoded_again_with_faster_whispers_guards(stt, setti
     calls: list[dict[str, object]] = []
     standard = stt._transcribe_standard
 
-    def recorded(audio: np.ndarray, language: str | None, *, safeguards: bool = False) -> str:
-        calls.append({"language": language, "safeguards": safeguards})
-        return standard(audio, language, safeguards=safeguards)
+    def recorded(audio: np.ndarray, language: str | None, *, safeguards: bool = False, prompt: str = "") -> str:
+        calls.append({"language": language, "safeguards": safeguards, "prompt": prompt})
+        return standard(audio, language, safeguards=safeguards, prompt=prompt)
 
     monkeypatch.setattr(stt, "_transcribe_standard", recorded)
     monkeypatch.setattr(stt_module, "looks_hallucinated", lambda text: True)  # as if the decode had looped
     assert _words(stt.transcribe(audio)) == _words(line)  # the guarded decode still hears the words
-    assert calls == [{"language": "en", "safeguards": True}]
+    assert calls == [{"language": "en", "safeguards": True, "prompt": ""}]
+
+
+def test_a_prompted_decode_that_loops_on_the_prompts_words_is_kept_and_any_other_loop_is_decoded_again(
+    stt, settings, monkeypatch
+):
+    """Speech over the agent is decoded with a backchannel prompt, which invites repeats ("Okay. Okay. Okay.")."""
+    import live.speech.stt as stt_module
+
+    settings.STT_ENCODER_WINDOW_S = 10
+    monkeypatch.setattr(stt, "_transcribe_standard", lambda *a, **k: pytest.fail("took the 30 s path"))
+    monkeypatch.setattr(stt_module, "looks_hallucinated", lambda text: True)  # as if every decode had looped
+    okay = _spoken("Okay.")
+    heard = stt.transcribe(okay, prompt="Okay. Yeah. Right.")
+    assert set(_words(heard)) == {"okay"}  # only the prompt's words: kept as decoded (a backchannel either way)
+
+    decodes: list[str] = []
+    window = stt._transcribe_short_window
+
+    def recorded(audio: np.ndarray, window_s: float, prompt: str = "") -> str:
+        decodes.append(prompt)
+        return window(audio, window_s, prompt)
+
+    monkeypatch.setattr(stt, "_transcribe_short_window", recorded)
+    monkeypatch.setattr(stt_module, "looks_hallucinated", lambda text: bool(decodes) and len(decodes) == 1)
+    line = "I would like the first slot on Tuesday please."
+    assert _words(stt.transcribe(_spoken(line), prompt="Okay. Yeah.")) == _words(line)
+    assert decodes == ["Okay. Yeah.", ""]  # looped on other words: once more, without the prompt

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from django.conf import settings
 
 from tests.e2e.conftest import run_voice_server
 from tests.factories import AgentFactory, AgentVersionFactory
@@ -20,6 +21,9 @@ def test_a_fresh_server_is_ready_with_its_models_loaded_when_it_first_listens():
         log = server.log_tail(200_000)
         # Loaded during start-up, before the fixture's first request (its webhook warm-up found them loaded).
         assert log.index('"warm_start_done"') < log.index('"twilio_voice_')
+        # Smart Turn, fetched by scripts/bootstrap and on by default, is loaded with the others.
+        assert settings.SMART_TURN_MODEL, "scripts/bootstrap fetches Smart Turn into models/"
+        assert '"smart_turn_loaded"' in log[: log.index('"warm_start_done"')]
         ready = httpx.get(server.base_url + "/readyz", timeout=10)
         assert ready.status_code == 200
         assert ready.json()["checks"]["models"] == "ok"

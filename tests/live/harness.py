@@ -14,6 +14,8 @@ run, and a minute of call in a fraction of a second.
 - FakeTTS: audio whose level names the sentence it belongs to (so each
   outgoing frame can be traced to its sentence), `chunks` pieces per
   sentence, each `chunk_delay_s` after the one before; records each call.
+- FakeSmartTurn: Smart Turn's shape: a scripted probability that the caller
+  sounds finished, after `delay_s`; records each call.
 - FakeWorkers: ThreadWorkers' shape on the virtual clock.
 - ScriptBrain: answers from a script, optionally after `think_s`, and records
   the history each reply was built from (the prompt).
@@ -131,9 +133,25 @@ class FakeSTT:
         self.heard = ""  # what the caller last said (set by Harness.say)
         self.calls: list[dict[str, Any]] = []
 
-    def transcribe(self, audio: Any, *, language: str | None = None) -> str:
-        self.calls.append({"text": self.heard, "language": language, "samples": len(audio)})
+    def transcribe(self, audio: Any, *, language: str | None = None, prompt: str = "") -> str:
+        self.calls.append({"text": self.heard, "language": language, "samples": len(audio), "prompt": prompt})
         return self.heard
+
+
+class FakeSmartTurn:
+    """A fixed probability that the utterance sounds finished (or `fails`), after `delay_s` of virtual time."""
+
+    def __init__(self, probability: float, *, delay_s: float = 0.0, fails: bool = False) -> None:
+        self.value = probability
+        self.delay_s = delay_s
+        self.fails = fails
+        self.heard: list[int] = []  # samples of each utterance it was asked about
+
+    def probability(self, audio: Any) -> float:
+        self.heard.append(len(audio))
+        if self.fails:
+            raise RuntimeError("onnxruntime: out of memory")
+        return self.value
 
 
 class FakeTTS:
@@ -172,8 +190,8 @@ class FakeWorkers:
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
 
-    async def transcribe(self, stt: Any, audio: Any, *, language: str, priority: Any = 0) -> str:
-        text = stt.transcribe(audio, language=language)
+    async def transcribe(self, stt: Any, audio: Any, *, language: str, priority: Any = 0, prompt: str = "") -> str:
+        text = stt.transcribe(audio, language=language, prompt=prompt)
         await self.clock.sleep(getattr(stt, "delay_s", 0.0))
         return text
 
@@ -183,7 +201,11 @@ class FakeWorkers:
             yield chunk
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return fn(*args)
+        result = fn(*args)
+        delay = getattr(getattr(fn, "__self__", None), "delay_s", 0.0)  # a fake engine's scripted time
+        if delay:
+            await self.clock.sleep(delay)
+        return result
 
 
 class ScriptBrain:
@@ -307,6 +329,7 @@ class Harness:
         tts: FakeTTS | None = None,
         history: list[dict[str, Any]] | None = None,
         resumed: bool = False,
+        smart_turn: FakeSmartTurn | None = None,
     ) -> None:
         raw = config if isinstance(config, dict) else {}
         self.config = load_config(config) if isinstance(config, dict) else config
@@ -336,6 +359,7 @@ class Harness:
             workers=FakeWorkers(self.clock),
             store=self.store,
             vad=self.vad,  # type: ignore[arg-type]  # a scripted stand-in with VadProcessor's process()
+            smart_turn=smart_turn,
         )
         self.started_at = self.clock.now()
 

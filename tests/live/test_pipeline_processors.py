@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from live.pipeline.bargein import BargeInDetector, is_backchannel
+from live.pipeline.bargein import BargeInDetector, backchannel_prompt, is_backchannel, real_words
 from live.pipeline.frames import AudioFrame, UserSpeaking, UserSpeechStarted, VadFrame
 from live.pipeline.heard import HeardTracker
 from live.pipeline.inbound import BadMediaPayload, FrameUpsampler, MediaDecoder, Resampler
@@ -124,6 +124,15 @@ def test_backchannels_are_recognised():
     assert not is_backchannel("Okay, but what about Friday?", words)
 
 
+def test_a_hum_spelled_out_and_a_backchannel_inside_a_longer_text_are_no_words():
+    """What tiny.en wrote for Piper's "Mhm." over the agent (scripts/bench_turns.py)."""
+    words = ["mhm", "mm-hmm", "yeah", "i see"]
+    for heard in ["M H M", "M-H-N-N.", "Mm-h. Mm-h.", "Mm-huh.", "Yeah, I see.", "Um, yeah."]:
+        assert real_words(heard, words) == [], heard
+    assert real_words("And, Mm-hmm.", words) == ["and"]
+    assert real_words("Wait, I see a problem.", words) == ["wait", "a", "problem"]
+
+
 def test_encoder_cuts_whole_frames_and_pads_the_last():
     encoder = OutboundEncoder(22050)
     frames = encoder.process(tone(0.51, 22050)) + encoder.flush()
@@ -209,3 +218,9 @@ async def test_pacer_clear_drops_unsent_audio_and_reports_its_marks():
     await clock.advance(1.0)
     assert len(sent) == 7  # two at once (lead 20 ms), one every 20 ms up to 100 ms; nothing after the clear
     await pacer.close()
+
+
+def test_the_backchannel_prompt_spells_hums_as_whisper_does_and_puts_them_first():
+    prompt = backchannel_prompt(["yeah", "mhm", "okay", "mm-hmm", "uh-huh", "i see"])
+    assert prompt == "Mm-hmm. Uh-huh. Yeah. Okay. I see."
+    assert backchannel_prompt(["sí", "vale"]) == "Sí. Vale."  # another language's words, as the version has them

@@ -11,7 +11,7 @@ decides every 32 ms.
 from __future__ import annotations
 
 from agents.brains.base import ModelExchange
-from tests.live.harness import FakeSTT, Harness, ScriptBrain
+from tests.live.harness import FakeSmartTurn, FakeSTT, Harness, ScriptBrain
 
 QUIET = {"reminder_after_s": 120, "reminders": []}
 CALLER_FIRST = {"brain": "scripted", "first_speaker": "caller", "script": [], "silence": QUIET}
@@ -131,6 +131,36 @@ async def test_a_backchannel_long_enough_to_pause_the_agent_lets_it_go_on():
     assert h.ctx.history == [{"role": "assistant", "content": GREETING}]
 
 
+async def test_a_backchannel_longer_than_the_confirmation_still_lets_the_agent_go_on():
+    """ "Yeah, yeah." talks on past the pause's 200 ms confirmation: its words, not its length, decide."""
+    h = Harness({"brain": "scripted", "greeting": GREETING, "script": ["Never said."], "silence": QUIET})
+    await h.start()
+    await h.run(1.0)
+    await h.say("Yeah, yeah.", 0.9)
+    await h.run(8.0)
+
+    assert h.events("clear") == []
+    assert h.transcript() == [("agent", GREETING)]
+    assert h.turns("agent")[0]["heard_text"] == GREETING
+
+
+async def test_decodes_of_speech_over_the_agent_are_prompted_with_the_backchannel_words():
+    h = Harness({"brain": "scripted", "greeting": GREETING, "script": ["Sure."], "silence": QUIET})
+    await h.start()
+    await h.run(1.0)
+    await h.say("Mhm.", 0.45)
+    await h.run(8.0)  # the greeting goes on to its end
+    overlap_decodes = len(h.stt.calls)
+    await h.say("What time do you open?", 0.8)
+    await h.run(2.0)
+
+    backchannels = "Mm-hmm. Uh-huh. Yeah. Yes. Okay. Ok. Right. Sure. I see. Oh."
+    prompts = [call["prompt"] for call in h.stt.calls]
+    assert overlap_decodes == 2  # the early check on the first 300 ms, the whole overlap at its pause
+    assert prompts[:overlap_decodes] == [backchannels] * 2
+    assert prompts[overlap_decodes:] == [""]  # the caller's own turn is decoded as it is
+
+
 async def test_words_that_are_no_backchannel_cut_the_agent_within_300_ms_of_the_minimum_speech():
     brain = ScriptBrain(["Sure, go ahead."], greeting=GREETING)
     h = Harness({"brain": "scripted", "silence": QUIET}, brain=brain, stt=FakeSTT(delay_s=0.1))
@@ -155,8 +185,9 @@ async def test_speech_that_goes_on_cuts_the_agent_even_before_any_words_are_know
     await h.run(4.0)
 
     [(cleared_at, _)] = h.events("clear")
-    # 300 ms minimum + 200 ms of the caller still talking after the pause, in 32 ms VAD windows.
-    assert 1.0 + 0.5 <= cleared_at <= 1.0 + 0.5 + 0.1
+    # 300 ms minimum + 300 ms of the caller still talking after the pause (the words, late, could have
+    # said "Yeah."; with them back, 200 ms), in 32 ms VAD windows.
+    assert 1.0 + 0.6 <= cleared_at <= 1.0 + 0.6 + 0.1
     assert {sentence for at, sentence in h.spoken() if at > cleared_at} == {"Of course."}
 
 
@@ -172,43 +203,64 @@ async def test_with_no_confirmation_the_minimum_speech_cuts_at_once():
     assert 1.0 + 0.28 <= cleared_at <= 1.0 + 0.36
 
 
-class FakeSmartTurn:
-    """Smart Turn's shape: a fixed probability that the utterance sounds finished."""
-
-    def __init__(self, probability: float) -> None:
-        self.value = probability
-        self.heard: list[int] = []
-
-    def probability(self, audio) -> float:
-        self.heard.append(len(audio))
-        return self.value
+# ---- Smart Turn beside the words (the "smart" end of turn, the default) ------------------------
 
 
-async def voiced_harness(probability: float) -> Harness:
+def voiced_harness(smart_turn: FakeSmartTurn, config: dict | None = None) -> Harness:
     brain = ScriptBrain(["Nice to meet you."], speculative_safe=True)
-    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.05))
+    return Harness(config or CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.05), smart_turn=smart_turn)
+
+
+async def ends_after(h: Harness, said: str) -> float:
+    """Seconds from the end of the caller's `said` to the agent's first audio."""
     await h.start()
-    h.session.smart_turn = FakeSmartTurn(probability)  # type: ignore[assignment]
-    h.session.turn_taking.expect_acoustic = True
-    return h
-
-
-async def test_with_smart_turn_words_that_sound_finished_must_also_sound_finished():
-    """Whisper drops the "uh" of "My name is, uh": the words look finished, the voice does not."""
-    h = await voiced_harness(0.2)
-    await h.say("My name is", 0.8)
+    await h.say(said, 0.8)
     speech_end = h.at(h.clock.now())
     await h.run(3.0)
-    assert h.session.smart_turn.heard
-    assert speech_end + 2.0 <= first_audio_after(h, speech_end) <= speech_end + 2.07
+    return round(first_audio_after(h, speech_end) - speech_end, 3)
 
 
-async def test_with_smart_turn_agreeing_the_turn_ends_soon():
-    h = await voiced_harness(0.9)
-    await h.say("My name is Jordan.", 0.8)
-    speech_end = h.at(h.clock.now())
-    await h.run(2.0)
-    assert speech_end + 0.25 <= first_audio_after(h, speech_end) <= speech_end + 0.32
+async def test_words_and_voice_both_finished_end_the_turn_soon():
+    voice = FakeSmartTurn(0.9)
+    h = voiced_harness(voice)
+    assert 0.25 <= await ends_after(h, "My name is Jordan.") <= 0.32
+    assert voice.heard  # asked at the pause, about the utterance so far
+
+
+async def test_words_and_voice_both_unfinished_hold_the_turn_longest():
+    h = voiced_harness(FakeSmartTurn(0.1))
+    assert 2.0 <= await ends_after(h, "Um, I think") <= 2.07
+
+
+async def test_a_finished_sentence_in_an_unfinished_voice_waits_halfway():
+    """tiny.en drops the "uh" of "My name is Jordan, uh": the words look finished, the voice is not."""
+    h = voiced_harness(FakeSmartTurn(0.2))
+    assert 1.125 <= await ends_after(h, "My name is Jordan") <= 1.125 + 0.07
+
+
+async def test_the_voice_runs_beside_the_words_and_the_slower_one_sets_the_pace():
+    h = voiced_harness(FakeSmartTurn(0.9, delay_s=0.4))  # slower than the 50 ms speech-to-text
+    # The pause at 200 ms, the voice 400 ms later: the 250 ms window has long passed, so the turn ends then.
+    assert 0.6 <= await ends_after(h, "My name is Jordan.") <= 0.6 + 0.07
+
+
+async def test_a_failing_voice_model_leaves_the_words_in_charge():
+    h = voiced_harness(FakeSmartTurn(0.0, fails=True))
+    assert 0.25 <= await ends_after(h, "My name is Jordan.") <= 0.32
+
+
+async def test_a_version_that_chose_the_words_alone_never_asks_the_voice():
+    voice = FakeSmartTurn(0.0)
+    h = voiced_harness(voice, {**CALLER_FIRST, "turn_taking": {"end_of_turn": "words"}})
+    assert 0.25 <= await ends_after(h, "My name is Jordan.") <= 0.32
+    assert voice.heard == []
+
+
+async def test_the_old_transcript_mode_is_the_smart_one():
+    voice = FakeSmartTurn(0.1)
+    h = voiced_harness(voice, {**CALLER_FIRST, "turn_taking": {"end_of_turn": "transcript"}})
+    assert 2.0 <= await ends_after(h, "Um, I think") <= 2.07
+    assert voice.heard
 
 
 class CountingBrain(ScriptBrain):

@@ -150,7 +150,7 @@ def test_the_maximum_duration_ends_the_call_whatever_is_happening_once():
 
 def words_machine(**changes) -> TurnTaking:
     defaults = {
-        "end_of_turn": EndOfTurn(mode="transcript", silence_ms=500, finished_ms=250, unfinished_ms=2000),
+        "end_of_turn": EndOfTurn(mode="words", silence_ms=500, finished_ms=250, unfinished_ms=2000),
         "barge_in_confirm_ms": 250,
         "backchannel_words": ["mhm", "yeah", "right", "okay"],
     }
@@ -224,11 +224,11 @@ def test_a_backchannel_or_no_words_resumes_the_agent_once_the_caller_paused():
         assert resume == ResumeAgent(at=T0 + 1.65, why=why), text
 
 
-def test_speech_that_goes_on_cuts_the_paused_agent_without_waiting_for_words():
+def test_speech_that_goes_on_cuts_the_paused_agent_300_ms_after_the_pause_if_the_words_are_late():
     tt = words_machine()
     overlap(tt, 320)
-    assert hear(tt, UserSpeaking(544, 1544), at_ms=1544, agent_audible=True) == []
-    [cut] = hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True)  # 256 ms past the pause
+    assert hear(tt, UserSpeaking(608, 1608), at_ms=1608, agent_audible=True) == []  # past the 250 ms confirmation
+    [cut] = hear(tt, UserSpeaking(640, 1640), at_ms=1640, agent_audible=True)  # 320 ms past the pause
     assert isinstance(cut, BargeIn)
     [speculate, _] = hear(tt, UserSpeechPaused(AUDIO, 1800, 800), at_ms=2024, agent_audible=False)
     assert not speculate.overlapped_agent  # a real turn: it gets an answer
@@ -249,19 +249,63 @@ def test_no_confirmation_cuts_at_the_minimum_speech():
     assert cut == BargeIn(at=T0 + 1.32, speech_ms=320)
 
 
-def test_with_the_voice_expected_finished_words_wait_for_it_and_either_can_hold_the_turn():
-    tt = words_machine()
+def smart_machine() -> TurnTaking:
+    tt = words_machine(end_of_turn=EndOfTurn(mode="smart", silence_ms=500, finished_ms=250, unfinished_ms=2000))
     tt.expect_acoustic = True
     hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
-    assert tt.words("My name is", now=T0 + 1) == []  # sounds finished in words: the voice decides
-    assert tt.acoustic(0.2) == [TurnWindow(2000, "voice sounds unfinished")]
-    hear(tt, UserSpeechResumed(1200), at_ms=1200)
-    hear(tt, UserSpeechPaused(AUDIO, 1900, 1300), at_ms=2124)
-    assert tt.acoustic(0.9) == []  # the words come first
-    assert tt.words("My name is Jordan.", now=T0 + 2.3) == [TurnWindow(250, "sounds finished")]
-    hear(tt, UserSpeechResumed(2500), at_ms=2500)
-    hear(tt, UserSpeechPaused(AUDIO, 3000, 1700), at_ms=3224)
-    assert tt.words("and I'd like", now=T0 + 3.4) == [TurnWindow(2000, "sounds unfinished")]  # words alone hold it
+    return tt
+
+
+def test_with_the_voice_expected_the_window_waits_for_both_words_and_voice_in_either_order():
+    tt = smart_machine()
+    assert tt.words("My name is Jordan.", now=T0 + 1) == []  # the voice is still out: held open
+    assert tt.acoustic(0.9) == [TurnWindow(250, "words and voice sound finished")]
+    tt = smart_machine()
+    assert tt.acoustic(0.9) == []  # the words are still out
+    assert tt.words("My name is Jordan.", now=T0 + 1) == [TurnWindow(250, "words and voice sound finished")]
+
+
+def test_words_and_voice_both_unfinished_hold_the_turn_longest():
+    tt = smart_machine()
+    tt.words("Um, I think", now=T0 + 1)
+    assert tt.acoustic(0.1) == [TurnWindow(2000, "words and voice sound unfinished")]
+
+
+def test_words_and_voice_that_disagree_end_the_turn_halfway_between():
+    # tiny.en drops the "uh" of "My name is, uh ...": the voice still hears the hesitation.
+    tt = smart_machine()
+    tt.words("My name is Jordan", now=T0 + 1)
+    assert tt.acoustic(0.2) == [TurnWindow(1125, "the voice sounds unfinished")]
+    # Smart Turn calls "Tuesday or" finished; the words do not.
+    tt = smart_machine()
+    tt.words("Tuesday or", now=T0 + 1)
+    assert tt.acoustic(0.99) == [TurnWindow(1125, "the words sound unfinished")]
+
+
+def test_no_words_leave_the_fallback_silence_whatever_the_voice_says():
+    tt = smart_machine()
+    tt.words("", now=T0 + 1)
+    assert tt.acoustic(0.1) == [TurnWindow(500, "no words")]
+
+
+def test_a_failed_voice_model_leaves_the_words_alone_in_charge():
+    tt = smart_machine()
+    tt.words("Tuesday.", now=T0 + 1)
+    assert tt.acoustic(None) == [TurnWindow(250, "sounds finished")]
+
+
+def test_the_voice_is_not_asked_in_the_words_mode():
+    tt = words_machine(end_of_turn=EndOfTurn(mode="words", silence_ms=500, finished_ms=250, unfinished_ms=2000))
+    hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
+    assert tt.acoustic(0.1) == []
+    assert tt.words("My name is Jordan.", now=T0 + 1) == [TurnWindow(250, "sounds finished")]
+
+
+def test_a_voice_verdict_for_a_discarded_pause_changes_nothing():
+    tt = smart_machine()
+    hear(tt, UserSpeechResumed(1000), at_ms=1000)  # the caller went on: that pause's verdicts are stale
+    assert tt.acoustic(0.9) == []
+    assert tt.words("Tuesday.", now=T0 + 1.1) == []
 
 
 def test_one_word_in_the_first_few_hundred_ms_is_not_enough_to_cut():
@@ -280,3 +324,92 @@ def test_a_one_word_barge_in_cuts_at_the_callers_pause():
     hear(tt, UserSpeechPaused(AUDIO, 1400, 400), at_ms=1624, agent_audible=True)
     [cut, _window] = tt.words("Stop.", now=T0 + 1.8)
     assert isinstance(cut, BargeIn)
+
+
+def test_a_backchannel_heard_early_is_not_cut_for_going_on_past_the_confirmation():
+    """ "Yeah, yeah." runs past the 250 ms confirmation; its early words are a backchannel: no cut for length."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("Yeah.", now=T0 + 1.45, final=False) == []
+    for ms in range(352, 1184, 32):  # on past the confirmation, short of the longest backchannel
+        assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == [], ms
+    hear(tt, UserSpeechPaused(AUDIO, 2150, 1150), at_ms=2374, agent_audible=True)
+    [resume, _window] = tt.words("Yeah, yeah.", now=T0 + 2.5)
+    assert resume == ResumeAgent(at=T0 + 2.5, why="backchannel")
+
+
+def test_a_backchannel_that_goes_on_too_long_is_a_turn():
+    tt = words_machine()
+    overlap(tt, 320)
+    tt.overlap_words("Okay.", now=T0 + 1.45, final=False)
+    assert hear(tt, UserSpeaking(1184, 2184), at_ms=2184, agent_audible=True) == []
+    [cut] = hear(tt, UserSpeaking(1216, 2216), at_ms=2216, agent_audible=True)  # BACKCHANNEL_LONGEST_MS
+    assert cut == BargeIn(at=T0 + 2.216, speech_ms=1216)
+
+
+def test_words_after_an_early_backchannel_still_cut_at_the_pause():
+    """ "Okay, wait, stop.": the early check hears "Okay"; the whole overlap's words cut the agent."""
+    tt = words_machine()
+    overlap(tt, 320)
+    tt.overlap_words("Okay.", now=T0 + 1.45, final=False)
+    hear(tt, UserSpeaking(800, 1800), at_ms=1800, agent_audible=True)
+    hear(tt, UserSpeechPaused(AUDIO, 1800, 800), at_ms=2024, agent_audible=True)
+    [cut, _window] = tt.words("Okay, wait, stop.", now=T0 + 2.2)
+    assert isinstance(cut, BargeIn)
+
+
+def test_one_unknown_early_word_still_cuts_for_length():
+    """A real barge-in's first word ("Wait") is no backchannel: speech that goes on cuts as before."""
+    tt = words_machine()
+    overlap(tt, 320)
+    tt.overlap_words("Wait.", now=T0 + 1.45, final=False)
+    [cut] = hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True)
+    assert isinstance(cut, BargeIn)
+
+
+def test_the_next_overlap_starts_without_the_last_ones_backchannel():
+    tt = words_machine()
+    overlap(tt, 320)
+    tt.overlap_words("Yeah.", now=T0 + 1.45, final=False)
+    hear(tt, UserSpeechPaused(AUDIO, 1400, 400), at_ms=1624, agent_audible=True)
+    tt.words("Yeah.", now=T0 + 1.7)  # resumed
+    hear(tt, UserTurnEnded(AUDIO, 1400, 400), at_ms=1900, agent_audible=True)
+    out = hear(tt, UserSpeechStarted(3000), at_ms=3032, agent_audible=True)
+    for ms in range(32, 321, 32):
+        out += hear(tt, UserSpeaking(ms, 3000 + ms), at_ms=3000 + ms, agent_audible=True)
+    assert kinds(out) == ["PauseAgent"]
+    tt.overlap_words("Hold", now=T0 + 3.45, final=False)  # one word, no backchannel
+    [cut] = hear(tt, UserSpeaking(576, 3576), at_ms=3576, agent_audible=True)
+    assert isinstance(cut, BargeIn)  # the length rule is back
+
+
+def test_one_real_word_among_backchannels_early_is_not_a_cut():
+    """tiny.en, prompted, heard the first 300 ms of Piper's "Mhm." as "And, Mm-hmm."."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("And, Mm-hmm.", now=T0 + 1.4, final=False) == []
+    hear(tt, UserSpeechPaused(AUDIO, 1400, 400), at_ms=1624, agent_audible=True)
+    [resume, _window] = tt.words("Mm-hmm. Mm-hmm.", now=T0 + 1.7)
+    assert resume == ResumeAgent(at=T0 + 1.7, why="backchannel")
+
+
+def test_late_early_words_that_are_a_backchannel_still_save_the_agent():
+    """On a busy machine the early check comes back after the confirmation time, within 300 ms."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True) == []  # 256 ms: the words are out
+    assert tt.overlap_words("Yeah.", now=T0 + 1.6, final=False) == []
+    for ms in range(608, 900, 32):
+        assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == [], ms
+
+
+def test_no_words_early_is_not_cut_for_length_either():
+    """A noisy "Yeah, yeah." whose first 300 ms came back empty: its words at the pause decide."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("", now=T0 + 1.45, final=False) == []
+    for ms in range(352, 1000, 32):
+        assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == [], ms
+    hear(tt, UserSpeechPaused(AUDIO, 2000, 1000), at_ms=2224, agent_audible=True)
+    [resume, _window] = tt.words("Yeah, yeah.", now=T0 + 2.4)
+    assert resume == ResumeAgent(at=T0 + 2.4, why="backchannel")

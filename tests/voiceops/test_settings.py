@@ -96,3 +96,25 @@ def test_check_deploy_is_clean_in_a_production_like_environment(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_smart_turn_defaults_to_the_fetched_model_and_an_empty_value_turns_it_off(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    code = "print(repr(s.SMART_TURN_MODEL))"
+    env = {"VOICEOPS_VAR_DIR": str(tmp_path), "VOICEOPS_MODELS_DIR": str(models)}
+
+    none_yet = _settings(env, code)
+    assert none_yet.returncode == 0, none_yet.stderr
+    assert none_yet.stdout.strip() == "''"  # nothing fetched: the words alone decide
+
+    (models / "smart-turn-v3.2-cpu.onnx").write_bytes(b"onnx")
+    fetched = _settings(env, code)
+    assert fetched.stdout.strip() == repr(str(models / "smart-turn-v3.2-cpu.onnx"))
+
+    off = _settings({**env, "SMART_TURN_MODEL": ""}, code)
+    assert off.stdout.strip() == "''"
+
+    missing = _settings({**env, "SMART_TURN_MODEL": str(tmp_path / "nowhere.onnx")}, code)
+    assert missing.returncode != 0
+    assert "SMART_TURN_MODEL: no file at" in missing.stderr
