@@ -92,7 +92,9 @@ class TurnTaking:
     # two combine). "words": the words alone. "silence":
     # end_of_turn_silence_ms of silence ends every turn; it is also the window
     # when there are no words at all (a cough).
-    end_of_turn: str = "smart"
+    # The default is "words": on the project's dialogue set (bench_turns.py) the words alone ended turns
+    # early no more often than words with Smart Turn, and ended finished turns about 0.6 s sooner at p95.
+    end_of_turn: str = "words"
     end_of_turn_silence_ms: int = 500
     finished_silence_ms: int = 250
     unfinished_silence_ms: int = 2000
@@ -317,7 +319,7 @@ def _parse(raw: Any, stt_model: str) -> tuple[AgentConfig, _Errors]:
         )
     tt_raw = _section(raw, "turn_taking", errors)
     end_of_turn = _get(
-        tt_raw, "end_of_turn", "turn_taking.end_of_turn", str, "smart", errors, choices=END_OF_TURN_MODES
+        tt_raw, "end_of_turn", "turn_taking.end_of_turn", str, "words", errors, choices=END_OF_TURN_MODES
     )
     turn_taking = TurnTaking(
         end_of_turn="smart" if end_of_turn == "transcript" else end_of_turn,

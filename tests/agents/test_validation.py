@@ -110,7 +110,7 @@ def test_a_scripted_transfer_to_a_real_number_is_accepted():
 
 @pytest.mark.parametrize(
     ("written", "runs"),
-    [(None, "smart"), ("smart", "smart"), ("words", "words"), ("silence", "silence"), ("transcript", "smart")],
+    [(None, "words"), ("smart", "smart"), ("words", "words"), ("silence", "silence"), ("transcript", "smart")],
 )
 def test_end_of_turn_modes_with_smart_the_default_and_transcript_its_old_name(written, runs):
     raw = {} if written is None else {"turn_taking": {"end_of_turn": written}}

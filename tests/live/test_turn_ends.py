@@ -203,12 +203,14 @@ async def test_with_no_confirmation_the_minimum_speech_cuts_at_once():
     assert 1.0 + 0.28 <= cleared_at <= 1.0 + 0.36
 
 
-# ---- Smart Turn beside the words (the "smart" end of turn, the default) ------------------------
+# ---- Smart Turn beside the words (the "smart" end of turn, a version's choice) -------------------
+
+CALLER_FIRST_SMART = {**CALLER_FIRST, "turn_taking": {"end_of_turn": "smart"}}
 
 
 def voiced_harness(smart_turn: FakeSmartTurn, config: dict | None = None) -> Harness:
     brain = ScriptBrain(["Nice to meet you."], speculative_safe=True)
-    return Harness(config or CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.05), smart_turn=smart_turn)
+    return Harness(config or CALLER_FIRST_SMART, brain=brain, stt=FakeSTT(delay_s=0.05), smart_turn=smart_turn)
 
 
 async def ends_after(h: Harness, said: str) -> float:
@@ -249,9 +251,9 @@ async def test_a_failing_voice_model_leaves_the_words_in_charge():
     assert 0.25 <= await ends_after(h, "My name is Jordan.") <= 0.32
 
 
-async def test_a_version_that_chose_the_words_alone_never_asks_the_voice():
+async def test_a_version_on_the_words_alone_never_asks_the_voice():
     voice = FakeSmartTurn(0.0)
-    h = voiced_harness(voice, {**CALLER_FIRST, "turn_taking": {"end_of_turn": "words"}})
+    h = voiced_harness(voice, CALLER_FIRST)  # the default: the words alone
     assert 0.25 <= await ends_after(h, "My name is Jordan.") <= 0.32
     assert voice.heard == []
 
