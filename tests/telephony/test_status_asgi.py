@@ -257,10 +257,10 @@ async def test_a_callback_the_database_refuses_fails_alone_and_twilio_may_retry_
     other = await sync_to_async(second_attempt)(attempt)
     real_apply = status_callbacks._apply
 
-    def refuse_other(callback, call):
+    def refuse_other(callback, call, effects):
         if callback.sid == other.twilio_call_sid:
             raise RuntimeError("the database said no")
-        return real_apply(callback, call)
+        return real_apply(callback, call, effects)
 
     monkeypatch.setattr(status_callbacks, "_apply", refuse_other)
     holder = asyncio.create_task(post(attempt, status_params(attempt, "initiated", 0)))
@@ -361,7 +361,7 @@ def test_a_batch_the_database_refuses_fails_and_the_kept_connection_is_not_reuse
     loop = asyncio.new_event_loop()
     assert status_callbacks_apply([status_callbacks.StatusCallback(params=status_params(attempt, "ringing", 1))])
 
-    def backwards(*, call, status, reason=""):
+    def backwards(*, call, status, reason="", effects=None):
         call.status = Call.Status.QUEUED  # past the Python rule: only the database's trigger can refuse it now
         return ["status"]
 
