@@ -382,3 +382,27 @@ def test_a_batch_the_database_refuses_fails_and_the_kept_connection_is_not_reuse
     attempt.refresh_from_db()
     assert attempt.status == Call.Status.IN_PROGRESS
     assert CallEvent.objects.filter(call=attempt).count() == 2  # ringing and in-progress, once each
+
+
+async def test_a_batch_that_follows_another_waits_for_company(attempt, held_batches, monkeypatch):
+    """Under load the next batch lingers (LINGER_S) so that callbacks share its fixed cost."""
+    sizes, release = held_batches
+    monkeypatch.setattr(twilio_status, "LINGER_S", 1.0)  # wide enough that a late arrival cannot miss it
+    other = await sync_to_async(second_attempt)(attempt)
+    first = asyncio.create_task(post(attempt, status_params(attempt, "initiated", 0)))
+    await until(lambda: bool(sizes))  # held on the database thread
+    queued_meanwhile = asyncio.create_task(post(attempt, status_params(attempt, "ringing", 1)))
+    await queued(1)
+    release.set()
+    await first
+    # The follower is lingering now: a callback arriving during the wait joins it.
+    late = asyncio.create_task(post(other, status_params(other, "ringing", 1)))
+    answers = [await queued_meanwhile, await late]
+    assert [a["body"] for a in answers] == [b"applied", b"applied"]
+    assert sizes == [1, 2]
+
+
+async def test_a_callback_that_finds_the_database_thread_idle_starts_at_once(attempt, monkeypatch):
+    monkeypatch.setattr(twilio_status, "LINGER_S", 60.0)  # a lingering batch would outlast the 10 s answer timeout
+    response = await post(attempt, status_params(attempt, "ringing", 1))
+    assert (response["status"], response["body"]) == (200, b"applied")
