@@ -30,7 +30,7 @@ import structlog
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.db import DatabaseError, close_old_connections, connection
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.utils.encoding import escape_uri_path, iri_to_uri
 from django.views.decorators.csrf import csrf_exempt
@@ -142,7 +142,7 @@ async def status_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> Non
     query = scope.get("query_string", b"").decode("latin-1")
     try:
         form = _form_fields(b"".join(chunks))
-        call_ref = QueryDict(query).get("call", "")
+        call_ref = _query_value(query, "call")
     except (TooManyFieldsSent, ValueError) as error:  # UnicodeDecodeError is a ValueError
         await _respond(send, 400, f"unreadable form: {error}")
         return
@@ -195,6 +195,16 @@ def host_allowed(host: str) -> bool:
             _checked_hosts.clear()
         _checked_hosts[key] = allowed
     return allowed
+
+
+def _query_value(query: str, name: str) -> str:
+    """One query parameter's last value, as QueryDict(query).get(name, "") reads it (without building a QueryDict)."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    value = ""
+    for key, found in parse_qsl(query, keep_blank_values=True, max_num_fields=limit):
+        if key == name:
+            value = found
+    return value
 
 
 def _form_fields(body: bytes) -> FormFields:
