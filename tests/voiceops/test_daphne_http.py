@@ -14,7 +14,7 @@ from voiceops import daphne_http
 def received(request_class: type, body: bytes) -> http_protocol.WebRequest:
     """A request of `request_class` on a dummy channel, fed a urlencoded POST (daphne's processing left out)."""
     channel = DummyChannel()
-    channel.factory = SimpleNamespace(server=SimpleNamespace(protocol_connected=lambda request: None))
+    channel.factory = SimpleNamespace(server=SimpleNamespace(protocol_connected=lambda request: None))  # type: ignore[attr-defined]  # what daphne reads
     request = request_class(channel)
     request.process = lambda: None  # what daphne does next is not under test
     request.requestHeaders.setRawHeaders(b"content-type", [b"application/x-www-form-urlencoded"])
