@@ -406,3 +406,28 @@ async def test_a_callback_that_finds_the_database_thread_idle_starts_at_once(att
     monkeypatch.setattr(twilio_status, "LINGER_S", 60.0)  # a lingering batch would outlast the 10 s answer timeout
     response = await post(attempt, status_params(attempt, "ringing", 1))
     assert (response["status"], response["body"]) == (200, b"applied")
+
+
+async def test_a_locked_sqlite_database_is_a_503_on_the_asgi_door_and_the_retry_is_stored(attempt):
+    """The embedded default's file lock held by another writer: nothing stored, 503, and Twilio's retry applies."""
+    import sqlite3
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's file lock (the embedded default)")
+    options = connection.settings_dict["OPTIONS"]
+    saved = options.get("timeout")
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        options["timeout"] = 0.2  # the database thread's next connection does not wait 20 s for the lock
+        await sync_to_async(twilio_status._database_thread.submit(close_old_connections).result)(timeout=30)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the database
+        refused = await post(attempt, status_params(attempt, "ringing", 1))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        options["timeout"] = saved
+        await sync_to_async(twilio_status._database_thread.submit(close_old_connections).result)(timeout=30)
+    assert (refused["status"], refused["body"]) == (503, b"callback not stored, retry later")
+    retried = await post(attempt, status_params(attempt, "ringing", 1))
+    assert (retried["status"], retried["body"]) == (200, b"applied")  # not taken for a duplicate
+    assert await CallEvent.objects.filter(call=attempt).acount() == 1
