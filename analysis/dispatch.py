@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import connection
@@ -29,6 +29,24 @@ def analysis_schedule(*, call_id: uuid.UUID, force: bool = False) -> None:
         start_thread(_run_in_process, str(call_id), force)
     else:
         analyze_call.delay(str(call_id), force)
+
+
+def analyses_schedule(*, call_ids: Sequence[uuid.UUID]) -> None:
+    """analysis_schedule for calls that ended together (a status webhook batch): one Celery message for all.
+
+    The worker that takes it queues each call's own analyze_call task, so every
+    analysis still runs, retries and fails on its own; the process that
+    committed the calls' ends pays for one message instead of one per call.
+    """
+    from analysis.tasks import analyze_calls
+
+    if not settings.POST_CALL_ANALYSIS or not call_ids:
+        return
+    if len(call_ids) == 1 or settings.CELERY_TASK_ALWAYS_EAGER:
+        for call_id in call_ids:
+            analysis_schedule(call_id=call_id)
+    else:
+        analyze_calls.delay([str(call_id) for call_id in call_ids])
 
 
 def start_thread(target: Callable[..., None], *args: object) -> None:

@@ -20,3 +20,10 @@ def analyze_call(call_id: str, force: bool = False) -> None:
     except Exception:
         log.exception("analysis_failed", call_id=call_id)
         raise
+
+
+@shared_task(name="analysis.analyze_calls", ignore_result=True)
+def analyze_calls(call_ids: list[str]) -> None:
+    """Calls that ended together, sent as one message (analysis.dispatch.analyses_schedule): one task each."""
+    for call_id in call_ids:
+        analyze_call.delay(call_id)

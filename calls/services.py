@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from analysis.dispatch import analysis_schedule
+from analysis.dispatch import analyses_schedule, analysis_schedule
 from calls.models import Call, CallTurn
 from calls.recordings import recording_delete
 from privacy.redaction import redact, redact_value
@@ -40,14 +40,55 @@ def call_set_status(
     return call, True
 
 
-def call_status_advance(*, call: Call, status: str, at: datetime | None = None, reason: str = "") -> list[str]:
+class StatusMoveEffects:
+    """What forward status moves announce once they commit, gathered so that a batch of moves announces together.
+
+    Every path that moves a call's status goes through call_status_advance,
+    which decides what a move announces: calls-ended metrics, post-call
+    analysis, and the call.started / call.ended webhook events. On its own a
+    move registers its own commit hook; the status webhook, which commits
+    dozens of moves at a time, hands every move of a batch one instance and
+    registers `flush` once, so the batch's ended calls go to analysis in one
+    Celery message instead of one each (a message cost the webhook's database
+    thread about 0.5 ms of CPU, as much as applying two callbacks).
+    """
+
+    def __init__(self) -> None:
+        self.ended: dict[str, int] = {}  # final status: how many calls reached it
+        self.analyses: list[uuid.UUID] = []
+        self.events: list[tuple[str, Call]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.ended or self.analyses or self.events)
+
+    def flush(self) -> None:
+        """Announce everything gathered (from transaction.on_commit)."""
+        for status, count in self.ended.items():
+            metrics.CALLS_ENDED.labels(status=status).inc(count)
+        if self.analyses:
+            analyses_schedule(call_ids=self.analyses)
+        for event, call in self.events:
+            webhook_event_emit(event=event, data=call_event_data(call))
+
+
+def call_status_advance(
+    *,
+    call: Call,
+    status: str,
+    at: datetime | None = None,
+    reason: str = "",
+    effects: StatusMoveEffects | None = None,
+) -> list[str]:
     """Apply a forward move to a call the caller holds locked; returns the fields to save (none: no move).
 
     The caller saves and broadcasts; this lets the status webhook write a
-    callback's status and its other fields in one UPDATE.
+    callback's status and its other fields in one UPDATE. What the move
+    announces once it commits goes into `effects` when the caller gathers
+    them (and registers their flush), else into a commit hook of its own.
     """
     if call.status == status or not Call.can_move(call.status, status):
         return []
+    gathered = effects if effects is not None else StatusMoveEffects()
     now = at or timezone.now()
     call.status = status
     fields = ["status"]
@@ -63,14 +104,16 @@ def call_status_advance(*, call: Call, status: str, at: datetime | None = None, 
         if call.answered_at is not None:
             call.duration_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
             fields.append("duration_seconds")
-        transaction.on_commit(lambda: metrics.CALLS_ENDED.labels(status=status).inc())
+        gathered.ended[status] = gathered.ended.get(status, 0) + 1
         if call.answered_at is not None:  # post-call analysis after every answered call, on every write path
-            transaction.on_commit(lambda: analysis_schedule(call_id=call.pk))
+            gathered.analyses.append(call.pk)
     if reason:
         call.failure_reason = reason[:300]
         fields.append("failure_reason")
     if event := call_event_for(fields):  # call.started / call.ended, once the move commits (every write path)
-        transaction.on_commit(lambda: webhook_event_emit(event=event, data=call_event_data(call)))
+        gathered.events.append((event, call))
+    if effects is None and gathered:
+        transaction.on_commit(gathered.flush)
     return fields
 
 

@@ -12,12 +12,19 @@ daphne stops (the benchmark terminates it) it writes `main.prof` and `db.prof`
 under PROFILE_DIR (read them with `python -m pstats`) and prints one line of
 batch figures to its log: wall time per batch far above CPU time per batch
 means the thread spends its time waiting.
+
+cProfile multiplies the cost of Python calls several times over, unevenly
+(Twisted's many small calls more than C-heavy code). With PROFILE_CPROFILE=0
+nothing is profiled: the log line then gives the database thread's real CPU
+per callback and the rest of the process's (the event loop: Twisted, daphne,
+the door), which is how to tell the two apart without that distortion.
 """
 
 from __future__ import annotations
 
 import cProfile
 import os
+import resource
 import sys
 import threading
 import time
@@ -31,6 +38,7 @@ import voiceops.asgi  # noqa: F401  (start-up as daphne does it: settings, warm 
 from telephony import status
 
 OUT = Path(os.environ.get("PROFILE_DIR", "var/profile"))
+PROFILING = os.environ.get("PROFILE_CPROFILE", "1") != "0"
 loop_profile = cProfile.Profile(time.thread_time)
 database_profiles: list[cProfile.Profile] = []
 batches: list[tuple[int, float, float]] = []  # (callbacks, wall seconds, thread CPU seconds)
@@ -44,20 +52,23 @@ def profiled_apply_batch(loop: Any, callbacks: list[Any], **kwargs: Any) -> Any:
         profile = _local.profile = cProfile.Profile(time.thread_time)
         database_profiles.append(profile)
     wall, cpu = time.perf_counter(), time.thread_time()
-    profile.enable()
+    if PROFILING:
+        profile.enable()
     try:
         return _apply_batch(loop, callbacks, **kwargs)
     finally:
-        profile.disable()
+        if PROFILING:
+            profile.disable()
         batches.append((len(callbacks), time.perf_counter() - wall, time.thread_time() - cpu))
 
 
 def write_out() -> None:
-    loop_profile.disable()
-    OUT.mkdir(parents=True, exist_ok=True)
-    loop_profile.dump_stats(OUT / "main.prof")
-    for index, profile in enumerate(database_profiles):
-        profile.dump_stats(OUT / ("db.prof" if index == 0 else f"db-{index}.prof"))
+    if PROFILING:
+        loop_profile.disable()
+        OUT.mkdir(parents=True, exist_ok=True)
+        loop_profile.dump_stats(OUT / "main.prof")
+        for index, profile in enumerate(database_profiles):
+            profile.dump_stats(OUT / ("db.prof" if index == 0 else f"db-{index}.prof"))
     if batches:
         count = len(batches)
         callbacks = sum(b[0] for b in batches)
@@ -66,19 +77,32 @@ def write_out() -> None:
         print(
             f"status batches: {count}, mean size {callbacks / count:.1f}; per batch wall {1000 * wall / count:.2f} ms, "
             f"CPU {1000 * cpu / count:.2f} ms; per callback wall {1000 * wall / callbacks:.3f} ms, "
-            f"CPU {1000 * cpu / callbacks:.3f} ms (profiled: CPU figures include cProfile's overhead)",
+            f"CPU {1000 * cpu / callbacks:.3f} ms"
+            + (" (profiled: CPU figures include cProfile's overhead)" if PROFILING else ""),
+            file=sys.stderr,
+            flush=True,
+        )
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        rest = usage.ru_utime + usage.ru_stime - cpu - start_cpu
+        print(
+            f"process CPU since start-up, per callback: database thread {1000 * cpu / callbacks:.3f} ms, "
+            f"everything else (event loop: Twisted, daphne, the door) {1000 * rest / callbacks:.3f} ms "
+            "(warm-up callbacks included)",
             file=sys.stderr,
             flush=True,
         )
 
 
 status._apply_batch = profiled_apply_batch
+_startup = resource.getrusage(resource.RUSAGE_SELF)
+start_cpu = _startup.ru_utime + _startup.ru_stime  # imports and warm start, not serving
 
 if __name__ == "__main__":
     from daphne.cli import CommandLineInterface
 
     sys.argv = ["daphne", *sys.argv[1:]]
-    loop_profile.enable()
+    if PROFILING:
+        loop_profile.enable()
     try:
         CommandLineInterface.entrypoint()
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +48,11 @@ def signature_compute(url: str, params: Mapping[str, Any], *, auth_token: str | 
     return str(RequestValidator(token).compute_signature(url, params))
 
 
+@lru_cache(maxsize=4)  # one token in use (two while it is rotated); built per request it cost more than its HMAC
+def _validator(token: str) -> RequestValidator:
+    return RequestValidator(token)
+
+
 def signature_valid(*, full_path: str, form: FormFields, signature: str) -> bool:
     """Twilio signs the exact URL it requested (our public origin + path + query) and the form."""
     token = settings.TWILIO_AUTH_TOKEN
@@ -54,7 +60,7 @@ def signature_valid(*, full_path: str, form: FormFields, signature: str) -> bool
         return True
     if not signature:
         return False
-    validator = RequestValidator(token)
+    validator = _validator(token)
     url = settings.PUBLIC_BASE_URL + full_path
     # The URL as we published it is what Twilio signs. validate() tries it
     # with and without an explicit port, two HMACs every time; that is the

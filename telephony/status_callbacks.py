@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from calls.models import Call, CallEvent
-from calls.services import call_status_advance
+from calls.services import StatusMoveEffects, call_status_advance
 from campaigns.dialer import calls_outcome_apply_locked
 from telephony.bulk_sql import calls_lock_and_stored, events_insert, rows_update, statements_pipelined
 from voiceops.realtime import broadcast_calls_changed
@@ -120,6 +120,7 @@ def status_callbacks_apply(callbacks: Sequence[StatusCallback]) -> list[str]:
         events: list[CallEvent] = []
         changed: dict[uuid.UUID, Call] = {}  # calls to save, in the order they first changed
         moved: dict[uuid.UUID, None] = {}  # calls the consoles should re-render
+        effects = StatusMoveEffects()  # what the batch's moves announce, once, after the commit
         for callback in callbacks:
             if callback.idempotency_key in seen:
                 results.append(DUPLICATE)
@@ -141,7 +142,7 @@ def status_callbacks_apply(callbacks: Sequence[StatusCallback]) -> list[str]:
                 log.warning("twilio_status_unknown_call", call_sid=callback.sid, status=callback.status)
                 results.append(UNKNOWN_CALL)
                 continue
-            call_changed, status_moved = _apply(callback, call)
+            call_changed, status_moved = _apply(callback, call, effects)
             by_sid.setdefault(callback.sid, call)
             if call_changed:
                 changed[call.pk] = call
@@ -152,6 +153,8 @@ def status_callbacks_apply(callbacks: Sequence[StatusCallback]) -> list[str]:
             events_insert(events)
             rows_update(Call, list(changed.values()), APPLIED_FIELDS)
         calls_outcome_apply_locked(calls=list(changed.values()))
+        if effects:
+            transaction.on_commit(effects.flush)
         if moved:
             transaction.on_commit(lambda: broadcast_calls_changed(list(moved)))
     # Debug, not info: every callback is already kept in CallEvent, and at
@@ -169,7 +172,7 @@ def _call_for(callback: StatusCallback, by_id: dict[uuid.UUID, Call], by_sid: di
     return by_sid.get(callback.sid)
 
 
-def _apply(callback: StatusCallback, call: Call) -> tuple[bool, bool]:
+def _apply(callback: StatusCallback, call: Call, effects: StatusMoveEffects) -> tuple[bool, bool]:
     """Apply one new callback to the locked call in memory: (whether it changed the call, whether the status moved).
 
     (The caller writes every one of APPLIED_FIELDS for a changed call.)
@@ -190,7 +193,7 @@ def _apply(callback: StatusCallback, call: Call) -> tuple[bool, bool]:
         if callback.status == Call.Status.FAILED:
             sip = callback.params.get("SipResponseCode", "?")
             reason = callback.params.get("ErrorMessage") or f"carrier failed the call (SIP {sip})"
-        moved = call_status_advance(call=call, status=callback.status, reason=reason)
+        moved = call_status_advance(call=call, status=callback.status, reason=reason, effects=effects)
         duration = callback.params.get("CallDuration", "")
         if moved and call.is_final and duration.isdigit():
             call.duration_seconds = int(duration)

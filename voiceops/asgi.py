@@ -28,7 +28,7 @@ from django.urls import re_path  # noqa: E402
 from calls.routing import console_websocket_urlpatterns  # noqa: E402
 from telephony.routing import twilio_websocket_urlpatterns  # noqa: E402
 from telephony.status import STATUS_PATH, status_asgi_app  # noqa: E402
-from voiceops import metrics, shutdown, warmup  # noqa: E402
+from voiceops import daphne_http, metrics, shutdown, warmup  # noqa: E402
 from voiceops.health import HEALTHZ_PATH, READYZ_PATH, health_asgi_app  # noqa: E402
 
 _HEALTH_PATHS = (HEALTHZ_PATH, READYZ_PATH)
@@ -48,6 +48,7 @@ async def http_application(scope: dict[str, Any], receive: Any, send: Any) -> No
 
 metrics.instrument_model_pools()
 shutdown.install_for_daphne()  # SIGTERM drains live calls first (voiceops.shutdown)
+daphne_http.install_for_daphne()  # no per-request work that nothing reads (voiceops.daphne_http)
 if settings.WARM_START:
     # Before daphne listens (it imports this module first): the first call
     # greets as fast as the hundredth. A model that cannot load stops the

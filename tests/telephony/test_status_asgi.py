@@ -257,10 +257,10 @@ async def test_a_callback_the_database_refuses_fails_alone_and_twilio_may_retry_
     other = await sync_to_async(second_attempt)(attempt)
     real_apply = status_callbacks._apply
 
-    def refuse_other(callback, call):
+    def refuse_other(callback, call, effects):
         if callback.sid == other.twilio_call_sid:
             raise RuntimeError("the database said no")
-        return real_apply(callback, call)
+        return real_apply(callback, call, effects)
 
     monkeypatch.setattr(status_callbacks, "_apply", refuse_other)
     holder = asyncio.create_task(post(attempt, status_params(attempt, "initiated", 0)))
@@ -361,7 +361,7 @@ def test_a_batch_the_database_refuses_fails_and_the_kept_connection_is_not_reuse
     loop = asyncio.new_event_loop()
     assert status_callbacks_apply([status_callbacks.StatusCallback(params=status_params(attempt, "ringing", 1))])
 
-    def backwards(*, call, status, reason=""):
+    def backwards(*, call, status, reason="", effects=None):
         call.status = Call.Status.QUEUED  # past the Python rule: only the database's trigger can refuse it now
         return ["status"]
 
@@ -382,3 +382,52 @@ def test_a_batch_the_database_refuses_fails_and_the_kept_connection_is_not_reuse
     attempt.refresh_from_db()
     assert attempt.status == Call.Status.IN_PROGRESS
     assert CallEvent.objects.filter(call=attempt).count() == 2  # ringing and in-progress, once each
+
+
+async def test_a_batch_that_follows_another_waits_for_company(attempt, held_batches, monkeypatch):
+    """Under load the next batch lingers (LINGER_S) so that callbacks share its fixed cost."""
+    sizes, release = held_batches
+    monkeypatch.setattr(twilio_status, "LINGER_S", 1.0)  # wide enough that a late arrival cannot miss it
+    other = await sync_to_async(second_attempt)(attempt)
+    first = asyncio.create_task(post(attempt, status_params(attempt, "initiated", 0)))
+    await until(lambda: bool(sizes))  # held on the database thread
+    queued_meanwhile = asyncio.create_task(post(attempt, status_params(attempt, "ringing", 1)))
+    await queued(1)
+    release.set()
+    await first
+    # The follower is lingering now: a callback arriving during the wait joins it.
+    late = asyncio.create_task(post(other, status_params(other, "ringing", 1)))
+    answers = [await queued_meanwhile, await late]
+    assert [a["body"] for a in answers] == [b"applied", b"applied"]
+    assert sizes == [1, 2]
+
+
+async def test_a_callback_that_finds_the_database_thread_idle_starts_at_once(attempt, monkeypatch):
+    monkeypatch.setattr(twilio_status, "LINGER_S", 60.0)  # a lingering batch would outlast the 10 s answer timeout
+    response = await post(attempt, status_params(attempt, "ringing", 1))
+    assert (response["status"], response["body"]) == (200, b"applied")
+
+
+async def test_a_locked_sqlite_database_is_a_503_on_the_asgi_door_and_the_retry_is_stored(attempt):
+    """The embedded default's file lock held by another writer: nothing stored, 503, and Twilio's retry applies."""
+    import sqlite3
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's file lock (the embedded default)")
+    options = connection.settings_dict["OPTIONS"]
+    saved = options.get("timeout")
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        options["timeout"] = 0.2  # the database thread's next connection does not wait 20 s for the lock
+        await sync_to_async(twilio_status._database_thread.submit(close_old_connections).result)(timeout=30)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the database
+        refused = await post(attempt, status_params(attempt, "ringing", 1))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        options["timeout"] = saved
+        await sync_to_async(twilio_status._database_thread.submit(close_old_connections).result)(timeout=30)
+    assert (refused["status"], refused["body"]) == (503, b"callback not stored, retry later")
+    retried = await post(attempt, status_params(attempt, "ringing", 1))
+    assert (retried["status"], retried["body"]) == (200, b"applied")  # not taken for a duplicate
+    assert await CallEvent.objects.filter(call=attempt).acount() == 1

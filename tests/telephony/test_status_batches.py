@@ -134,3 +134,45 @@ def test_locked_calls_are_loaded_as_the_orm_loads_them_and_stored_keys_found():
     }
     assert locked[0].variables["slots"] == [1, 2]  # JSON decoded, not left as text
     assert keys == {stored.idempotency_key}
+
+
+@pytest.fixture
+def celery_messages(monkeypatch, settings):
+    """Post-call analysis on, with a broker: record the task messages instead of sending them."""
+    from analysis import tasks
+
+    settings.POST_CALL_ANALYSIS = True
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    sent: list[tuple[str, tuple]] = []
+    monkeypatch.setattr(tasks.analyze_call, "delay", lambda *args: sent.append(("analyze_call", args)))
+    monkeypatch.setattr(tasks.analyze_calls, "delay", lambda *args: sent.append(("analyze_calls", args)))
+    return sent
+
+
+def test_the_calls_a_batch_ends_go_to_analysis_in_one_message_and_each_gets_its_task(
+    celery_messages, django_capture_on_commit_callbacks
+):
+    from analysis.tasks import analyze_calls
+
+    answered = [make_attempt(f"CA{n}" + "7" * 31) for n in range(3)]
+    unanswered = make_attempt("CA" + "8" * 32)
+    for call in answered:
+        assert status_callbacks_apply([callback(call, "in-progress", 2)]) == ["applied"]
+    batch = [callback(call, "completed", 3, CallDuration="5") for call in answered]
+    batch.append(callback(unanswered, "no-answer", 3))  # never answered: nothing to analyse
+    with django_capture_on_commit_callbacks(execute=True):
+        assert status_callbacks_apply(batch) == ["applied"] * 4
+    ids = [str(call.pk) for call in answered]
+    assert celery_messages == [("analyze_calls", (ids,))]
+
+    celery_messages.clear()
+    analyze_calls(ids)  # what the worker does with the message
+    assert celery_messages == [("analyze_call", (call_id,)) for call_id in ids]
+
+
+def test_a_call_ended_alone_goes_to_analysis_as_before(celery_messages, django_capture_on_commit_callbacks):
+    call = make_attempt("CA" + "9" * 32)
+    assert status_callbacks_apply([callback(call, "in-progress", 2)]) == ["applied"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert status_callbacks_apply([callback(call, "completed", 3)]) == ["applied"]
+    assert celery_messages == [("analyze_call", (str(call.pk), False))]

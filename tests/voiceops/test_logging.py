@@ -29,3 +29,24 @@ def test_logs_are_json_with_bound_context_and_masked_numbers(capsys):
 def test_requests_carry_a_request_id(client):
     response = client.get("/login/", HTTP_X_REQUEST_ID="req-1")
     assert response["X-Request-ID"] == "req-1"
+
+
+def test_a_line_below_the_level_is_dropped_before_any_redaction(capsys, monkeypatch):
+    """The status webhook logs each batch at debug: below LOG_LEVEL that must cost no redaction at all."""
+    from voiceops import logging as voiceops_logging
+
+    redacted: list[str] = []
+    real = voiceops_logging.redact_log_text
+
+    def counting(text: str) -> str:
+        redacted.append(text)
+        return real(text)
+
+    monkeypatch.setattr(voiceops_logging, "redact_log_text", counting)
+    configure_logging("INFO")
+    logger = structlog.get_logger("test.level")
+    logger.debug("below the level", to="+14155550101")
+    assert redacted == [] and capsys.readouterr().err == ""
+    logger.info("at the level", to="+14155550101")
+    assert "+14155550101" in redacted
+    assert json.loads(capsys.readouterr().err)["to"] == "+*********01"
