@@ -151,6 +151,25 @@ class Replies:
                 job.task.cancel()
             self._close(job)
 
+    def withdraw(self) -> bool:
+        """The caller went on before hearing the newest answer: take it back if nothing depends on it yet.
+
+        Nothing does while it is unsettled: it has not started playing, its
+        caller turn is not stored, and the brain was asked only if it is
+        speculative-safe (one that is not, a flow that moves on or an LLM
+        that may run a tool, is asked after the job settles). Then the caller
+        turn and the answer never happened, and the turn goes on. Returns
+        whether it was taken back.
+        """
+        job = self.open[-1] if self.open else None
+        if job is None or job.caller_text is None or not job.committed.is_set() or job.settled or job.finished:
+            return False
+        self.log.info("answer_withdrawn", caller_text=job.caller_text)
+        if job.task is not None:
+            job.task.cancel()
+        self._close(job)
+        return True
+
     def say(self, outputs: list[BrainOutput], *, greeting: bool = False, hangup: str = "") -> None:
         """A committed reply with fixed words (and the brain's greeting after them when `greeting`).
 

@@ -23,9 +23,10 @@ CALLER_FIRST = {"brain": "scripted", "first_speaker": "caller", "script": [], "s
 
 
 async def test_a_caller_who_goes_on_before_the_answer_is_heard_gets_one_answer_to_the_whole_sentence():
-    brain = ScriptBrain(["Great, you are booked.", "Anything else?"], speculative_safe=True)
+    # The scripted brain, as bench_voice runs it: speculative-safe, its place in the script read from the history.
+    config = {**CALLER_FIRST, "script": ["Great, you are booked.", "Anything else?"]}
     # The voice takes 0.3 s to start: the caller goes on before any of the answer is on the line.
-    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.1), tts=FakeTTS(chunk_delay_s=0.3))
+    h = Harness(config, stt=FakeSTT(delay_s=0.1), tts=FakeTTS(chunk_delay_s=0.3))
     await h.start()
     await h.say("Yes.", 0.5)  # "Yes," as Whisper hears it: a finished sentence
     await h.run(0.4)  # the comma: words back at 0.3 s, the 250 ms window has passed: the turn ends
@@ -38,7 +39,6 @@ async def test_a_caller_who_goes_on_before_the_answer_is_heard_gets_one_answer_t
     assert h.transcript() == [("caller", "Yes. That is correct."), ("agent", "Great, you are booked.")]
     assert {sentence for _, sentence in h.spoken()} == {"Great, you are booked."}
     assert h.events("clear") == []  # nothing was cut: nothing had played
-    assert brain.prompts[-1] == ("Yes. That is correct.", [])  # the answer was built on the whole turn
     # Speech-to-text heard all of it, the first part included (0.5 + 0.4 + 0.8 s at 16 kHz).
     assert h.stt.calls[-1]["samples"] >= 16000 * 1.6
     assert h.ctx.history == [
