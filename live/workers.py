@@ -150,6 +150,7 @@ class ThreadWorkers:
         stt_gate = gate("stt")
         await stt_gate.acquire(priority)
         running = loop.run_in_executor(STT_POOL, lambda: stt.transcribe(audio, language=language))
+
         def done(future: asyncio.Future[str]) -> None:
             stt_gate.release()
             if not future.cancelled():
