@@ -117,6 +117,7 @@ class Replies:
         self.on_turn_over, self.on_action = on_turn_over, on_action
         self.on_words = on_words  # a held reply's transcript, for turn taking to judge
         self.open: list[ReplyJob] = []  # in turn order; only the last may be uncommitted
+        self._last_commit: ReplyJob | None = None  # the newest caller turn's answer (see withdraw)
         self.barge_ins = 0
 
     @property
@@ -139,6 +140,7 @@ class Replies:
     def commit(self, audio: Samples, speech_end_at: float, overlapped_agent: bool) -> None:
         job = self._held() or self._start(self._caller_job(audio, speech_end_at, overlapped_agent))
         job.committed.set()
+        self._last_commit = job
         job.stamp("end_of_turn")  # when turn taking decided the caller had finished (analytics' first stage)
         if job.playback.has_audio and self.open[0] is job:
             self._begin_playing(job)  # prepared early: it plays now, not at its task's next step
@@ -161,8 +163,8 @@ class Replies:
         turn and the answer never happened, and the turn goes on. Returns
         whether it was taken back.
         """
-        job = self.open[-1] if self.open else None
-        if job is None or job.caller_text is None or not job.committed.is_set() or job.settled or job.finished:
+        job = self._last_commit  # the answer to that turn, not an earlier one still open
+        if job is None or job not in self.open or job.caller_text is None or job.settled or job.finished:
             return False
         self.log.info("answer_withdrawn", caller_text=job.caller_text)
         if job.task is not None:

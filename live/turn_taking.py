@@ -27,7 +27,7 @@ The policy, decision by decision:
 - Commit: the end-of-turn silence completed: the held reply may play (or, with
   none held, a committed one starts).
 - Continue: the caller went on before any of the answer was audible (a comma
-  taken for the end: Piper pauses 300-450 ms at one, Whisper hears "Yes," as
+  taken for the end: Piper pauses about 300 ms at one, Whisper hears "Yes," as
   "Yes."). The turn was not over: the unheard answer is taken back if nothing
   depends on it yet (live.replies), and the new speech is heard as more of the
   same turn (its audio carries the first part). bench_voice's 8.5 s outliers
