@@ -66,6 +66,7 @@ LONG_GREETING = (
     "You can book, move or cancel an appointment with me. How can I help you today?"
 )
 BARGE_IN_MIN_MS = 300
+REMINDER_MS = 8000  # the agents' silence.reminder_after_s (the default, 8 s)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -106,6 +107,17 @@ async def one_call(server: Server, number: str, lines: list[str], barge: bool = 
         transcribe=False,
         max_seconds=180,
     )
+
+
+def unanswered(latencies: list[float]) -> str:
+    """Turns the agent did not answer: what the caller heard next was the silence reminder (8 s).
+
+    The server's stage figures cannot show them (a reminder has no speech-to-text stage): the
+    2026-12-04 outliers of 8.5 s were such turns (a line split at its comma, and the scripted agent
+    out of lines).
+    """
+    late = [v for v in latencies if v >= REMINDER_MS]
+    return f"  turns answered only by the {REMINDER_MS / 1000:.0f} s silence reminder (or later): {len(late)}"
 
 
 def turn_timings(server: Server, call_sids: list[str]) -> list[dict[str, int]]:
@@ -463,6 +475,7 @@ def main() -> None:
         )
         print(f"\n1 call at a time: {len(single)} turns, voice-to-voice at the caller")
         print(f"  p50 {pct(single, 50):.0f} ms   p95 {pct(single, 95):.0f} ms   max {max(single):.0f} ms")
+        print(unanswered(single))
         timings = turn_timings(server, single_sids)
         for stage in ("stt_done", "first_brain_text", "first_tts_audio", "first_frame_sent"):
             values = [float(t[stage]) for t in timings if stage in t]
@@ -473,6 +486,7 @@ def main() -> None:
         server_cpu = (server.cpu_seconds() - cpu0) / (time.monotonic() - wall0)
         print(f"\n{args.concurrent} concurrent calls: {len(many)} turns")
         print(f"  p50 {pct(many, 50):.0f} ms   p95 {pct(many, 95):.0f} ms   max {max(many):.0f} ms")
+        print(unanswered(many))
         print(
             f"  server process CPU {100 * server_cpu:.0f}% of a core for {args.concurrent} calls "
             f"({100 * server_cpu / args.concurrent:.0f}% per call, models included)"
