@@ -119,6 +119,7 @@ class Replies:
         self.open: list[ReplyJob] = []  # in turn order; only the last may be uncommitted
         # Tokens a discarded speculation was billed for: the next stored agent turn carries them, so cost counts them.
         self.discarded_usage: dict[str, int] = {}
+        self._last_commit: ReplyJob | None = None  # the newest caller turn's answer (see withdraw)
         self.barge_ins = 0
 
     @property
@@ -141,6 +142,7 @@ class Replies:
     def commit(self, audio: Samples, speech_end_at: float, overlapped_agent: bool) -> None:
         job = self._held() or self._start(self._caller_job(audio, speech_end_at, overlapped_agent))
         job.committed.set()
+        self._last_commit = job
         job.stamp("end_of_turn")  # when turn taking decided the caller had finished (analytics' first stage)
         if job.playback.has_audio and self.open[0] is job:
             self._begin_playing(job)  # prepared early: it plays now, not at its task's next step
@@ -154,6 +156,26 @@ class Replies:
             # Only what the server reported: a stream cut before its usage chunk leaves no count to carry.
             _add_usage(self.discarded_usage, job.usage)
             self._close(job)
+
+    def withdraw(self) -> bool:
+        """The caller went on before hearing the newest answer: take it back if nothing depends on it yet.
+
+        Nothing does while it is unsettled: it has not started playing, its
+        caller turn is not stored, and the brain was asked only if it is
+        speculative-safe (one that is not, a flow that moves on or an LLM
+        that may run a tool, is asked after the job settles). Then the caller
+        turn and the answer never happened, and the turn goes on. Returns
+        whether it was taken back.
+        """
+        job = self._last_commit  # the answer to that turn, not an earlier one still open
+        if job is None or job not in self.open or job.caller_text is None or job.settled or job.finished:
+            return False
+        self.log.info("answer_withdrawn", caller_text=job.caller_text)
+        if job.task is not None:
+            job.task.cancel()
+        _add_usage(self.discarded_usage, job.usage)  # billed all the same
+        self._close(job)
+        return True
 
     def say(self, outputs: list[BrainOutput], *, greeting: bool = False, hangup: str = "") -> None:
         """A committed reply with fixed words (and the brain's greeting after them when `greeting`).

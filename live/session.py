@@ -358,6 +358,9 @@ class CallSession:
                 self._acoustic_check = asyncio.create_task(self._hear_voice(decision.audio), name="smart-turn")
         elif isinstance(decision, tt.Commit):
             self.replies.commit(decision.audio, decision.speech_end_at, decision.overlapped_agent)
+        elif isinstance(decision, tt.Continue):
+            if not self.replies.withdraw():
+                self.turn_taking.keep_separate()
         elif isinstance(decision, tt.Discard):
             self.replies.discard(decision.reason)
         elif isinstance(decision, tt.TurnWindow):

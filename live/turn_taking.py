@@ -29,6 +29,13 @@ The policy, decision by decision:
   second of every turn comes from.
 - Commit: the end-of-turn silence completed: the held reply may play (or, with
   none held, a committed one starts).
+- Continue: the caller went on before any of the answer was audible (a comma
+  taken for the end: Piper pauses about 300 ms at one, Whisper hears "Yes," as
+  "Yes."). The turn was not over: the unheard answer is taken back if nothing
+  depends on it yet (live.replies), and the new speech is heard as more of the
+  same turn (its audio carries the first part). bench_voice's 8.5 s outliers
+  were this: the rest of the sentence became a turn of its own, the scripted
+  agent ran out of lines, and the caller's next sound was the 8 s reminder.
 - PauseAgent / ResumeAgent / BargeIn: the caller talked over audible agent
   speech for barge_in_min_ms. The agent's audio pauses (nothing more is sent;
   Twilio plays out its last ~80 ms) and the overlap goes to speech-to-text,
@@ -55,6 +62,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+import numpy as np
 
 from agents.brains.completeness import Verdict, judge
 from live.pipeline.bargein import BargeInDetector, real_words
@@ -105,6 +114,13 @@ class Commit:
 @dataclass(frozen=True)
 class Discard:
     reason: str
+
+
+@dataclass(frozen=True)
+class Continue:
+    """The caller went on before hearing the answer to the turn just committed: take that answer back."""
+
+    at: float
 
 
 @dataclass(frozen=True)
@@ -162,6 +178,7 @@ class MaxDuration:
 Decision = (
     Speculate
     | Commit
+    | Continue
     | Discard
     | TurnWindow
     | PauseAgent
@@ -200,6 +217,13 @@ BACKCHANNEL_LONGEST_MS = 1200
 # for the early check's words (issue 14: a real barge-in cuts within 300 ms of
 # the minimum speech); on this busy 2-core machine they took 60-260 ms.
 EARLY_WORDS_WAIT_MS = 300
+
+# Speech after a committed turn and before any of its answer is audible
+# continues that turn once it is this long (three VAD windows: longer than the
+# 90 ms under which the turn detector drops a sound as noise, so a click
+# never takes an answer back) and starts within this time of the commit.
+CONTINUE_MIN_SPEECH_MS = 96
+CONTINUE_WITHIN_S = 2.0
 
 # A paused agent with no verdict on the overlap this long after the caller
 # went quiet goes on talking (speech-to-text lost or very late).
@@ -240,10 +264,14 @@ class TurnTaking:
         self.last_activity = started_at
         self.reminders_sent = 0
         self.speculating = False  # a Speculate is out with no Commit or Discard after it
+        self._unheard: tuple[Samples, float] | None = None  # the last commit's audio and time, its answer unheard
+        self._carried: Samples | None = None  # a continued turn's first part, heard again with the rest
         self.over = False  # MaxDuration went out: nothing more to decide
 
     def hear(self, event: SpeechEvent, *, now: float, stream_ms: float, agent_audible: bool) -> list[Decision]:
         """One speech event; `stream_ms` is the stream time at `now` (media arrives in real time)."""
+        if agent_audible:
+            self._unheard = None  # the answer is being heard: speech from now on talks over it
         if isinstance(event, UserSpeechStarted):
             self.last_activity = now
             self.cut_this_utterance = False
@@ -256,6 +284,12 @@ class TurnTaking:
         if isinstance(event, UserSpeaking):
             self.last_activity = now
             self.pause_quiet_since = None
+            if self._unheard is not None and event.speech_ms >= CONTINUE_MIN_SPEECH_MS:
+                audio, committed_at = self._unheard
+                self._unheard = None
+                if now - committed_at <= CONTINUE_WITHIN_S:
+                    self._carried = audio
+                    return [Continue(at=now)]  # the agent is not audible: nothing to barge in on
             if self.paused_at_speech_ms is not None:
                 if self.paused_at is not None and now - self.paused_at >= self._confirm_s():
                     if self._early_backchannel and event.speech_ms < BACKCHANNEL_LONGEST_MS:
@@ -283,7 +317,7 @@ class TurnTaking:
             out = self._discard("new pause")
             self.speculating = True
             self._heard, self._voice, self._voice_known = None, None, False
-            out.append(Speculate(event.audio, speech_end_at, overlapped))
+            out.append(Speculate(self._with_carried(event.audio), speech_end_at, overlapped))
             if self.end_of_turn.mode != "silence":
                 # Hold the turn open until the words are known (or the longest wait).
                 out.append(TurnWindow(self.end_of_turn.unfinished_ms, "waiting for the words"))
@@ -291,7 +325,17 @@ class TurnTaking:
         self.last_activity = now
         self.reminders_sent = 0
         self.speculating = False
-        return [Commit(event.audio, speech_end_at, overlapped)]
+        audio = self._with_carried(event.audio)
+        self._carried = None
+        self._unheard = (audio, now)
+        return [Commit(audio, speech_end_at, overlapped)]
+
+    def keep_separate(self) -> None:
+        """The answer could not be taken back (live.replies settled it): the new speech is a turn of its own."""
+        self._carried = None
+
+    def _with_carried(self, audio: Samples) -> Samples:
+        return audio if self._carried is None else np.concatenate([self._carried, audio])
 
     def words(self, text: str, *, now: float) -> list[Decision]:
         """The held reply's transcript of the utterance so far (the caller paused).
@@ -383,6 +427,8 @@ class TurnTaking:
         """A look at the clock (the session ticks a few times a second)."""
         if self.over:
             return []
+        if agent_audible:
+            self._unheard = None
         if now - self.started_at >= self.max_duration_s:
             self.over = True
             return [MaxDuration()]

@@ -142,9 +142,25 @@ class ThreadWorkers:
     async def transcribe(
         self, stt: SpeechToText, audio: Samples, *, language: str, priority: Priority = URGENT, prompt: str = ""
     ) -> str:
+        """The transcript; a reply thrown away meanwhile stops waiting, not the engine.
+
+        A Whisper run cannot be interrupted, so the slot is free when the
+        thread is, not when nobody waits any more (else the gate would send
+        the next job, committed or not, to a pool whose threads are all still
+        decoding thrown-away audio, where it waits first in, first out).
+        """
         loop = asyncio.get_running_loop()
-        async with gate("stt").slot(priority):
-            return await loop.run_in_executor(STT_POOL, lambda: stt.transcribe(audio, language=language, prompt=prompt))
+        stt_gate = gate("stt")
+        await stt_gate.acquire(priority)
+        running = loop.run_in_executor(STT_POOL, lambda: stt.transcribe(audio, language=language, prompt=prompt))
+
+        def done(future: asyncio.Future[str]) -> None:
+            stt_gate.release()
+            if not future.cancelled():
+                future.exception()  # read, so an error nobody waits for is not logged as never retrieved
+
+        running.add_done_callback(done)
+        return await asyncio.shield(running)
 
     async def synthesize(
         self, tts: TextToSpeech, text: str, *, speed: float, priority: Priority = URGENT

@@ -163,7 +163,8 @@ class _Caller:
         self.heard: list[bytes] = []  # the agent turn being heard
         self.last_agent_audio_at: float | None = None
         self.awaiting_reply_since: float | None = None  # end of caller audio
-        self.barge_pending_since: float | None = None
+        self.barge_pending_since: float | None = None  # when the barge-in line's first frame was sent
+        self.barge_starts = False  # a barge-in line is queued: its first frame starts the clock
         self.last_frame_recv: float | None = None
         self.stream_started_at: float | None = None  # when `start` was sent
         self.reply_heard = False  # the agent has answered since the caller's last line
@@ -354,6 +355,11 @@ async def _run(
         # Send 20 ms of caller audio (speech or line silence).
         if caller.speech:
             frame = caller.speech.popleft()
+            if caller.barge_starts:
+                # The caller starts talking with this frame, not when the line was queued
+                # (a tick earlier): the `clear` latency counts from here.
+                caller.barge_starts = False
+                caller.barge_pending_since = time.monotonic()
             if not caller.speech:
                 caller.awaiting_reply_since = time.monotonic() + FRAME_S
                 caller.speaking_line = None
@@ -401,7 +407,7 @@ async def _run(
             first_wait = caller.next_line == 0 and now - start >= caller.first_line_after_s
             if barge or (idle and (caller.reply_heard or first_wait)) or persona.voicemail:
                 if barge:
-                    caller.barge_pending_since = now
+                    caller.barge_starts = True
                     caller.barging = True
                 _say_line(caller, result)
         elif caller.next_line >= len(caller.lines_audio) and idle and caller.awaiting_reply_since is None:

@@ -29,9 +29,7 @@ import base64
 import json
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +40,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from bench_server import DaphneServer  # noqa: E402  (scripts/, beside this file)
 
 LINES = ["Hi, I would like to book an appointment.", "Tuesday morning would be great.", "My name is Jordan Smith."]
 SCRIPT = [
@@ -69,56 +69,12 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
+class Server(DaphneServer):
     def __init__(self, workdir: Path, redis_url: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")},
-            "DJANGO_SETTINGS_MODULE": "voiceops.settings",
-            "VOICEOPS_VAR_DIR": str(workdir),
-            "PUBLIC_BASE_URL": self.base_url,
-            "SIMULATED_CARRIER": "true",
-            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
-            "SECRET_KEY": "bench-only-secret",
-        }
+        env = {"SIMULATED_CARRIER": "true"}
         if redis_url:
-            self.env["REDIS_URL"] = redis_url
-        self.log = workdir / "daphne.log"
-
-    def manage(self, *args: str) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=self.env, check=True)  # noqa: S603
-
-    def start(self) -> None:
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(  # noqa: S603  (our own interpreter and daphne)
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "voiceops.asgi:application"],
-                cwd=REPO,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("daphne did not start: " + self.log.read_text()[-2000:])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+            env["REDIS_URL"] = redis_url
+        super().__init__(workdir, env)
 
 
 def log_in(server: Server) -> httpx.Client:

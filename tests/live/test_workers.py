@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from live.workers import LATER, SPECULATIVE, URGENT, ModelGate, ThreadWorkers
+from live.workers import LATER, SPECULATIVE, URGENT, ModelGate, ThreadWorkers, gate
 
 
 class GatedTTS:
@@ -113,3 +113,44 @@ async def test_a_waiter_that_gives_up_does_not_keep_its_slot():
     gate.release()
     assert (gate.running, gate.waiting) == (0, 0)
     await asyncio.wait_for(gate.acquire(URGENT), 1)  # free for the next one at once
+
+
+class BlockingSTT:
+    """Transcribes on a worker thread until the test lets it finish."""
+
+    sample_rate = 16000
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.go_on = threading.Event()
+        self.finished = threading.Event()
+
+    def transcribe(self, audio, *, language=None, prompt="") -> str:
+        self.started.set()
+        self.go_on.wait(30)
+        self.finished.set()
+        return "words"
+
+
+async def test_a_thrown_away_transcription_keeps_its_slot_until_its_thread_is_free():
+    """A discarded speculation's Whisper run cannot be stopped: its pool thread stays busy, and so must its slot.
+
+    Releasing the slot when the waiting task was cancelled let the gate send the next (maybe committed)
+    job to a pool whose threads were all still decoding thrown-away audio, where it queued first in,
+    first out, behind them: no priority at all.
+    """
+    stt = BlockingSTT()
+    stt_gate = gate("stt")
+    job = asyncio.create_task(ThreadWorkers().transcribe(stt, np.zeros(1600, dtype=np.float32), language="en"))
+    assert await asyncio.to_thread(stt.started.wait, 10)
+    job.cancel()  # the caller went on: the held reply is thrown away
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    assert stt_gate.running == 1  # the thread is still decoding
+    stt.go_on.set()
+    assert await asyncio.to_thread(stt.finished.wait, 10)
+    for _ in range(100):  # the thread's done callback reaches the loop
+        if stt_gate.running == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert stt_gate.running == 0
