@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.middleware import SESSION_KEY
+from accounts.middleware import session_timezone_name
 from live.supervision import LEASE_S, control_send
 from voiceops.realtime import CONSOLE_GROUP
 from voiceops.roles import SOCKET_ACT, SOCKET_WATCH, user_may
@@ -58,7 +58,7 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
             lambda: (
                 user_may(user, SOCKET_WATCH),
                 user_may(user, SOCKET_ACT),
-                str(session.get(SESSION_KEY) or "") if session is not None else "",
+                session_timezone_name(session),
             )
         )()
         if not may_watch:
