@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead
+from voiceops.realtime import broadcast_campaigns_changed
 from voiceops.validators import normalize_e164
 from webhooks.events import lead_event_data
 from webhooks.services import webhook_event_emit
@@ -215,4 +216,7 @@ def leads_assign_campaign(*, leads: QuerySet[Lead], campaign_id: int) -> int:
     if campaign.status in (Campaign.Status.STOPPED, Campaign.Status.COMPLETED):
         raise CampaignTransitionError(f"cannot add leads to a campaign that is {campaign.status}")
     chosen = leads.exclude(status=Lead.Status.DIALING).exclude(campaign_id=campaign_id).order_by()
-    return Lead.objects.filter(pk__in=chosen.values("pk")).update(campaign_id=campaign_id, updated_at=timezone.now())
+    moved = Lead.objects.filter(pk__in=chosen.values("pk")).update(campaign_id=campaign_id, updated_at=timezone.now())
+    if moved:
+        transaction.on_commit(lambda: broadcast_campaigns_changed([campaign_id]))
+    return moved
