@@ -219,7 +219,8 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
         from campaigns.selectors import campaign_names, campaigns_progress
 
         names = campaign_names(campaign_ids)
-        progress = campaigns_progress(list(names), max_age_s=LIVE_PROGRESS_INTERVAL_S)
+        # Sockets pushing within half an interval of each other share one count (campaigns_progress's cache).
+        progress = campaigns_progress(list(names), max_age_s=LIVE_PROGRESS_INTERVAL_S / 2)
         detail = self.following_campaigns != "all"
         return [
             render_to_string(

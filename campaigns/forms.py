@@ -6,9 +6,10 @@ from typing import Any
 
 import phonenumbers
 from django import forms
+from django.core.exceptions import ValidationError
 
 from campaigns.models import Campaign, Lead
-from campaigns.services import CAMPAIGN_SETTINGS, lead_phone_normalize
+from campaigns.services import CAMPAIGN_SETTINGS, lead_phone_change_check, lead_phone_normalize
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -77,11 +78,16 @@ class LeadEditForm(forms.ModelForm):
         model = Lead
         fields = ["phone", "first_name", "last_name", "timezone", "consent"]
         help_texts = {"timezone": "IANA name, e.g. America/New_York: calls happen in the lead's local window."}
-        error_messages = {"phone": {"unique": "This number already belongs to another lead."}}
 
     def clean_phone(self) -> str:
         current = self.instance.phone if self.instance.pk else ""
-        return lead_phone_normalize(str(self.cleaned_data["phone"]), current=current)
+        phone = lead_phone_normalize(str(self.cleaned_data["phone"]), current=current)
+        if self.instance.pk and phone != current:
+            try:
+                lead_phone_change_check(lead=self.instance, phone=phone)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["phone"]) from None
+        return phone
 
 
 class LeadCustomFieldForm(forms.Form):

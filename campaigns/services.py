@@ -168,7 +168,7 @@ def lead_update(*, lead_id: int, **changes: Any) -> Lead:
         except ValidationError as exc:
             raise ValidationError({"phone": exc.messages}) from None
         if changes["phone"] != lead.phone:
-            _lead_phone_change_checked(lead, changes["phone"])
+            lead_phone_change_check(lead=lead, phone=changes["phone"])
     fields = {"updated_at"}
     for name, value in changes.items():
         if getattr(lead, name) != value:
@@ -193,7 +193,8 @@ def lead_update(*, lead_id: int, **changes: Any) -> Lead:
 _PHONE_TAKEN = "{phone} already belongs to another lead."
 
 
-def _lead_phone_change_checked(lead: Lead, phone: str) -> None:
+def lead_phone_change_check(*, lead: Lead, phone: str) -> None:
+    """Whether `lead` may take the E.164 `phone`: ValidationError keyed by "phone" when not."""
     if lead.status == Lead.Status.DIALING:
         # The call in flight and its outcome are tied to the number being dialed.
         raise ValidationError({"phone": ["The lead is being dialed right now; change its number after the call."]})

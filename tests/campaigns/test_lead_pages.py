@@ -104,7 +104,11 @@ def test_a_bad_edit_is_a_400_beside_its_field_and_changes_nothing(operator_clien
 
 
 def _edit(lead, **changes):
-    return {"phone": lead.phone, "first_name": lead.first_name, "last_name": lead.last_name, "timezone": lead.timezone} | changes
+    """The edit form as the page posts it: every field with its current value, then the changes."""
+    form = {"phone": lead.phone, "first_name": lead.first_name, "last_name": lead.last_name, "timezone": lead.timezone}
+    if lead.consent:
+        form["consent"] = "on"
+    return form | changes
 
 
 def test_an_operator_changes_a_leads_phone_normalised_and_audited(client, operator_role):
@@ -128,7 +132,7 @@ def test_an_operator_changes_a_leads_phone_normalised_and_audited(client, operat
     [("not a number", "is not a phone number"), ("+1 415 555", "is not a valid phone number"), ("", "required")],
 )
 def test_a_bad_phone_is_a_400_beside_the_field(operator_client, typed, said):
-    lead = LeadFactory(phone="+14155550101")
+    lead = LeadFactory(first_name="Maria", phone="+14155550101")
     response = operator_client.post(f"/leads/{lead.pk}/edit/", _edit(lead, phone=typed, first_name="Changed"))
     assert response.status_code == 400
     page = response.content.decode()
@@ -140,11 +144,11 @@ def test_a_bad_phone_is_a_400_beside_the_field(operator_client, typed, said):
 
 def test_a_phone_another_lead_has_is_a_form_error(operator_client):
     spring = CampaignFactory(name="Spring")
-    LeadFactory(first_name="Omar", phone="+14155550177", campaign=spring)
+    LeadFactory(first_name="Omar", last_name="Haddad", phone="+14155550177", campaign=spring)
     lead = LeadFactory(first_name="Maria", phone="+14155550101", campaign=spring)
     response = operator_client.post(f"/leads/{lead.pk}/edit/", _edit(lead, phone="415-555-0177"))
     assert response.status_code == 400
-    assert "already belongs to another lead" in response.content.decode()
+    assert "+14155550177 already belongs to Omar Haddad in campaign Spring." in response.content.decode()
     lead.refresh_from_db()
     assert lead.phone == "+14155550101"
     assert not AuditEntry.objects.filter(verb="edited the lead").exists()
@@ -156,11 +160,11 @@ def test_the_service_refuses_a_taken_or_bad_number_by_field():
     from campaigns.services import lead_update
 
     spring = CampaignFactory(name="Spring")
-    LeadFactory(first_name="Omar", phone="+14155550177", campaign=spring)
+    LeadFactory(first_name="Omar", last_name="Haddad", phone="+14155550177", campaign=spring)
     lead = LeadFactory(phone="+14155550101")
     with pytest.raises(ValidationError) as taken:
         lead_update(lead_id=lead.pk, phone="+1 415 555 0177")
-    assert taken.value.message_dict["phone"] == ["+14155550177 already belongs to Omar in campaign Spring."]
+    assert taken.value.message_dict["phone"] == ["+14155550177 already belongs to Omar Haddad in campaign Spring."]
     with pytest.raises(ValidationError) as bad:
         lead_update(lead_id=lead.pk, phone="12")
     assert "phone" in bad.value.message_dict
