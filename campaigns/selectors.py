@@ -110,9 +110,7 @@ def campaign_names(campaign_ids: list[int]) -> dict[int, str]:
     return dict(Campaign.objects.filter(pk__in=campaign_ids).order_by("pk").values_list("pk", "name"))
 
 
-def campaigns_progress(
-    campaign_ids: list[int], *, max_age_s: float | None = None
-) -> dict[int, CampaignProgress]:
+def campaigns_progress(campaign_ids: list[int], *, max_age_s: float | None = None) -> dict[int, CampaignProgress]:
     """Each campaign's progress, at most PROGRESS_CACHE_S old (the counting below, cached per process).
 
     `max_age_s` asks for fresher figures (the console socket's live push,

@@ -17,9 +17,9 @@ from campaigns.forms import CampaignForm, LeadImportForm
 from campaigns.importer import ImportRejected, lead_import_create
 from campaigns.models import Campaign, LeadImport
 from campaigns.selectors import (
+    LIVE_PROGRESS_INTERVAL_S,
     campaign_recent_attempts,
     campaigns_overview,
-    LIVE_PROGRESS_INTERVAL_S,
     campaigns_progress,
     lead_imports_recent,
 )

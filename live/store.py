@@ -140,9 +140,7 @@ class CallStore:
         """calls.services.call_store_outcome, queued (disposition, recording, variables, status, reason),
         under the same redaction as the turns (the captures are what the caller said)."""
         self._queue.put_nowait(
-            functools.partial(
-                call_store_outcome, call_id=self.call_id, redacting=self.privacy.redact_pii, **fields
-            )
+            functools.partial(call_store_outcome, call_id=self.call_id, redacting=self.privacy.redact_pii, **fields)
         )
 
     async def answered_by(self) -> str:

@@ -48,9 +48,14 @@ def test_the_call_page_fills_both_visuals_from_the_table(operator_client):
     chart_svg = chart_svg[: chart_svg.index("</svg>")]
 
     def fills(svg: str) -> dict[str, str]:
-        rects = re.findall(r'<rect class="stage stage-(\w+)"[^>]*>', svg)
-        tags = re.findall(r'<rect class="stage stage-\w+"[^>]*>', svg)
-        return {key: re.search(r'fill="([^"]+)"', tag).group(1) for key, tag in zip(rects, tags, strict=True)}
+        """Each stage's fill attribute, by the stage named in its rect's class."""
+        found = {}
+        for tag in re.findall(r'<rect class="stage stage-\w+"[^>]*>', svg):
+            key = re.search(r"stage-(\w+)", tag)
+            fill = re.search(r'fill="([^"]+)"', tag)
+            assert key is not None and fill is not None, tag
+            found[key.group(1)] = fill.group(1)
+        return found
 
     expected = {stage.key: stage.color for stage in STAGES}
     assert fills(bar_svg) == expected

@@ -33,7 +33,7 @@ async def connect(query: str) -> WebsocketCommunicator:
 
 async def progress_messages(communicator: WebsocketCommunicator, campaign_id: int, count: int) -> list[str]:
     """The next `count` progress pushes for the campaign (call rows on the same socket are skipped)."""
-    found = []
+    found: list[str] = []
     while len(found) < count:
         html = await communicator.receive_from(timeout=10)
         if f'id="campaign-progress-{campaign_id}"' in html:
@@ -113,7 +113,9 @@ async def test_leads_added_to_a_campaign_push_its_progress():
     await sync_to_async(lambda: [LeadFactory() for _ in range(2)])()
     communicator = await connect(f"?campaigns={campaign.pk}")
 
-    moved = await sync_to_async(leads_assign_campaign)(leads=Lead.objects.exclude(campaign=campaign), campaign_id=campaign.pk)
+    moved = await sync_to_async(leads_assign_campaign)(
+        leads=Lead.objects.exclude(campaign=campaign), campaign_id=campaign.pk
+    )
 
     assert moved == 2
     [html] = await progress_messages(communicator, campaign.pk, 1)
