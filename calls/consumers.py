@@ -82,6 +82,10 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
         self.following_campaigns = await self._campaigns_followed(user)
         await self.channel_layer.group_add(CONSOLE_GROUP, self.channel_name)
         await self.accept()
+        if self.following_campaigns is not None:
+            # The page catches up on (re)connecting through this socket, never by a fetch of its own:
+            # a fetch's answer could land after a newer push and undo it; the socket keeps its order.
+            self._campaigns_touched(await self._campaigns_existing())
 
     async def disconnect(self, code: int) -> None:
         if self._renewer is not None:
@@ -207,6 +211,13 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
         if query == "all":
             return "all"
         return int(query) if query.isdigit() else None
+
+    @database_sync_to_async
+    def _campaigns_existing(self) -> list[int]:
+        from campaigns.selectors import campaign_names
+
+        followed = self.following_campaigns
+        return list(campaign_names(None if followed == "all" else [int(followed or 0)]))
 
     @database_sync_to_async
     def _campaigns_of_calls(self, call_ids: list[str]) -> list[int]:

@@ -105,9 +105,10 @@ PROGRESS_CACHE_S = 5.0
 LIVE_PROGRESS_INTERVAL_S = 1.0
 
 
-def campaign_names(campaign_ids: list[int]) -> dict[int, str]:
-    """The named campaigns that still exist, by id."""
-    return dict(Campaign.objects.filter(pk__in=campaign_ids).order_by("pk").values_list("pk", "name"))
+def campaign_names(campaign_ids: list[int] | None) -> dict[int, str]:
+    """The given campaigns that still exist (None: every campaign, as the campaign list shows them), by id."""
+    campaigns = Campaign.objects.all() if campaign_ids is None else Campaign.objects.filter(pk__in=campaign_ids)
+    return dict(campaigns.order_by("pk").values_list("pk", "name"))
 
 
 def campaigns_progress(campaign_ids: list[int], *, max_age_s: float | None = None) -> dict[int, CampaignProgress]:

@@ -1,6 +1,7 @@
 // Campaign pages: progress comes over the console socket (hx-ext="ws"), pushed when a campaign's counts change.
 // Polling is only the fallback: while the socket is down (or before it opens) the [data-campaign-refresh]
-// parts are fetched every POLL_MS; when it (re)opens they are fetched once to catch up.
+// parts are fetched every POLL_MS. When it (re)opens, the server pushes the current progress itself: a fetch
+// of ours could answer after a newer push and undo it, while the socket keeps its messages in order.
 // A part marked data-refresh-on-push is fetched again after each push (the rest of a campaign's panel).
 (function () {
   "use strict";
@@ -15,10 +16,8 @@
   }
 
   document.addEventListener("htmx:wsOpen", function () {
-    var wasOpen = socketOpen;
     socketOpen = true;
     document.body.setAttribute("data-campaign-socket", "open");
-    if (!wasOpen) refresh("[data-campaign-refresh]");
   });
   document.addEventListener("htmx:wsClose", function () {
     socketOpen = false;
