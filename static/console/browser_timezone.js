@@ -1,5 +1,6 @@
 // The browser's timezone as the console's default, for an operator who has not picked one (Settings).
-// base.html loads this only then: <body data-browser-timezone-url="..." data-browser-timezone="zone reported so far">.
+// base.html loads this only then: <body data-browser-timezone-url="..." data-browser-timezone="zone reported so far"
+// data-rendered-timezone="zone this page's times are in">.
 // The zone is posted once; the server checks it against zoneinfo and the page is fetched again to render in it.
 (function () {
   "use strict";
@@ -36,8 +37,11 @@
       credentials: "same-origin",
       body: "timezone=" + encodeURIComponent(zone),
     }).then(function (response) {
+      // Fetched again only when the page was rendered in another zone (a UTC browser sees no reload);
       // replace(), not reload(): a page that answered a form must not post it again.
-      if (response.status === 204) window.location.replace(window.location.href);
+      if (response.status === 204 && zone !== body.getAttribute("data-rendered-timezone")) {
+        window.location.replace(window.location.href);
+      }
     });
   }
 
