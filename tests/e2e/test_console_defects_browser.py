@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import cast
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Page
 
 from calls.models import Call
@@ -36,7 +38,7 @@ def console_server(django_db_setup, django_db_blocker):
 
 
 def _operator(name: str) -> None:
-    user = UserFactory(username=name, password=PASSWORD, is_staff=False, is_superuser=False)
+    user = cast(User, UserFactory(username=name, password=PASSWORD, is_staff=False, is_superuser=False))
     role_assign(user=user, role=OPERATOR)
 
 
