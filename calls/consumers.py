@@ -9,13 +9,15 @@ import uuid
 import zoneinfo
 from contextlib import nullcontext
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.middleware import SESSION_KEY
+from accounts.middleware import session_timezone_name
+from campaigns.selectors import LIVE_PROGRESS_INTERVAL_S
 from live.supervision import LEASE_S, control_send
 from voiceops.realtime import CONSOLE_GROUP
 from voiceops.roles import SOCKET_ACT, SOCKET_WATCH, user_may
@@ -23,6 +25,7 @@ from voiceops.roles import SOCKET_ACT, SOCKET_WATCH, user_may
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 RENEW_S = LEASE_S / 3  # leases are renewed well before they run out
+CAMPAIGNS_VIEW = "campaigns.view_campaign"
 
 
 class ConsoleLiveConsumer(AsyncWebsocketConsumer):
@@ -37,6 +40,12 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
     say next) are POSTs to the call page (calls.views.call_command), where the
     role is checked and the actor is recorded.
 
+    A campaign page opens the socket with `?campaigns=all` (the list) or
+    `?campaigns=<id>` (one campaign's page): when a campaign's counts change
+    (its calls change, or campaigns.services says its leads did), the socket
+    sends its progress again, at most once per LIVE_PROGRESS_INTERVAL_S per
+    socket; changes in between go out together at the end of the interval.
+
     Watching and listening are leases on the call's session (live.supervision),
     renewed while this socket is open and given back when it closes: a call
     nobody watches sends nothing anywhere.
@@ -47,6 +56,11 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
     watching: uuid.UUID | None = None
     listening: uuid.UUID | None = None
     _renewer: asyncio.Task[None] | None = None
+    # Campaign pages: which campaigns' progress to push (None: none; "all": every one), and the throttle.
+    following_campaigns: int | str | None = None
+    _campaigns_pending: set[int]
+    _campaigns_flusher: asyncio.Task[None] | None = None
+    _campaigns_last_push = float("-inf")
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -58,18 +72,26 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
             lambda: (
                 user_may(user, SOCKET_WATCH),
                 user_may(user, SOCKET_ACT),
-                str(session.get(SESSION_KEY) or "") if session is not None else "",
+                session_timezone_name(session),
             )
         )()
         if not may_watch:
             await self.close(code=CLOSE_FORBIDDEN)
             return
+        self._campaigns_pending = set()
+        self.following_campaigns = await self._campaigns_followed(user)
         await self.channel_layer.group_add(CONSOLE_GROUP, self.channel_name)
         await self.accept()
+        if self.following_campaigns is not None:
+            # The page catches up on (re)connecting through this socket, never by a fetch of its own:
+            # a fetch's answer could land after a newer push and undo it; the socket keeps its order.
+            self._campaigns_touched(await self._campaigns_existing())
 
     async def disconnect(self, code: int) -> None:
         if self._renewer is not None:
             self._renewer.cancel()
+        if self._campaigns_flusher is not None:
+            self._campaigns_flusher.cancel()
         await self._leave()
         await self.channel_layer.group_discard(CONSOLE_GROUP, self.channel_name)
 
@@ -150,6 +172,74 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=html)
         if self.watching is not None and str(self.watching) in event["call_ids"]:
             await self.send(text_data=await self._render_watched(self.watching))
+        if self.following_campaigns is not None:
+            self._campaigns_touched(await self._campaigns_of_calls(event["call_ids"]))
+
+    async def campaigns_changed(self, event: dict[str, Any]) -> None:
+        """Leads moved without a call changing (an import, leads added): campaigns.services says which."""
+        if self.following_campaigns is not None:
+            self._campaigns_touched([int(pk) for pk in event.get("campaign_ids", [])])
+
+    # ---- campaign progress, throttled -------------------------------------------------------
+
+    def _campaigns_touched(self, campaign_ids: list[int]) -> None:
+        followed = self.following_campaigns
+        wanted = [pk for pk in campaign_ids if followed == "all" or pk == followed]
+        if not wanted:
+            return
+        self._campaigns_pending.update(wanted)
+        if self._campaigns_flusher is None or self._campaigns_flusher.done():
+            self._campaigns_flusher = asyncio.create_task(self._push_campaigns())
+
+    async def _push_campaigns(self) -> None:
+        loop = asyncio.get_running_loop()
+        # Changes that arrive while a push is being rendered are taken by the next round.
+        while self._campaigns_pending:
+            wait = self._campaigns_last_push + LIVE_PROGRESS_INTERVAL_S - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            campaign_ids, self._campaigns_pending = sorted(self._campaigns_pending), set()
+            self._campaigns_last_push = loop.time()
+            for html in await self._render_campaign_progress(campaign_ids):
+                await self.send(text_data=html)
+
+    @database_sync_to_async
+    def _campaigns_followed(self, user: Any) -> int | str | None:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("campaigns", [""])[0]
+        if not query or not user_may(user, CAMPAIGNS_VIEW):
+            return None
+        if query == "all":
+            return "all"
+        return int(query) if query.isdigit() else None
+
+    @database_sync_to_async
+    def _campaigns_existing(self) -> list[int]:
+        from campaigns.selectors import campaign_names
+
+        followed = self.following_campaigns
+        return list(campaign_names(None if followed == "all" else [int(followed or 0)]))
+
+    @database_sync_to_async
+    def _campaigns_of_calls(self, call_ids: list[str]) -> list[int]:
+        from calls.selectors import campaign_ids_of_calls
+
+        return campaign_ids_of_calls(call_ids)
+
+    @database_sync_to_async
+    def _render_campaign_progress(self, campaign_ids: list[int]) -> list[str]:
+        from campaigns.selectors import campaign_names, campaigns_progress
+
+        names = campaign_names(campaign_ids)
+        # Sockets pushing within half an interval of each other share one count (campaigns_progress's cache).
+        progress = campaigns_progress(list(names), max_age_s=LIVE_PROGRESS_INTERVAL_S / 2)
+        detail = self.following_campaigns != "all"
+        return [
+            render_to_string(
+                "campaigns/_progress.html",
+                {"campaign_id": pk, "name": name, "progress": progress[pk], "detail": detail, "oob": True},
+            )
+            for pk, name in names.items()
+        ]
 
     async def call_live(self, event: dict[str, Any]) -> None:
         """The reply in progress on the watched call (from its session, live.supervision)."""

@@ -10,14 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# In pipeline order; the end of the caller's turn is zero.
-STAGES = (
-    ("stt_done", "STT"),
-    ("first_brain_text", "brain"),
-    ("first_tts_audio", "TTS"),
-    ("first_frame_sent", "first frame"),
-    ("first_mark_acknowledged", "first mark"),
-)
+from calls.stages import STAGES
+
 WIDTH = 360.0
 SCALE_MS = 2000.0  # the bar's full width, unless a turn took longer
 
@@ -26,6 +20,7 @@ SCALE_MS = 2000.0  # the bar's full width, unless a turn took longer
 class Segment:
     stage: str
     label: str
+    color: str
     start_ms: int
     end_ms: int
     x: float
@@ -39,15 +34,23 @@ class Segment:
 def latency_segments(timings: dict[str, Any] | None) -> list[Segment]:
     """The stages reached so far, each from the previous one's end (a stage not reached yet is left out)."""
     stages = timings or {}
-    reached = [(key, label, int(stages[key])) for key, label in STAGES if isinstance(stages.get(key), int)]
+    reached = [(stage, int(stages[stage.key])) for stage in STAGES if isinstance(stages.get(stage.key), int)]
     if not reached:
         return []
-    scale = WIDTH / max(SCALE_MS, max(ms for _, _, ms in reached))
+    scale = WIDTH / max(SCALE_MS, max(ms for _, ms in reached))
     segments, previous = [], 0
-    for key, label, ms in reached:
+    for stage, ms in reached:
         start = min(previous, ms)
         segments.append(
-            Segment(key, label, start, ms, round(start * scale, 1), round(max(1.0, (ms - start) * scale), 1))
+            Segment(
+                stage.key,
+                stage.short_label,
+                stage.color,
+                start,
+                ms,
+                round(start * scale, 1),
+                round(max(1.0, (ms - start) * scale), 1),
+            )
         )
         previous = max(previous, ms)
     return segments

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -82,3 +83,12 @@ def call_ids_with_recording(calls: QuerySet[Call]) -> list[uuid.UUID]:
 def call_answered_by(*, call_id: uuid.UUID) -> str:
     """Twilio's answering-machine result for the call so far ("" until it comes): the live engine watches it."""
     return Call.objects.filter(pk=call_id).values_list("answered_by", flat=True).first() or ""
+
+
+def campaign_ids_of_calls(call_ids: Iterable[str | uuid.UUID]) -> list[int]:
+    """The campaigns the given calls were placed for (the console socket's campaign pages follow them)."""
+    ids = list(call_ids)
+    if not ids:
+        return []
+    rows = Call.objects.filter(pk__in=ids, campaign_id__isnull=False).values_list("campaign_id", flat=True)
+    return sorted(set(rows))

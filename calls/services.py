@@ -194,9 +194,13 @@ def call_store_outcome(
     variables: dict[str, Any] | None = None,
     status: str = "",
     reason: str = "",
+    redacting: bool = False,
 ) -> None:
     """What the engine learned by the end of the call: the brain's disposition, the recording's path,
     and the call variables (captures, offered slots, callback time, DTMF), merged into the call's.
+
+    Flow captures are the caller's words: with `redacting` (the version's
+    privacy.redact_pii, as for call_add_turn) they are stored as placeholders too.
 
     With `status`, the call also moves forward to it (a backwards move is
     ignored, as in call_set_status): the end of a session is one row lock,
@@ -208,7 +212,10 @@ def call_store_outcome(
     if variables:
         # Variables are what brains put there (text, numbers, lists of slots);
         # anything else is stored as its text rather than failing the write.
-        merged = {**(call.variables or {}), **json.loads(json.dumps(variables, default=str))}
+        stored = json.loads(json.dumps(variables, default=str))
+        if redacting:
+            stored = redact_value(stored)
+        merged = {**(call.variables or {}), **stored}
         if merged != call.variables:
             call.variables = merged
             fields.append("variables")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("dashboard/", views.dashboard_figures, name="dashboard"),
     path("dashboard/alerts/", views.dashboard_alerts, name="dashboard-alerts"),
     path("settings/", account_views.preferences, name="preferences"),
+    path("settings/browser-timezone/", account_views.browser_timezone, name="browser-timezone"),
     path("calls/", views.call_history, name="call-history"),
     path("calls/live/", views.live_calls, name="live-calls"),
     path("calls/<uuid:call_id>/", views.call_detail, name="call-detail"),

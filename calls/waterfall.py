@@ -15,16 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from calls.stages import STAGES
 from experiments.charts import _nice_step
 
-# In pipeline order; a turn may lack some (a flow agent's reply has no STT when it is the greeting).
-STAGES = (
-    ("stt_done", "speech recognised", "#98a2b3"),
-    ("first_brain_text", "first brain text", "#7a5af8"),
-    ("first_tts_audio", "first audio synthesized", "#2f6fed"),
-    ("first_frame_sent", "first frame sent", "#0a7a3b"),
-    ("first_mark_acknowledged", "first mark acknowledged", "#f79009"),
-)
 WIDTH = 720
 LABEL_WIDTH = 110
 VALUE_WIDTH = 80
@@ -37,6 +30,7 @@ PLOT_RIGHT = WIDTH - VALUE_WIDTH
 
 @dataclass(frozen=True)
 class Segment:
+    stage: str
     x: float
     width: float
     color: str
@@ -74,10 +68,10 @@ def _stage_times(timings: Any) -> list[tuple[str, str, str, float]]:
     if not isinstance(timings, dict):
         return []
     found = []
-    for key, label, color in STAGES:
-        value = timings.get(key)
+    for stage in STAGES:
+        value = timings.get(stage.key)
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
-            found.append((key, label, color, float(value)))
+            found.append((stage.key, stage.label, stage.color, float(value)))
     return found
 
 
@@ -96,10 +90,11 @@ def waterfall(turns: Iterable[Any]) -> Waterfall | None:
         y = TOP + index * ROW_HEIGHT
         segments = []
         previous = 0.0
-        for _, label, color, at in stages:
+        for key, label, color, at in stages:
             start = min(previous, at)
             segments.append(
                 Segment(
+                    stage=key,
                     x=PLOT_LEFT + start * scale,
                     width=max(1.0, (at - start) * scale),
                     color=color,
@@ -118,5 +113,5 @@ def waterfall(turns: Iterable[Any]) -> Waterfall | None:
         ticks=ticks,
         height=axis_y + AXIS_HEIGHT,
         axis_y=axis_y,
-        legend=[(label, color) for _, label, color in STAGES],
+        legend=[(stage.label, stage.color) for stage in STAGES],
     )

@@ -41,6 +41,7 @@ from experiments.services import assignments_get_or_create, experiment_assignabl
 from telephony.bulk_sql import rows_update
 from telephony.rest import CarrierTimeout, twilio_create_call
 from voiceops import metrics
+from voiceops.realtime import broadcast_campaigns_changed
 from webhooks.events import campaign_event_data, lead_event_data
 from webhooks.services import webhook_event_emit
 
@@ -254,6 +255,7 @@ def _attempts_create(*, campaign: Campaign, leads: list[Lead], now: datetime) ->
             )
         )
     Call.objects.bulk_create(calls)
+    transaction.on_commit(lambda: broadcast_campaigns_changed([campaign.pk]))  # dialed, remaining
     return [call.pk for call in calls]
 
 
@@ -499,6 +501,8 @@ def calls_outcome_apply_locked(*, calls: Sequence[Call], now: datetime | None = 
         payloads = [lead_event_data(lead) for lead in changed_leads]
         transaction.on_commit(lambda: _leads_updated_emit(payloads))
     rows_update(Call, applied, ["outcome", "outcome_applied"])
+    settled = sorted({campaign.pk for campaign in campaigns.values()})
+    transaction.on_commit(lambda: broadcast_campaigns_changed(settled))  # remaining, waiting to retry, outcomes
     for campaign_id in dict.fromkeys(call.campaign_id for call in applied if call.outcome == "failed"):
         breaker_check(campaign_id=campaign_id)  # type: ignore[arg-type]  # campaign_id is set on every due call
     return len(applied)

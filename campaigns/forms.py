@@ -6,9 +6,10 @@ from typing import Any
 
 import phonenumbers
 from django import forms
+from django.core.exceptions import ValidationError
 
 from campaigns.models import Campaign, Lead
-from campaigns.services import CAMPAIGN_SETTINGS
+from campaigns.services import CAMPAIGN_SETTINGS, lead_phone_change_check, lead_phone_normalize
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -61,12 +62,32 @@ class LeadFilterForm(forms.Form):
 
 
 class LeadEditForm(forms.ModelForm):
-    """The fields an operator edits (campaigns.services.lead_update); the model's validators check them."""
+    """The fields an operator edits (campaigns.services.lead_update); the model's validators check them.
+
+    The phone is typed as people write numbers and normalised to E.164 by the
+    importer's rule before the model's own checks (canonical form, one lead per number) see it.
+    """
+
+    # Wider than the stored E.164 (16): people type spaces, dashes and brackets.
+    phone = forms.CharField(
+        max_length=40,
+        help_text="With its country code (+44 20 7183 8750); without one it is read in the current number's country.",
+    )
 
     class Meta:
         model = Lead
-        fields = ["first_name", "last_name", "timezone", "consent"]
+        fields = ["phone", "first_name", "last_name", "timezone", "consent"]
         help_texts = {"timezone": "IANA name, e.g. America/New_York: calls happen in the lead's local window."}
+
+    def clean_phone(self) -> str:
+        current = self.instance.phone if self.instance.pk else ""
+        phone = lead_phone_normalize(str(self.cleaned_data["phone"]), current=current)
+        if self.instance.pk and phone != current:
+            try:
+                lead_phone_change_check(lead=self.instance, phone=phone)
+            except ValidationError as exc:
+                raise ValidationError(exc.message_dict["phone"]) from None
+        return phone
 
 
 class LeadCustomFieldForm(forms.Form):

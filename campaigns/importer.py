@@ -23,6 +23,7 @@ from django.utils import timezone
 from phonenumbers import timezone as phone_timezone
 
 from campaigns.models import Campaign, Lead, LeadImport
+from voiceops.realtime import broadcast_campaigns_changed
 from voiceops.validators import normalize_e164, validate_timezone
 
 log = structlog.get_logger(__name__)
@@ -299,6 +300,9 @@ def lead_import_run(*, import_id: int) -> LeadImport:
 
     def flush(chunk: list[ParsedRow]) -> None:
         result = _write_chunk(chunk, job.campaign)
+        if job.campaign_id is not None and (result.created or result.merged):
+            campaign_id = job.campaign_id
+            transaction.on_commit(lambda: broadcast_campaigns_changed([campaign_id]))  # its leads, remaining
         counts["created"] += result.created
         counts["merged"] += result.merged
         for err in result.errors:

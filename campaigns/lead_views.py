@@ -174,20 +174,24 @@ def lead_edit(request: HttpRequest, lead_id: int) -> HttpResponse:
         return render(request, "leads/detail.html", _detail_context(lead, field_form=field_form), status=400)
     edit_form = LeadEditForm(request.POST, instance=Lead.objects.get(pk=lead.pk))
     if edit_form.is_valid():
-        changes = {name: edit_form.cleaned_data[name] for name in edit_form.changed_data}
+        # Against the stored values, not the posted text: "(415) 555-0101" for +14155550101 is no change.
+        changes = {name: value for name, value in edit_form.cleaned_data.items() if value != getattr(lead, name)}
         try:
-            lead_update(lead_id=lead.pk, **changes)
+            updated = lead_update(lead_id=lead.pk, **changes)
         except ValidationError as exc:
             for field, problems in exc.message_dict.items():
                 edit_form.add_error(field if field in edit_form.fields else None, problems)
         else:
             changed = sorted(changes)
+            data: dict[str, Any] = {"fields": changed}
+            if "phone" in changes:  # the lead's identity: the log says which number it had and has now
+                data["phone"] = {"from": lead.phone, "to": updated.phone}
             audit_record(
                 actor=request.user,
                 verb=verbs.LEAD_EDITED,
                 target=lead,
                 summary=", ".join(changed) or "no change",
-                data={"fields": changed},
+                data=data,
             )
             messages.success(request, "Lead saved.")
             return redirect("console:lead-detail", lead_id=lead.pk)

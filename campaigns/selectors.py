@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,19 +100,40 @@ class CampaignProgress:
 # the 2-core machine with 100,000 of each); the pages that show it poll every 5 s, so each process
 # counts a campaign at most once per PROGRESS_CACHE_S and every poller in between reads that.
 PROGRESS_CACHE_S = 5.0
+# The console socket pushes a campaign's progress at most once per this interval (calls.consumers), counted
+# no older than this; the panel a push makes the page fetch reads that same count.
+LIVE_PROGRESS_INTERVAL_S = 1.0
 
 
-def campaigns_progress(campaign_ids: list[int]) -> dict[int, CampaignProgress]:
-    """Each campaign's progress, at most PROGRESS_CACHE_S old (the counting below, cached per process)."""
-    if PROGRESS_CACHE_S <= 0:
+def campaign_names(campaign_ids: list[int] | None) -> dict[int, str]:
+    """The given campaigns that still exist (None: every campaign, as the campaign list shows them), by id."""
+    campaigns = Campaign.objects.all() if campaign_ids is None else Campaign.objects.filter(pk__in=campaign_ids)
+    return dict(campaigns.order_by("pk").values_list("pk", "name"))
+
+
+def campaigns_progress(campaign_ids: list[int], *, max_age_s: float | None = None) -> dict[int, CampaignProgress]:
+    """Each campaign's progress, at most PROGRESS_CACHE_S old (the counting below, cached per process).
+
+    `max_age_s` asks for fresher figures (the console socket's live push,
+    calls.consumers): a cached count older than that is counted again, and
+    the new count serves every page and socket after it.
+    """
+    ttl = PROGRESS_CACHE_S
+    if ttl <= 0:
         return campaigns_progress_counted(campaign_ids)
+    oldest = time.time() - (ttl if max_age_s is None else min(max_age_s, ttl))
     keys = {pk: f"campaign-progress:{pk}" for pk in campaign_ids}
     found = cache.get_many(list(keys.values()))
-    result = {pk: found[key] for pk, key in keys.items() if key in found}
+    result = {}
+    for pk, key in keys.items():
+        entry = found.get(key)
+        if isinstance(entry, tuple) and entry[0] >= oldest:
+            result[pk] = entry[1]
     missing = [pk for pk in campaign_ids if pk not in result]
     if missing:
+        counted_at = time.time()
         counted = campaigns_progress_counted(missing)
-        cache.set_many({keys[pk]: progress for pk, progress in counted.items()}, timeout=PROGRESS_CACHE_S)
+        cache.set_many({keys[pk]: (counted_at, progress) for pk, progress in counted.items()}, timeout=ttl)
         result.update(counted)
     return result
 

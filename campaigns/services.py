@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import Campaign, Lead
+from voiceops.realtime import broadcast_campaigns_changed
+from voiceops.validators import normalize_e164
 from webhooks.events import lead_event_data
 from webhooks.services import webhook_event_emit
 
@@ -131,9 +134,25 @@ def lead_do_not_call_mark(*, lead_id: int) -> bool:
     return marked
 
 
-# What an operator edits on a lead from the console; the phone is its identity (imports merge on it)
-# and the status moves only with the dialer or do-not-call.
-LEAD_EDITABLE = frozenset({"first_name", "last_name", "timezone", "consent"})
+# What an operator edits on a lead from the console; the status moves only with the dialer or do-not-call.
+# The phone is the lead's identity (imports merge on it): a new one is normalised by the importer's rule and
+# must not belong to another lead.
+LEAD_EDITABLE = frozenset({"phone", "first_name", "last_name", "timezone", "consent"})
+
+
+def lead_phone_normalize(raw: str, *, current: str = "") -> str:
+    """`raw` as E.164 by the importer's and API's rule (voiceops.validators.normalize_e164).
+
+    A number typed without a country code is read in the region of the lead's
+    current number (a UK lead's "020 7183 8750" stays British); ValidationError says why not.
+    """
+    region = None
+    if current:
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(current))
+        except phonenumbers.NumberParseException:
+            region = None
+    return normalize_e164(raw, region or "US")
 
 
 @transaction.atomic
@@ -143,6 +162,13 @@ def lead_update(*, lead_id: int, **changes: Any) -> Lead:
     if unknown:
         raise TypeError(f"not an editable lead field: {', '.join(sorted(unknown))}")
     lead = Lead.objects.select_for_update().get(pk=lead_id)
+    if "phone" in changes:
+        try:
+            changes["phone"] = lead_phone_normalize(str(changes["phone"]), current=lead.phone)
+        except ValidationError as exc:
+            raise ValidationError({"phone": exc.messages}) from None
+        if changes["phone"] != lead.phone:
+            lead_phone_change_check(lead=lead, phone=changes["phone"])
     fields = {"updated_at"}
     for name, value in changes.items():
         if getattr(lead, name) != value:
@@ -153,9 +179,30 @@ def lead_update(*, lead_id: int, **changes: Any) -> Lead:
         lead.consent_at = timezone.now() if lead.consent else None
         fields.add("consent_at")
     lead.full_clean(validate_unique=False)
-    lead.save(update_fields=sorted(fields))
+    try:
+        with transaction.atomic():  # a savepoint: a number taken since the check is a field error, not a 500
+            lead.save(update_fields=sorted(fields))
+    except IntegrityError:
+        if "phone" not in fields or not Lead.objects.filter(phone=lead.phone).exclude(pk=lead.pk).exists():
+            raise
+        raise ValidationError({"phone": [_PHONE_TAKEN.format(phone=lead.phone)]}) from None
     transaction.on_commit(lambda: webhook_event_emit(event="lead.updated", data=lead_event_data(lead)))
     return lead
+
+
+_PHONE_TAKEN = "{phone} already belongs to another lead."
+
+
+def lead_phone_change_check(*, lead: Lead, phone: str) -> None:
+    """Whether `lead` may take the E.164 `phone`: ValidationError keyed by "phone" when not."""
+    if lead.status == Lead.Status.DIALING:
+        # The call in flight and its outcome are tied to the number being dialed.
+        raise ValidationError({"phone": ["The lead is being dialed right now; change its number after the call."]})
+    other = Lead.objects.filter(phone=phone).exclude(pk=lead.pk).select_related("campaign").first()
+    if other is not None:
+        where = f" in campaign {other.campaign.name}" if other.campaign else ""
+        who = other.full_name or f"lead {other.pk}"
+        raise ValidationError({"phone": [f"{phone} already belongs to {who}{where}."]})
 
 
 @transaction.atomic
@@ -170,4 +217,7 @@ def leads_assign_campaign(*, leads: QuerySet[Lead], campaign_id: int) -> int:
     if campaign.status in (Campaign.Status.STOPPED, Campaign.Status.COMPLETED):
         raise CampaignTransitionError(f"cannot add leads to a campaign that is {campaign.status}")
     chosen = leads.exclude(status=Lead.Status.DIALING).exclude(campaign_id=campaign_id).order_by()
-    return Lead.objects.filter(pk__in=chosen.values("pk")).update(campaign_id=campaign_id, updated_at=timezone.now())
+    moved = Lead.objects.filter(pk__in=chosen.values("pk")).update(campaign_id=campaign_id, updated_at=timezone.now())
+    if moved:
+        transaction.on_commit(lambda: broadcast_campaigns_changed([campaign_id]))
+    return moved

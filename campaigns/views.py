@@ -17,6 +17,7 @@ from campaigns.forms import CampaignForm, LeadImportForm
 from campaigns.importer import ImportRejected, lead_import_create
 from campaigns.models import Campaign, LeadImport
 from campaigns.selectors import (
+    LIVE_PROGRESS_INTERVAL_S,
     campaign_recent_attempts,
     campaigns_overview,
     campaigns_progress,
@@ -44,9 +45,11 @@ def campaigns(request: HttpRequest) -> HttpResponse:
 @role_required("campaigns.view_campaign")
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(campaigns_overview(), pk=campaign_id)
+    # The page fetches its panel again after a live push: the count it reads is no older than the pushed one.
+    fresh = LIVE_PROGRESS_INTERVAL_S if getattr(request, "htmx", False) else None
     context = {
         "campaign": campaign,
-        "progress": campaigns_progress([campaign.pk])[campaign.pk],
+        "progress": campaigns_progress([campaign.pk], max_age_s=fresh)[campaign.pk],
         "attempts": campaign_recent_attempts(campaign),
         "actions": campaign_actions_allowed(campaign) if request.user.has_perm("campaigns.change_campaign") else (),
     }

@@ -137,8 +137,11 @@ class CallStore:
         )
 
     def store_outcome(self, **fields: Any) -> None:
-        """calls.services.call_store_outcome, queued (disposition, recording, variables, status, reason)."""
-        self._queue.put_nowait(functools.partial(call_store_outcome, call_id=self.call_id, **fields))
+        """calls.services.call_store_outcome, queued (disposition, recording, variables, status, reason),
+        under the same redaction as the turns (the captures are what the caller said)."""
+        self._queue.put_nowait(
+            functools.partial(call_store_outcome, call_id=self.call_id, redacting=self.privacy.redact_pii, **fields)
+        )
 
     async def answered_by(self) -> str:
         """The answering-machine result the status webhook stored ("" until Twilio sends it)."""

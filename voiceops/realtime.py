@@ -48,6 +48,39 @@ def broadcast_calls_changed(call_ids: Iterable[uuid.UUID | str]) -> None:
         _sender_for(loop).add(ids)
 
 
+def broadcast_campaigns_changed(campaign_ids: Iterable[int]) -> None:
+    """Tell consoles that these campaigns' counts changed where no call row did (leads claimed, settled,
+    imported or added): campaign pages re-send their progress, throttled per socket (calls.consumers).
+    Never raises, never waits on a server."""
+    if get_channel_layer() is None:
+        return
+    ids = sorted({int(pk) for pk in campaign_ids})
+    if not ids:
+        return
+    message = {"type": "campaigns.changed", "campaign_ids": ids}
+    loop = _server_loop()
+    if loop is None:
+        try:
+            async_to_sync(_group_send_message)(message)
+        except Exception:  # a console update must never break a write
+            log.warning("console_broadcast_failed", campaign_ids=ids, exc_info=True)
+        return
+    try:
+        asyncio.run_coroutine_threadsafe(_group_send_message(message), loop)
+    except RuntimeError:  # the loop closed in between (server shutting down)
+        log.warning("console_broadcast_dropped", campaign_ids=ids)
+
+
+async def _group_send_message(message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(CONSOLE_GROUP, message)
+    except Exception:
+        log.warning("console_broadcast_failed", message_type=message.get("type"), exc_info=True)
+
+
 @contextmanager
 def broadcasts_via(loop: asyncio.AbstractEventLoop) -> Iterator[None]:
     """Inside this block, broadcasts from this thread go to `loop`: for a server's own worker threads.

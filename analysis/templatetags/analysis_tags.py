@@ -35,4 +35,7 @@ def analysis_expected(call: Any, analysis: CallAnalysis | None) -> bool:
         return analysis.status == CallAnalysis.Status.PENDING
     if call.answered_at is None:
         return False
-    return call.ended_at is None or (timezone.now() - call.ended_at).total_seconds() < WAIT_AFTER_END_S
+    if not call.is_final:
+        return True  # still going: it is analysed when it ends
+    # A final status is what ends a call; a call that never got an end time has nothing to wait from.
+    return call.ended_at is not None and (timezone.now() - call.ended_at).total_seconds() < WAIT_AFTER_END_S

@@ -144,3 +144,20 @@ def test_the_panel_polls_only_while_an_analysis_is_to_come(viewer_client):
     assert 'hx-trigger="every 3s"' not in page(viewer_client, live)
     unanswered = CallFactory(status=Call.Status.RINGING)
     assert 'hx-trigger="every 3s"' not in page(viewer_client, unanswered)
+
+
+def test_whether_the_call_is_still_going_follows_its_status_not_its_end_time(client, operator_role):
+    # Ended by its status (a carrier callback without an end time): not "still going", and it can be analysed.
+    over = CallFactory(status=Call.Status.IN_PROGRESS, answered_at=timezone.now())
+    Call.objects.filter(pk=over.pk).update(status=Call.Status.COMPLETED, ended_at=None)
+    client.force_login(operator_role)
+    html = page(client, over)
+    assert "Not analysed yet." in html and "still going" not in html
+    assert "Analyse now" in html and 'hx-trigger="every 3s"' not in html
+
+    # An end time written while the status has not caught up yet: the call is still going.
+    going = CallFactory(status=Call.Status.IN_PROGRESS, answered_at=timezone.now())
+    Call.objects.filter(pk=going.pk).update(ended_at=timezone.now())
+    html = page(client, going)
+    assert "The call is still going" in html and "Analyse now" not in html
+    assert 'hx-trigger="every 3s"' in html

@@ -126,7 +126,7 @@ def test_call_page_draws_the_latency_waterfall(operator_client):
     CallTurn.objects.create(call=call, index=2, speaker="agent", text="Bye", timings={"first_frame_sent": 90})
     page = operator_client.get(f"/calls/{call.pk}/").content.decode()
     assert "Turn latency" in page and "<svg" in page
-    assert page.count('class="stage"') == 5  # four stages of turn 1, one of turn 2
+    assert page.count('<rect class="stage stage-') == 5 + 5  # waterfall: four of turn 1, one of turn 2; bars: same
     assert "first frame sent at 530 ms" in page and "turn 2" in page
     bare = _call(AgentVersionFactory())
     assert "No reply timings recorded" in operator_client.get(f"/calls/{bare.pk}/").content.decode()

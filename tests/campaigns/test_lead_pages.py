@@ -69,7 +69,13 @@ def test_operator_edits_a_lead_and_it_is_audited(client, operator_role):
     lead = LeadFactory(first_name="Maria", consent=False)
     response = client.post(
         f"/leads/{lead.pk}/edit/",
-        {"first_name": "María", "last_name": lead.last_name, "timezone": "Europe/Madrid", "consent": "on"},
+        {
+            "phone": lead.phone,
+            "first_name": "María",
+            "last_name": lead.last_name,
+            "timezone": "Europe/Madrid",
+            "consent": "on",
+        },
     )
     assert response.status_code == 302
     lead.refresh_from_db()
@@ -77,6 +83,7 @@ def test_operator_edits_a_lead_and_it_is_audited(client, operator_role):
     assert lead.consent_at is not None
     entry = AuditEntry.objects.get(verb="edited the lead")
     assert entry.actor_name == operator_role.username and "timezone" in entry.summary
+    assert "phone" not in entry.data["fields"]  # posted as it was: not an edit
     assert client.post(f"/leads/{lead.pk}/edit/", {"key": "plan", "value": "gold"}).status_code == 302
     lead.refresh_from_db()
     assert lead.custom_fields["plan"] == "gold"
@@ -85,7 +92,8 @@ def test_operator_edits_a_lead_and_it_is_audited(client, operator_role):
 def test_a_bad_edit_is_a_400_beside_its_field_and_changes_nothing(operator_client):
     lead = LeadFactory(first_name="Maria")
     response = operator_client.post(
-        f"/leads/{lead.pk}/edit/", {"first_name": "Changed", "last_name": "", "timezone": "Mars/Olympus"}
+        f"/leads/{lead.pk}/edit/",
+        {"phone": lead.phone, "first_name": "Changed", "last_name": "", "timezone": "Mars/Olympus"},
     )
     assert response.status_code == 400
     assert "Mars/Olympus" in response.content.decode() and "field-error" in response.content.decode()
@@ -93,6 +101,78 @@ def test_a_bad_edit_is_a_400_beside_its_field_and_changes_nothing(operator_clien
     assert lead.first_name == "Maria"
     bad_key = operator_client.post(f"/leads/{lead.pk}/edit/", {"key": "no spaces please", "value": "x"})
     assert bad_key.status_code == 400
+
+
+def _edit(lead, **changes):
+    """The edit form as the page posts it: every field with its current value, then the changes."""
+    form = {"phone": lead.phone, "first_name": lead.first_name, "last_name": lead.last_name, "timezone": lead.timezone}
+    if lead.consent:
+        form["consent"] = "on"
+    return form | changes
+
+
+def test_an_operator_changes_a_leads_phone_normalised_and_audited(client, operator_role):
+    client.force_login(operator_role)
+    lead = LeadFactory(first_name="Maria", phone="+14155550101")
+    response = client.post(f"/leads/{lead.pk}/edit/", _edit(lead, phone=" (415) 555-0199 "))
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.phone == "+14155550199"  # the importer's rule: E.164, read in the current number's country
+    entry = AuditEntry.objects.get(verb="edited the lead")
+    assert entry.data == {"fields": ["phone"], "phone": {"from": "+14155550101", "to": "+14155550199"}}
+
+    london = LeadFactory(phone="+442071838750", timezone="Europe/London")
+    assert client.post(f"/leads/{london.pk}/edit/", _edit(london, phone="020 7183 8751")).status_code == 302
+    london.refresh_from_db()
+    assert london.phone == "+442071838751"
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [("not a number", "is not a phone number"), ("+1 415 555", "is not a valid phone number"), ("", "required")],
+)
+def test_a_bad_phone_is_a_400_beside_the_field(operator_client, typed, said):
+    lead = LeadFactory(first_name="Maria", phone="+14155550101")
+    response = operator_client.post(f"/leads/{lead.pk}/edit/", _edit(lead, phone=typed, first_name="Changed"))
+    assert response.status_code == 400
+    page = response.content.decode()
+    field = page[page.index('name="phone"') :]
+    assert said in field[: field.index("</label>")]  # the error sits beside the phone field
+    lead.refresh_from_db()
+    assert (lead.phone, lead.first_name) == ("+14155550101", "Maria")
+
+
+def test_a_phone_another_lead_has_is_a_form_error(operator_client):
+    spring = CampaignFactory(name="Spring")
+    LeadFactory(first_name="Omar", last_name="Haddad", phone="+14155550177", campaign=spring)
+    lead = LeadFactory(first_name="Maria", phone="+14155550101", campaign=spring)
+    response = operator_client.post(f"/leads/{lead.pk}/edit/", _edit(lead, phone="415-555-0177"))
+    assert response.status_code == 400
+    assert "+14155550177 already belongs to Omar Haddad in campaign Spring." in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.phone == "+14155550101"
+    assert not AuditEntry.objects.filter(verb="edited the lead").exists()
+
+
+def test_the_service_refuses_a_taken_or_bad_number_by_field():
+    from django.core.exceptions import ValidationError
+
+    from campaigns.services import lead_update
+
+    spring = CampaignFactory(name="Spring")
+    LeadFactory(first_name="Omar", last_name="Haddad", phone="+14155550177", campaign=spring)
+    lead = LeadFactory(phone="+14155550101")
+    with pytest.raises(ValidationError) as taken:
+        lead_update(lead_id=lead.pk, phone="+1 415 555 0177")
+    assert taken.value.message_dict["phone"] == ["+14155550177 already belongs to Omar Haddad in campaign Spring."]
+    with pytest.raises(ValidationError) as bad:
+        lead_update(lead_id=lead.pk, phone="12")
+    assert "phone" in bad.value.message_dict
+    Lead.objects.filter(pk=lead.pk).update(status=Lead.Status.DIALING)
+    with pytest.raises(ValidationError) as dialing:
+        lead_update(lead_id=lead.pk, phone="+14155550102")
+    assert "being dialed" in dialing.value.message_dict["phone"][0]
+    assert Lead.objects.get(pk=lead.pk).phone == "+14155550101"
 
 
 def test_mark_do_not_call(operator_client):

@@ -17,7 +17,7 @@ from django.db import connection
 
 from agents.brains.base import ModelExchange
 from analysis.models import ModelExchange as StoredExchange
-from calls.models import CallTurn
+from calls.models import Call, CallTurn
 from live.speech.base import Transcript
 from live.store import CallStore
 from privacy.models import ClearTurn
@@ -37,8 +37,10 @@ def config(**privacy):
     return {"brain": "scripted", "first_speaker": "caller", "script": [], "silence": QUIET, "privacy": privacy}
 
 
-async def run_call(raw_config):
-    """One caller turn and one agent reply, stored through the real CallStore; returns the harness and call id."""
+async def run_call(raw_config, captures=None):
+    """One caller turn and one agent reply, stored through the real CallStore; returns the harness and call id.
+
+    `captures` stand for what a flow captured from the caller (Call.variables), stored with the outcome."""
     brain = ScriptBrain(["Thanks, I have jordan at example dot com on file."])
     h = Harness(raw_config, brain=brain)
     call_id = uuid.UUID(h.ctx.call_id)
@@ -51,6 +53,7 @@ async def run_call(raw_config):
     await h.run(0.5)
     await h.say(Transcript(CARD_AND_EMAIL, confidence=0.87), 1.5)  # what the recogniser returns
     await h.run(3.0)
+    h.ctx.variables.update(captures or {})
     # What an LLM brain reports through its hook (agents.brains.llm), as the engine would pass it on.
     h.ctx.on_model_exchange(
         ModelExchange(
@@ -84,6 +87,13 @@ def _stored(call_id):
     exchanges = list(StoredExchange.objects.filter(call_id=call_id).order_by("id"))
     clear = list(ClearTurn.objects.filter(turn__call_id=call_id).values_list("text", flat=True))
     return turns, exchanges, clear
+
+
+def stored_variables(call_id):
+    try:
+        return Call.objects.get(pk=call_id).variables
+    finally:
+        connection.close()
 
 
 async def test_card_and_email_are_redacted_in_the_transcript_the_model_log_and_the_logs(capsys):
@@ -125,3 +135,28 @@ async def test_without_redaction_the_transcript_is_stored_as_said():
     turns, exchanges, _clear = await sync_to_async(stored)(call_id)
     assert turns[0] == ("caller", CARD_AND_EMAIL)
     assert not any(e.redacted for e in exchanges)
+
+
+CAPTURES = {
+    "email": "jordan at example dot com",
+    "callback_number": "my number is 415 555 0134",
+    "card": {"digits": ["4111 1111 1111 1111"]},
+    "callback_at": "2026-12-07T14:30:00-05:00",  # a machine time the dialer reads back: never personal
+    "party_size": 4,
+}
+
+
+async def test_flow_captures_follow_the_transcripts_redaction():
+    _h, _brain, call_id = await run_call(config(redact_pii=True), captures=CAPTURES)
+    variables = await sync_to_async(stored_variables)(call_id)
+    assert variables["email"] == "[email]"
+    assert variables["callback_number"] == "my number is [phone]"
+    assert variables["card"] == {"digits": ["[card]"]}
+    assert variables["callback_at"] == "2026-12-07T14:30:00-05:00"
+    assert variables["party_size"] == 4
+
+
+async def test_without_redaction_flow_captures_are_stored_as_captured():
+    _h, _brain, call_id = await run_call(config(), captures=CAPTURES)
+    variables = await sync_to_async(stored_variables)(call_id)
+    assert {key: variables[key] for key in CAPTURES} == CAPTURES

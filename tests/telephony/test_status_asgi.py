@@ -123,8 +123,10 @@ async def test_final_status_drives_the_lead_and_reaches_the_console(attempt):
     try:
         response = await post(attempt, status_params(attempt, "busy", 2))
         assert response["body"] == b"applied"
-        message = await layer.receive(channel)
-        assert message == {"type": "calls.changed", "call_ids": [str(attempt.pk)]}
+        # The call's row, and its campaign's progress (the lead now waits to retry), in either order.
+        messages = [await layer.receive(channel), await layer.receive(channel)]
+        assert {"type": "calls.changed", "call_ids": [str(attempt.pk)]} in messages
+        assert {"type": "campaigns.changed", "campaign_ids": [attempt.campaign_id]} in messages
     finally:
         await layer.group_discard(CONSOLE_GROUP, channel)
     await attempt.arefresh_from_db()

@@ -11,8 +11,8 @@
   }
 
   // Every <time class="local-time" datetime="..."> in the operator's own
-  // timezone. The server renders UTC (what shows with JavaScript off); the
-  // browser knows where the operator is.
+  // timezone. The server renders the console's zone, named (what shows with
+  // JavaScript off); the browser knows where the operator is.
   // Fields one by one: dateStyle/timeStyle refuse to be combined with timeZoneName.
   var format = new Intl.DateTimeFormat(undefined, {
     year: "numeric",
