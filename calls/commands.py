@@ -25,7 +25,7 @@ from telephony.rest import carrier_configured, twilio_call_state, twilio_hangup
 
 log = structlog.get_logger(__name__)
 
-NO_SESSION = "No server is running this call's live session (its process may have stopped)"
+NO_SESSION = "No server is running the live session of this call (its process may have stopped)"
 NO_SESSION_REASON = "operator hang-up: no live session held the call"
 
 
