@@ -159,8 +159,10 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
 
     async def supervision_ack(self, event: dict[str, Any]) -> None:
         """The call's session holds this socket's listen lease (live.supervision)."""
-        if event.get("of") == "listen.join" and self.listening is not None and event.get("call_id") == str(
-            self.listening
+        if (
+            event.get("of") == "listen.join"
+            and self.listening is not None
+            and event.get("call_id") == str(self.listening)
         ):
             self._listen_acked.set()
 

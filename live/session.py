@@ -32,8 +32,8 @@ from live.pipeline.vad import VadProcessor
 from live.player import Player, Transport
 from live.recording import StereoRecorder, save_recording
 from live.replies import Replies
-from live.speech.base import SpeechToText, TextToSpeech
 from live.speaker import speaker_now
+from live.speech.base import SpeechToText, TextToSpeech
 from live.speech.smart_turn import SmartTurn, get_smart_turn
 from live.store import CallStore, TurnStore
 from live.supervision import ChannelLayerLink, LiveView, Supervision

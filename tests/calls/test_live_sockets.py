@@ -17,12 +17,12 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from calls.models import Call
 from calls.commands import NO_SESSION
+from calls.models import Call
 from live.supervision import ACK, ACK_TIMEOUT_S, control_group
-from voiceops.realtime import speaker_publish
 from tests.factories import AgentVersionFactory, CallFactory
 from voiceops.asgi import application
+from voiceops.realtime import speaker_publish
 from voiceops.roles import OPERATOR, VIEWER, role_assign
 
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
@@ -210,7 +210,11 @@ async def test_listening_to_a_call_no_session_holds_tells_the_operator_so():
     await communicator.send_json_to({"action": "listen", "call_id": str(call.pk)})
     assert json.loads(await communicator.receive_from(timeout=5)) == {"listening": str(call.pk)}
     refusal = json.loads(await communicator.receive_from(timeout=ACK_TIMEOUT_S + 5))
-    assert refusal == {"error": "no live session", "action": "listen", "message": f"Nothing to listen to: {NO_SESSION}."}
+    assert refusal == {
+        "error": "no live session",
+        "action": "listen",
+        "message": f"Nothing to listen to: {NO_SESSION}.",
+    }
     assert await communicator.receive_nothing(timeout=RENEW_WAIT_S)  # and no more leases are asked for
     await communicator.disconnect()
 
@@ -241,7 +245,9 @@ async def test_the_live_list_shows_who_is_speaking_now_as_the_session_publishes_
 
     await speaker_publish(str(call.pk), "caller")
     cell = await communicator.receive_from(timeout=10)
-    assert cell.startswith(f'<td class="current-speaker" id="speaker-{call.pk}" data-speaking="caller" hx-swap-oob="true">')
+    assert cell.startswith(
+        f'<td class="current-speaker" id="speaker-{call.pk}" data-speaking="caller" hx-swap-oob="true">'
+    )
     assert ">Caller</td>" in cell
     await speaker_publish(str(call.pk), "agent")
     assert ">Agent</td>" in await communicator.receive_from(timeout=10)
