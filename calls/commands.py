@@ -52,6 +52,7 @@ def call_hang_up_without_session(
     call = Call.objects.get(pk=call_id)
     sid = call.twilio_call_sid or ""
     note = f"{NO_SESSION}: the call was ended through the carrier."
+    how = "no live session held the call; the carrier ended it"
     if sid and carrier_configured():
         refused = ""
         try:
@@ -68,12 +69,15 @@ def call_hang_up_without_session(
             return HangupResult(False, f"{NO_SESSION}, and the carrier did not end the call ({why}).")
         if answer == UNKNOWN_TO_CARRIER:
             note = f"{NO_SESSION}, and the carrier has no such call: it was marked failed."
+            how = "no live session held the call, and the carrier had no such call"
     else:
         note = f"{NO_SESSION}: the call was marked ended (no carrier carries it)."
+        how = "no live session held the call, and no carrier carries it"
+    # The page's note goes with the controls once the call is over: the transcript keeps why.
     call_add_turn(
         call_id=call.pk,
         speaker="system",
-        text=f"Hung up by {actor}",
+        text=f"Hung up by {actor} ({how})",
         data={"operator": actor, "command": "hangup", "without_session": True},
     )
     call_store_outcome(

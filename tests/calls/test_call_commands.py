@@ -127,7 +127,11 @@ async def test_hanging_up_a_call_no_session_holds_and_no_carrier_carries_ends_it
     call = await Call.objects.aget(pk=call.pk)
     assert (call.status, call.disposition) == (Call.Status.COMPLETED, "operator_hangup")
     turn = await CallTurn.objects.aget(call=call, speaker="system")
-    assert turn.text == f"Hung up by {operator_role.get_username()}" and turn.data["without_session"]
+    assert (
+        turn.text
+        == f"Hung up by {operator_role.get_username()} (no live session held the call, and no carrier carries it)"
+    )
+    assert turn.data["without_session"]
     assert await AuditEntry.objects.filter(target_id=str(call.pk), verb="hung up").aexists()
 
 

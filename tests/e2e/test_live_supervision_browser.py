@@ -273,8 +273,9 @@ def test_commands_for_a_call_no_session_holds_say_so_on_the_page(
     shot(page, tmp_path / "no-session-hung-up.png")
     call.refresh_from_db()
     assert (call.status, call.disposition) == (Call.Status.FAILED, "operator_hangup")
-    assert CallTurn.objects.filter(call=call, speaker="system", text="Hung up by orla").exists()
-    assert page.locator(f"#transcript-{call.pk}").inner_text().count("Hung up by orla") == 1
+    said = "Hung up by orla (no live session held the call, and the carrier had no such call)"
+    assert CallTurn.objects.filter(call=call, speaker="system", text=said).exists()
+    assert page.locator(f"#transcript-{call.pk}").inner_text().count(said) == 1
     assert voice_server.twilio_api.hangups(call.twilio_call_sid)  # the carrier was asked to end it
 
 
