@@ -222,6 +222,18 @@ async def test_listening_to_a_call_no_session_holds_tells_the_operator_so():
 RENEW_WAIT_S = 0.5
 
 
+async def test_listening_to_a_call_not_connected_yet_waits_for_its_session():
+    cookie = await sync_to_async(cookie_for)(OPERATOR)
+    call = await sync_to_async(CallFactory)(status=Call.Status.RINGING)
+    communicator, connected, _ = await open_socket(LIVE, SAME_ORIGIN, cookie)
+    assert connected
+
+    await communicator.send_json_to({"action": "listen", "call_id": str(call.pk)})
+    assert json.loads(await communicator.receive_from(timeout=5)) == {"listening": str(call.pk)}
+    assert await communicator.receive_nothing(timeout=ACK_TIMEOUT_S + 1)  # no complaint: it may still connect
+    await communicator.disconnect()
+
+
 async def test_a_listen_lease_the_session_acknowledges_gets_no_complaint():
     cookie = await sync_to_async(cookie_for)(OPERATOR)
     call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS)
