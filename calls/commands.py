@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
+from django.db import transaction
 
 from calls.models import Call
 from calls.reconcile import ENDED, STILL_LIVE, UNKNOWN_TO_CARRIER, CarrierLookup, call_reconcile
@@ -50,16 +51,27 @@ def call_hang_up_without_session(
     browser test call).
     """
     call = Call.objects.get(pk=call_id)
-    sid = call.twilio_call_sid or ""
-    note = f"{NO_SESSION}: the call was ended through the carrier."
-    how = "no live session held the call; the carrier ended it"
-    if sid and carrier_configured():
-        refused = ""
+    sid = (call.twilio_call_sid or "") if carrier_configured() else ""
+    refused = ""
+    if sid:
         try:
             hangup(sid)
         except Exception as exc:  # the carrier may not know the call any more: its own answer decides below
             refused = str(exc)[:300]
             log.warning("operator_hangup_without_session_refused", call_id=str(call_id), error=refused)
+    with transaction.atomic():  # the end, its transcript line and its disposition reach the consoles as one change
+        result = _store_end(call, sid=sid, actor=actor, lookup=lookup, refused=refused)
+        if not result.ended:
+            transaction.set_rollback(True)
+    if result.ended:
+        log.info("operator_hangup_without_session", call_id=str(call_id), call_sid=sid, actor=actor)
+    return result
+
+
+def _store_end(call: Call, *, sid: str, actor: str, lookup: CarrierLookup, refused: str) -> HangupResult:
+    note = f"{NO_SESSION}: the call was ended through the carrier."
+    how = "no live session held the call; the carrier ended it"
+    if sid:
         answer, _moved = call_reconcile(call_id=call.pk, sid=sid, lookup=lookup)
         if answer not in (ENDED, UNKNOWN_TO_CARRIER):
             if refused:
@@ -83,5 +95,4 @@ def call_hang_up_without_session(
     call_store_outcome(
         call_id=call.pk, disposition="operator_hangup", status=Call.Status.COMPLETED, reason=NO_SESSION_REASON
     )
-    log.info("operator_hangup_without_session", call_id=str(call_id), call_sid=sid, actor=actor)
     return HangupResult(True, note)
