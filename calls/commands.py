@@ -15,9 +15,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from calls.models import Call
 from calls.reconcile import ENDED, STILL_LIVE, UNKNOWN_TO_CARRIER, CarrierLookup, call_reconcile
@@ -27,7 +30,19 @@ from telephony.rest import carrier_configured, twilio_call_state, twilio_hangup
 log = structlog.get_logger(__name__)
 
 NO_SESSION = "No server is running the live session of this call (its process may have stopped)"
+CONNECTING = "The call is still connecting: try again in a moment."
+# From the call being answered to its session joining the call's control
+# group: the media stream connects, the session loads its agent and starts.
+# Within this, a silence from the session means "not there yet", not "gone".
+SESSION_START_S = 5.0
 NO_SESSION_REASON = "operator hang-up: no live session held the call"
+
+
+def call_should_have_session(*, call_id: uuid.UUID) -> bool:
+    """Whether the call has been connected long enough that a live session must hold it by now."""
+    cutoff = timezone.now() - timedelta(seconds=SESSION_START_S)
+    connected = Call.objects.filter(pk=call_id, status=Call.Status.IN_PROGRESS)
+    return connected.filter(Q(answered_at__isnull=True) | Q(answered_at__lte=cutoff)).exists()
 
 
 @dataclass(frozen=True)

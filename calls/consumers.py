@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.middleware import SESSION_KEY
-from calls.commands import NO_SESSION
+from calls.commands import NO_SESSION, call_should_have_session
 from live.supervision import ACK_TIMEOUT_S, LEASE_S, control_send
 from voiceops.realtime import CONSOLE_GROUP
 from voiceops.roles import SOCKET_ACT, SOCKET_WATCH, user_may
@@ -41,10 +41,10 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
     Watching and listening are leases on the call's session (live.supervision),
     renewed while this socket is open and given back when it closes: a call
     nobody watches sends nothing anywhere. The session acknowledges each
-    listen lease; when it does not and the call is connected (so a session
-    should hold it, but no process does any more), the socket answers
+    listen lease; when it does not and the call has been connected long
+    enough that a session must hold it (calls.commands), the socket answers
     `{"error": "no live session"}` with a sentence for the operator, and the
-    page stops listening. A call still ringing is asked again at each renewal.
+    page stops listening. A call still connecting is asked again at each renewal.
     """
 
     may_act = False
@@ -152,8 +152,8 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._listen_acked.wait(), ACK_TIMEOUT_S)
             return
-        if self.listening != call_id or not await _connected(call_id):
-            return  # a call not connected yet has no session to answer: the next renewal asks again
+        if self.listening != call_id or not await database_sync_to_async(call_should_have_session)(call_id=call_id):
+            return  # a call still connecting has no session to answer yet: the next renewal asks again
         self.listening = None
         message = f"Nothing to listen to: {NO_SESSION}."
         await self.send(text_data=json.dumps({"error": "no live session", "action": "listen", "message": message}))
@@ -235,13 +235,6 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
             return timezone.override(zoneinfo.ZoneInfo(self.timezone_name)) if self.timezone_name else nullcontext()
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return nullcontext()
-
-
-@database_sync_to_async
-def _connected(call_id: uuid.UUID) -> bool:
-    from calls.models import Call
-
-    return Call.objects.filter(pk=call_id, status=Call.Status.IN_PROGRESS).exists()
 
 
 def _call_id(raw: Any) -> uuid.UUID | None:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from audit import verbs
 from audit.services import audit_record
-from calls.commands import NO_SESSION, call_hang_up_without_session
+from calls.commands import CONNECTING, NO_SESSION, call_hang_up_without_session, call_should_have_session
 from calls.dashboard import day_figures, llm_endpoints_down, recent_failed_calls
 from calls.history import CallHistoryForm, calls_history
 from calls.models import Call
@@ -146,6 +146,8 @@ def call_command(request: HttpRequest, call_id: uuid.UUID, command: str) -> Http
         verb, summary, note = verbs.SAID_NEXT, text, "The agent will say it at the next pause."
     if not async_to_sync(command_deliver)(call.pk, message):
         # No session took it (calls.commands): said on the page, never dropped silently.
+        if not call_should_have_session(call_id=call.pk):
+            return _command_result(request, call, CONNECTING, status=409)
         if command != "hangup":
             what = "Nothing was said" if command == "say" else "The call was not transferred"
             return _command_result(request, call, f"{what}: {NO_SESSION}.", status=409)

@@ -20,7 +20,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from calls.commands import NO_SESSION, call_hang_up_without_session
+from calls.commands import CONNECTING, NO_SESSION, call_hang_up_without_session
 from calls.models import Call, CallEvent, CallTurn
 from live.clock import SYSTEM_CLOCK
 from live.supervision import ChannelLayerLink, LiveView, Supervision
@@ -113,6 +113,19 @@ async def test_a_command_no_session_takes_is_a_409_that_says_so(async_client, op
     assert f"{message}: {NO_SESSION}." in response.content.decode()
     assert not await AuditEntry.objects.filter(target_id=str(call.pk)).aexists()  # nothing was done
     assert (await Call.objects.aget(pk=call.pk)).status == Call.Status.IN_PROGRESS
+
+
+@live_db
+async def test_a_command_for_a_call_answered_a_moment_ago_asks_to_try_again(async_client, operator_role):
+    from django.utils import timezone
+
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS, answered_at=timezone.now())
+    await async_client.aforce_login(operator_role)
+
+    response = await async_client.post(command_url(call, "hangup"), headers={"hx-request": "true"})
+
+    assert response.status_code == 409 and CONNECTING in response.content.decode()
+    assert (await Call.objects.aget(pk=call.pk)).status == Call.Status.IN_PROGRESS  # not ended behind its session
 
 
 @live_db

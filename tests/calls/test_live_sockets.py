@@ -222,9 +222,13 @@ async def test_listening_to_a_call_no_session_holds_tells_the_operator_so():
 RENEW_WAIT_S = 0.5
 
 
-async def test_listening_to_a_call_not_connected_yet_waits_for_its_session():
+@pytest.mark.parametrize("status", [Call.Status.RINGING, Call.Status.IN_PROGRESS])
+async def test_listening_to_a_call_still_connecting_waits_for_its_session(status):
+    from django.utils import timezone
+
     cookie = await sync_to_async(cookie_for)(OPERATOR)
-    call = await sync_to_async(CallFactory)(status=Call.Status.RINGING)
+    # Ringing, or answered a moment ago: its session may not have joined the call's group yet.
+    call = await sync_to_async(CallFactory)(status=status, answered_at=timezone.now())
     communicator, connected, _ = await open_socket(LIVE, SAME_ORIGIN, cookie)
     assert connected
 

@@ -15,6 +15,7 @@ Screenshots are the tests' output (their paths are printed).
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -250,7 +251,8 @@ def test_commands_for_a_call_no_session_holds_say_so_on_the_page(
     from django.utils import timezone
 
     user(OPERATOR, "orla")
-    call = CallFactory(status=Call.Status.IN_PROGRESS, answered_at=timezone.now())  # a SID the carrier never issued
+    # Answered a minute ago (long enough for a session to hold it), with a SID the carrier never issued.
+    call = CallFactory(status=Call.Status.IN_PROGRESS, answered_at=timezone.now() - timedelta(minutes=1))
     page = login(browser, voice_server.base_url, "orla")
     page.goto(f"{voice_server.base_url}/calls/{call.pk}/")
 
