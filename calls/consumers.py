@@ -17,8 +17,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.middleware import session_timezone_name
+from calls.commands import NO_SESSION, call_should_have_session
 from campaigns.selectors import LIVE_PROGRESS_INTERVAL_S
-from live.supervision import LEASE_S, control_send
+from live.supervision import ACK_TIMEOUT_S, LEASE_S, control_send
 from voiceops.realtime import CONSOLE_GROUP
 from voiceops.roles import SOCKET_ACT, SOCKET_WATCH, user_may
 
@@ -48,7 +49,11 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
 
     Watching and listening are leases on the call's session (live.supervision),
     renewed while this socket is open and given back when it closes: a call
-    nobody watches sends nothing anywhere.
+    nobody watches sends nothing anywhere. The session acknowledges each
+    listen lease; when it does not and the call has been connected long
+    enough that a session must hold it (calls.commands), the socket answers
+    `{"error": "no live session"}` with a sentence for the operator, and the
+    page stops listening. A call still connecting is asked again at each renewal.
     """
 
     may_act = False
@@ -61,8 +66,10 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
     _campaigns_pending: set[int]
     _campaigns_flusher: asyncio.Task[None] | None = None
     _campaigns_last_push = float("-inf")
+    _ack_check: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
+        self._listen_acked = asyncio.Event()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -88,10 +95,9 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
             self._campaigns_touched(await self._campaigns_existing())
 
     async def disconnect(self, code: int) -> None:
-        if self._renewer is not None:
-            self._renewer.cancel()
-        if self._campaigns_flusher is not None:
-            self._campaigns_flusher.cancel()
+        for task in (self._renewer, self._ack_check, self._campaigns_flusher):
+            if task is not None:
+                task.cancel()
         await self._leave()
         await self.channel_layer.group_discard(CONSOLE_GROUP, self.channel_name)
 
@@ -156,7 +162,30 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
         if self.watching is not None:
             await control_send(self.watching, {"type": "watch.join", "reply_to": self.channel_name})
         if self.listening is not None:
+            self._listen_acked.clear()
             await control_send(self.listening, {"type": "listen.join", "reply_to": self.channel_name})
+            if self._ack_check is None or self._ack_check.done():
+                self._ack_check = asyncio.create_task(self._expect_listen_ack(self.listening))
+
+    async def _expect_listen_ack(self, call_id: uuid.UUID) -> None:
+        """A listen lease no session acknowledged: the operator is told, instead of a silent page."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listen_acked.wait(), ACK_TIMEOUT_S)
+            return
+        if self.listening != call_id or not await database_sync_to_async(call_should_have_session)(call_id=call_id):
+            return  # a call still connecting has no session to answer yet: the next renewal asks again
+        self.listening = None
+        message = f"Nothing to listen to: {NO_SESSION}."
+        await self.send(text_data=json.dumps({"error": "no live session", "action": "listen", "message": message}))
+
+    async def supervision_ack(self, event: dict[str, Any]) -> None:
+        """The call's session holds this socket's listen lease (live.supervision)."""
+        if (
+            event.get("of") == "listen.join"
+            and self.listening is not None
+            and event.get("call_id") == str(self.listening)
+        ):
+            self._listen_acked.set()
 
     async def _leave(self) -> None:
         with contextlib.suppress(Exception):  # the socket is going away anyway; leases run out on their own
@@ -247,6 +276,11 @@ class ConsoleLiveConsumer(AsyncWebsocketConsumer):
             return
         html = render_to_string("console/_call_live.html", {"live": event, "call_id": event["call_id"], "oob": True})
         await self.send(text_data=html)
+
+    async def call_speaker(self, event: dict[str, Any]) -> None:
+        """Who is speaking now on a live call (its session, live.speaker): the live list's cell for it."""
+        context = {"call_id": event.get("call_id"), "speaking": event.get("speaker"), "oob": True}
+        await self.send(text_data=render_to_string("console/_live_speaker.html", context))
 
     async def listen_audio(self, event: dict[str, Any]) -> None:
         """A batch of both sides' audio (mu-law, base64); the page's AudioWorklet plays it."""

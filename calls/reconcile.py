@@ -79,26 +79,15 @@ def calls_reconcile(
     result = ReconcileResult()
     for call_id, sid in calls_to_reconcile(older_than_s=older_than_s, limit=limit):
         result.checked += 1
-        try:
-            state = lookup(sid)
-        except Exception as exc:  # one unreachable lookup must not stop the others
-            result.lookup_failed += 1
-            log.warning("call_reconcile_lookup_failed", call_id=str(call_id), call_sid=sid, error=str(exc)[:300])
-            continue
-        if state is None:
-            result.unknown_to_carrier += 1
-            params = {"CallSid": sid, "CallStatus": Call.Status.FAILED, "ErrorMessage": NO_RECORD_REASON}
-        elif state.status not in Call.FINAL_STATUSES:
-            result.still_live += 1
-            continue
-        else:
-            params = {"CallSid": sid, "CallStatus": state.status}
-            if state.duration.isdigit():
-                params["CallDuration"] = state.duration
-        params["Reconciled"] = "rest"  # kept with the event: this status came from a lookup, not a callback
-        [applied] = status_callbacks_apply([StatusCallback(params=params, call_ref=str(call_id))])
-        if applied == "applied":
+        answer, moved = call_reconcile(call_id=call_id, sid=sid, lookup=lookup)
+        if moved:
             result.moved.append(call_id)
+        if answer == STILL_LIVE:
+            result.still_live += 1
+        elif answer == LOOKUP_FAILED:
+            result.lookup_failed += 1
+        elif answer == UNKNOWN_TO_CARRIER:
+            result.unknown_to_carrier += 1
     if result.checked:
         log.info(
             "calls_reconciled",
@@ -109,3 +98,35 @@ def calls_reconcile(
             lookup_failed=result.lookup_failed,
         )
     return result
+
+
+# What the carrier answered about one call.
+ENDED, STILL_LIVE, UNKNOWN_TO_CARRIER, LOOKUP_FAILED = "ended", "still live", "unknown to the carrier", "lookup failed"
+
+
+def call_reconcile(*, call_id: uuid.UUID, sid: str, lookup: CarrierLookup = twilio_call_state) -> tuple[str, bool]:
+    """One call: ask the carrier and apply its answer as its status callback would be applied.
+
+    Returns the answer (ENDED, STILL_LIVE, UNKNOWN_TO_CARRIER or
+    LOOKUP_FAILED) and whether it moved the call's status. Also the path of an
+    operator's hang-up of a call that no live session holds (calls.commands):
+    the carrier was told to end it, and this stores the end it reports.
+    """
+    try:
+        state = lookup(sid)
+    except Exception as exc:  # one unreachable lookup must not stop the others
+        log.warning("call_reconcile_lookup_failed", call_id=str(call_id), call_sid=sid, error=str(exc)[:300])
+        return LOOKUP_FAILED, False
+    if state is None:
+        answer = UNKNOWN_TO_CARRIER
+        params = {"CallSid": sid, "CallStatus": Call.Status.FAILED, "ErrorMessage": NO_RECORD_REASON}
+    elif state.status not in Call.FINAL_STATUSES:
+        return STILL_LIVE, False
+    else:
+        answer = ENDED
+        params = {"CallSid": sid, "CallStatus": state.status}
+        if state.duration.isdigit():
+            params["CallDuration"] = state.duration
+    params["Reconciled"] = "rest"  # kept with the event: this status came from a lookup, not a callback
+    [applied] = status_callbacks_apply([StatusCallback(params=params, call_ref=str(call_id))])
+    return answer, applied == "applied"

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from calls.models import Call, CallTurn
+from voiceops.realtime import speakers_now
 
 
 def calls_recent(*, limit: int = 50) -> QuerySet[Call]:
@@ -22,15 +23,18 @@ def calls_live() -> QuerySet[Call]:
 
 def calls_live_with_last_words(call_ids: list[str] | None = None) -> list[Call]:
     """Live calls for the live list (or those of `call_ids` still live), each with `last_turn`:
-    the latest caller or agent turn (None before any)."""
+    the latest caller or agent turn (None before any), and `speaking_now`: who is speaking now,
+    as its live session last published it (live.speaker; "" for nobody or not known yet)."""
     live = calls_live()
     calls = list(live if call_ids is None else live.filter(pk__in=call_ids))
     last: dict[uuid.UUID, CallTurn] = {}
     turns = CallTurn.objects.filter(call__in=calls, speaker__in=["caller", "agent"]).order_by("call_id", "-index")
     for turn in turns:  # a few dozen turns per live call: no need for DISTINCT ON (PostgreSQL only)
         last.setdefault(turn.call_id, turn)
+    speaking = speakers_now(call.pk for call in calls)
     for call in calls:
         call.last_turn = last.get(call.pk)  # type: ignore[attr-defined]
+        call.speaking_now = speaking.get(str(call.pk), "")  # type: ignore[attr-defined]
     return calls
 
 

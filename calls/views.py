@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from audit import verbs
 from audit.services import audit_record
+from calls.commands import CONNECTING, NO_SESSION, call_hang_up_without_session, call_should_have_session
 from calls.dashboard import day_figures, llm_endpoints_down, recent_failed_calls
 from calls.history import CallHistoryForm, calls_history
 from calls.models import Call
@@ -23,7 +24,7 @@ from campaigns.selectors import (
     campaigns_progress,
     campaigns_running,
 )
-from live.supervision import control_send
+from live.supervision import command_deliver
 from voiceops.roles import SOCKET_ACT, role_required
 from voiceops.validators import normalize_e164
 
@@ -112,8 +113,10 @@ def call_command(request: HttpRequest, call_id: uuid.UUID, command: str) -> Http
     """Hang up, transfer now, or say next: checked here, recorded with the call, carried out by its session.
 
     The session may run in another daphne process: the command crosses the
-    channel layer to it (live.supervision). Its effect (the call ending, the
-    transfer note, the injected sentence) reaches the page over the socket.
+    channel layer to it (live.supervision) and the session acknowledges it.
+    Its effect (the call ending, the transfer note, the injected sentence)
+    reaches the page over the socket. A command no session acknowledged is
+    answered with why (calls.commands); a hang-up then goes to the carrier.
     """
     call = get_object_or_404(Call, pk=call_id)
     if command not in ("hangup", "transfer", "say"):
@@ -141,8 +144,18 @@ def call_command(request: HttpRequest, call_id: uuid.UUID, command: str) -> Http
             return _command_result(request, call, f"Say next: at most {SAY_MAX_CHARS} characters.", status=400)
         message["text"] = text
         verb, summary, note = verbs.SAID_NEXT, text, "The agent will say it at the next pause."
+    if not async_to_sync(command_deliver)(call.pk, message):
+        # No session took it (calls.commands): said on the page, never dropped silently.
+        if not call_should_have_session(call_id=call.pk):
+            return _command_result(request, call, CONNECTING, status=409)
+        if command != "hangup":
+            what = "Nothing was said" if command == "say" else "The call was not transferred"
+            return _command_result(request, call, f"{what}: {NO_SESSION}.", status=409)
+        result = call_hang_up_without_session(call_id=call.pk, actor=request.user.get_username())
+        if not result.ended:
+            return _command_result(request, call, result.note, status=502)
+        note = result.note
     audit_record(actor=request.user, verb=verb, target=call, summary=summary, data=dict(message))
-    async_to_sync(control_send)(call.pk, message)
     return _command_result(request, call, note)
 
 

@@ -12,7 +12,6 @@ injectable clock (tests pass a virtual one).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import functools
 import uuid
@@ -34,6 +33,7 @@ from live.pipeline.vad import VadProcessor
 from live.player import Player, Transport
 from live.recording import StereoRecorder, save_recording
 from live.replies import Replies
+from live.speaker import speaker_now
 from live.speech.base import SpeechToText, TextToSpeech
 from live.speech.smart_turn import TurnModel
 from live.store import CallStore, TurnStore
@@ -131,7 +131,7 @@ class CallSession:
             on_words=self._words_heard,
         )
         self.supervision = Supervision(call_id=call_id, clock=clock, view=self._live_view, on_command=self._on_command)
-        self.player.tap = self.supervision.on_agent_frame
+        self.supervision.on_listening = self._listening
         self._link = ChannelLayerLink(self.supervision) if supervised else None
         self._say_next: list[tuple[str, str]] = []  # (text, operator) waiting for the next pause
         self._closing_turns: list[dict[str, Any]] = []  # stored at the end, after the last reply
@@ -201,11 +201,13 @@ class CallSession:
     async def _tick(self) -> None:
         while True:
             await self.clock.sleep(TICK_S)
+            caller_speaking, agent_audible = self.listener.caller_speaking, self.player.audible()
+            self.supervision.on_speaker(speaker_now(caller_speaking=caller_speaking, agent_audible=agent_audible))
             decisions = self.turn_taking.tick(
                 self.clock.now(),
-                caller_speaking=self.listener.caller_speaking,
+                caller_speaking=caller_speaking,
                 replying=self.replies.busy,
-                agent_audible=self.player.audible(),
+                agent_audible=agent_audible,
             )
             if self._say_next and not self.replies.busy and not self.listener.caller_speaking:
                 self._speak_injected()
@@ -286,6 +288,10 @@ class CallSession:
             )
         self.replies.say([Speech(text) for text, _ in pending])
 
+    def _listening(self, listening: bool) -> None:
+        """The player hands its frames to listen-in only while someone listens (no call per frame otherwise)."""
+        self.player.tap = self.supervision.on_agent_frame if listening else None
+
     def _live_view(self) -> LiveView:
         playing = self.player.playing
         newest = self.replies.open[-1] if self.replies.open else None
@@ -299,9 +305,9 @@ class CallSession:
 
     def on_media(self, payload: str) -> None:
         now = self.clock.now()
-        frame, events, stream_ms = self.listener.hear(payload)  # raises BadMediaPayload
-        if self.supervision.listeners:  # an operator listens in: one more decode, only then
-            self.supervision.on_caller_frame(base64.b64decode(payload))
+        frame, events, stream_ms, mulaw = self.listener.hear(payload)  # raises BadMediaPayload
+        if self.supervision.listeners:  # the one check an unlistened call pays per frame
+            self.supervision.on_caller_frame(mulaw)
         if self.recorder is not None:
             self.recorder.add_caller(frame.samples, now)
         if self._machine:

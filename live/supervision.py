@@ -12,12 +12,19 @@ small messages:
 - `watch.leave` / `listen.leave` {"reply_to": channel}.
 - `call.command` {"command": "hangup" | "transfer" | "say", "actor": name, ...}.
 
+A `listen.join` or `call.command` that names a `reply_to` channel is
+acknowledged there (`supervision.ack`): the channel layer's group send cannot
+say whether anyone received a message, and an operator's command for a call
+whose session is gone (its process died, or the call never had one) must not
+be lost silently (`command_deliver`, and the console's listen lease).
+
 Back to each watcher, at most every WATCH_INTERVAL_S and only when something
 changed: what the agent is saying now, how much of it the caller has heard
 (the marks), and the latency stages of the reply so far. Back to each
 listener: both sides' audio as mu-law, in batches of BATCH_MS. With no
-watcher and no listener the tap does nothing but one dictionary check per
-frame: a call nobody watches sends nothing anywhere.
+listener the caller's side costs one dictionary check per frame and the
+agent's side nothing (the player's tap is set only while a listen lease is
+held): a call nobody watches sends nothing anywhere.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ from typing import Any
 import structlog
 
 from live.clock import Clock
+from live.speaker import NOBODY, SpeakerThrottle
+from voiceops.realtime import speaker_publish
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +50,11 @@ LEASE_S = 10.0  # a console renews every LEASE_S / 3
 BATCH_MS = 160  # listen-in batches: 100-200 ms keeps the channel layer at ~6 messages a second per listener
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law
 WATCH_INTERVAL_S = 0.1
+# How long a console waits for a session's acknowledgement. Redis answers in a
+# few milliseconds; the rest is room for a busy daphne process (two cores
+# shared by the server, the models and the browser in the e2e runs).
+ACK_TIMEOUT_S = 1.0
+ACK = "supervision.ack"
 
 Send = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -86,6 +100,12 @@ class Supervision:
         self.on_command = on_command
         self.batch_bytes = FRAME_BYTES * batch_ms // 20
         self.send: Send | None = None  # set by the link; None: nobody can reach this call
+        # Told when the first listener arrives and when the last one goes (the
+        # session sets the player's tap only in between).
+        self.on_listening: Callable[[bool], None] | None = None
+        # Who is speaking now, for the live list (live.speaker); set by the link.
+        self.publish_speaker: Callable[[str, str], Awaitable[None]] | None = None
+        self.speakers = SpeakerThrottle()
         self.listeners: dict[str, float] = {}  # reply channel -> lease end (clock time)
         self.watchers: dict[str, float] = {}
         self._caller = bytearray()
@@ -102,8 +122,10 @@ class Supervision:
         kind = message.get("type")
         reply_to = str(message.get("reply_to") or "")
         now = self.clock.now()
+        was_listening = bool(self.listeners)
         if kind == "listen.join" and reply_to:
             self.listeners[reply_to] = now + LEASE_S
+            self._acknowledge(reply_to, kind)
         elif kind == "listen.leave":
             self.listeners.pop(reply_to, None)
         elif kind == "watch.join" and reply_to:
@@ -114,11 +136,32 @@ class Supervision:
             self.watchers.pop(reply_to, None)
         elif kind == "call.command":
             await self.on_command(message)
+            if reply_to:
+                self._acknowledge(reply_to, kind)
+        self._listening_changed(was_listening)
+
+    def _acknowledge(self, reply_to: str, kind: str) -> None:
+        if self.send is not None:
+            self._spawn(self.send(reply_to, {"type": ACK, "call_id": self.call_id, "of": kind}))
+
+    def _listening_changed(self, was_listening: bool) -> None:
+        if bool(self.listeners) != was_listening and self.on_listening is not None:
+            self.on_listening(bool(self.listeners))
 
     @property
     def listening(self) -> bool:
         """Whether audio should be tapped at all (the media path asks this per frame)."""
         return bool(self.listeners)
+
+    # ---- the live list ------------------------------------------------------------
+
+    def on_speaker(self, speaker: str) -> None:
+        """Who is speaking now (the session's tick): sent on to the consoles when it changed, throttled."""
+        if self.publish_speaker is None:
+            return
+        changed = self.speakers.observe(speaker, self.clock.now())
+        if changed is not None:
+            self._spawn(self.publish_speaker(self.call_id, changed))
 
     # ---- the listen-in tap (media path: synchronous, cheap) ---------------------
 
@@ -139,9 +182,11 @@ class Supervision:
 
     def _flush(self) -> None:
         now = self.clock.now()
+        was_listening = bool(self.listeners)
         for channel, until in list(self.listeners.items()):
             if until < now:
                 del self.listeners[channel]
+        self._listening_changed(was_listening)
         message = {
             "type": "listen.audio",
             "call_id": self.call_id,
@@ -187,8 +232,12 @@ class Supervision:
             ended = LiveView(speaking="", heard="", stages={}).as_message(self.call_id)
             for channel in self.watchers:
                 self._spawn(self.send(channel, {**ended, "ended": True}))
+        if self.publish_speaker is not None and self.speakers.sent:
+            self._spawn(self.publish_speaker(self.call_id, NOBODY))  # nobody speaks on a call that is over
+        was_listening = bool(self.listeners)
         self.listeners.clear()
         self.watchers.clear()
+        self._listening_changed(was_listening)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=1.0)
 
@@ -241,6 +290,7 @@ class ChannelLayerLink:
         self._channel = await layer.new_channel()
         await layer.group_add(control_group(self.supervision.call_id), self._channel)
         self.supervision.send = layer.send
+        self.supervision.publish_speaker = speaker_publish
         self._task = asyncio.create_task(self._receive(layer), name="call-supervision")
 
     _own: Any = None
@@ -287,3 +337,32 @@ async def control_send(call_id: uuid.UUID | str, message: dict[str, Any]) -> Non
     layer = get_channel_layer()
     if layer is not None:
         await layer.group_send(control_group(call_id), message)
+
+
+async def command_deliver(
+    call_id: uuid.UUID | str, message: dict[str, Any], *, timeout_s: float = ACK_TIMEOUT_S
+) -> bool:
+    """Send an operator's command to the call's session and wait for its acknowledgement.
+
+    False when no session acknowledged it within `timeout_s`: the call has no
+    live session on any process (it died with its process, or never started),
+    and the caller must say so, or end the call another way.
+    """
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    reply_to = await layer.new_channel()
+    await layer.group_send(control_group(call_id), {**message, "reply_to": reply_to})
+    receive = asyncio.ensure_future(layer.receive(reply_to))
+    done, _ = await asyncio.wait({receive}, timeout=timeout_s)
+    if not done:
+        # Not awaited: channels_redis ends a cancelled receive only when its
+        # blocking read returns, and the operator must not wait for that.
+        receive.cancel()
+        _CLEANUPS.add(receive)
+        receive.add_done_callback(_CLEANUPS.discard)
+        return False
+    answer = receive.result()
+    return bool(answer.get("type") == ACK and answer.get("of") == "call.command")

@@ -223,6 +223,10 @@ def main() -> None:
     parser.add_argument("--redis", default="", help="REDIS_URL for the server (default: the in-memory layer)")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceops.settings")
+    # This process only loads Piper for the caller's lines: it runs on the embedded default, whatever the
+    # shell exports (with DATABASE_URL set, the settings demand a SECRET_KEY). The server gets --redis.
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        os.environ.pop(name, None)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["VOICEOPS_VAR_DIR"] = tmp
         import django

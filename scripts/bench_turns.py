@@ -410,7 +410,7 @@ def run(
 
     for index in range(0, len(coded) - FRAME + 1, FRAME):
         payload = base64.b64encode(coded[index : index + FRAME]).decode()
-        _frame, events, stream_ms = listener.hear(payload)
+        _frame, events, stream_ms, _mulaw = listener.hear(payload)
         now = stream_ms / 1000.0
         for due, kind, text, number in sorted(p for p in pending if p[0] <= now):
             pending.remove((due, kind, text, number))

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
-
 from live.actions import CallActions
-from telephony.rest import twilio_hangup, twilio_update_twiml
+from telephony.rest import carrier_configured, twilio_hangup, twilio_update_twiml
 from telephony.twiml import answer_twiml_for, dial_twiml
 
 
@@ -25,5 +23,6 @@ def live_call_actions(call_id: uuid.UUID) -> CallActions:
 
     # Closing the media socket ends a <Connect><Stream> call by itself; the REST
     # hang-up is for a real account (or the built-in simulated carrier).
-    use_rest = bool(settings.TWILIO_AUTH_TOKEN) or bool(getattr(settings, "SIMULATED_CARRIER", False))
-    return CallActions(hangup=twilio_hangup, transfer=transfer, send_digits=send_digits, use_rest_for_hangup=use_rest)
+    return CallActions(
+        hangup=twilio_hangup, transfer=transfer, send_digits=send_digits, use_rest_for_hangup=carrier_configured()
+    )

@@ -54,6 +54,11 @@ def twilio_client() -> Client:
     )
 
 
+def carrier_configured() -> bool:
+    """Whether a carrier's REST API is there to call: a real account, or the built-in simulated carrier."""
+    return bool(settings.TWILIO_AUTH_TOKEN) or bool(getattr(settings, "SIMULATED_CARRIER", False))
+
+
 def _calls() -> Any:
     return twilio_client().api.v2010.accounts(settings.TWILIO_ACCOUNT_SID).calls
 

@@ -26,6 +26,10 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 
 CONSOLE_GROUP = "console.live"
+# Who is speaking now on each live call (live.speaker), kept where every
+# process's pages read it: the cache (Redis with REDIS_URL). A session that
+# died leaves its last value; the call's row goes once reconcile ends it.
+SPEAKER_TTL_S = 4 * 3600
 FLUSH_INTERVAL_S = 0.1  # operators see a change within this; Redis sees at most ten sends a second per process
 _thread_state = threading.local()
 log = structlog.get_logger(__name__)
@@ -186,3 +190,25 @@ def _sender_for(loop: asyncio.AbstractEventLoop) -> _LoopSender:
                 del _senders[old]
             sender = _senders[loop] = _LoopSender(loop)
         return sender
+
+
+def _speaker_key(call_id: str) -> str:
+    return f"live-speaker:{call_id}"
+
+
+async def speaker_publish(call_id: str, speaker: str) -> None:
+    """A live call's current speaker changed: kept for pages rendered later, and sent to open consoles."""
+    from django.core.cache import cache
+
+    await asyncio.to_thread(cache.set, _speaker_key(call_id), speaker, SPEAKER_TTL_S)  # a blocking client
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(CONSOLE_GROUP, {"type": "call.speaker", "call_id": call_id, "speaker": speaker})
+
+
+def speakers_now(call_ids: Iterable[uuid.UUID | str]) -> dict[str, str]:
+    """The current speaker of each call its session published one for (live.speaker values)."""
+    from django.core.cache import cache
+
+    keys = {_speaker_key(str(call_id)): str(call_id) for call_id in call_ids}
+    return {keys[key]: str(value) for key, value in cache.get_many(list(keys)).items()}

@@ -27,13 +27,17 @@ class MediaDecoder:
         self.samples_in = 0
 
     def process(self, payload: str) -> AudioFrame:
+        return self.decode(payload)[1]
+
+    def decode(self, payload: str) -> tuple[bytes, AudioFrame]:
+        """The payload's mu-law bytes as well as the frame: listen-in forwards the bytes without decoding twice."""
         try:
             data = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError, TypeError) as exc:
             raise BadMediaPayload(f"media payload is not base64: {exc}") from None
         t_ms = 1000.0 * self.samples_in / TWILIO_RATE
         self.samples_in += len(data)
-        return AudioFrame(mulaw_decode(data), TWILIO_RATE, t_ms)
+        return data, AudioFrame(mulaw_decode(data), TWILIO_RATE, t_ms)
 
 
 class Resampler:

@@ -6,11 +6,22 @@ runs inline on the event loop as each frame arrives.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from live.pipeline.frames import AudioFrame
 from live.pipeline.inbound import FrameUpsampler, MediaDecoder
 from live.pipeline.pacer import FRAME_MS
 from live.pipeline.turns import Event, TurnDetector
 from live.pipeline.vad import VadProcessor
+
+
+class Heard(NamedTuple):
+    """One media frame, heard: the 8 kHz frame, the speech events it completed, the stream time after it."""
+
+    frame: AudioFrame
+    events: list[Event]
+    stream_ms: float
+    mulaw: bytes  # the payload decoded from base64 (listen-in sends these on as they are)
 
 
 class Listener:
@@ -25,11 +36,11 @@ class Listener:
         """An utterance has started and not ended (or been dropped as noise)."""
         return self.turns.active
 
-    def hear(self, payload: str) -> tuple[AudioFrame, list[Event], float]:
-        """One base64 mu-law payload: the 8 kHz frame, the speech events it completed, and the stream time after it.
+    def hear(self, payload: str) -> Heard:
+        """One base64 mu-law payload, heard (see Heard).
 
         Raises BadMediaPayload for a payload that is not base64.
         """
-        frame = self.decoder.process(payload)
+        mulaw, frame = self.decoder.decode(payload)
         frame16 = self.resampler.process(frame)
-        return frame, self.turns.process(frame16, self.vad.process(frame16)), frame.t_ms + FRAME_MS
+        return Heard(frame, self.turns.process(frame16, self.vad.process(frame16)), frame.t_ms + FRAME_MS, mulaw)

@@ -97,6 +97,9 @@
     } else if (message.error === "forbidden") {
       status("Your role may not listen in.");
       stopListening();
+    } else if (message.error === "no live session") {
+      stopListening();
+      status(message.message); // after stopListening, which would say "Not listening"
     }
   }
 
@@ -142,6 +145,17 @@
       });
     }
   }
+
+  // A command the server could not carry out answers 4xx/5xx with a sentence
+  // for the operator (a bad number, a call with no live session): htmx drops
+  // error responses by default, so the command's result box takes them.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "command-result" && event.detail.xhr.status >= 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 
   window.voiceopsWatch = watch;
   window.voiceopsMulaw = decodeMulaw;

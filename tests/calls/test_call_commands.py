@@ -1,79 +1,212 @@
 """Operators' commands on a live call from its page: checked, recorded with the call, sent to its session.
 
-The command crosses real Redis to whatever joined the call's control group
-(here a stand-in for the session, in the daphne process that holds the call).
+The command crosses the real channel layer (Redis, or the embedded default's
+in-memory layer) to the call's session: the engine's own Supervision and
+ChannelLayerLink, as in the daphne process that holds the call, recording the
+commands it is given. A call whose session is gone gets a clear answer, and
+a hang-up still ends it through the carrier (calls.commands).
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import channel_layers, get_channel_layer
+from asgiref.sync import async_to_sync, sync_to_async
+from django.test import override_settings
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from calls.models import Call, CallTurn
-from live.supervision import control_group
+from calls.commands import CONNECTING, NO_SESSION, call_hang_up_without_session
+from calls.models import Call, CallEvent, CallTurn
+from live.clock import SYSTEM_CLOCK
+from live.supervision import ChannelLayerLink, LiveView, Supervision
+from telephony.rest import CarrierCallState
 from tests.factories import AgentVersionFactory, CallFactory
+from voiceops.realtime import speaker_publish
 
-SESSION_LAYER = (
-    get_channel_layer()  # the embedded default's in-memory layer: one per process, shared
-    if "InMemory" in channel_layers.configs["default"]["BACKEND"]
-    else channel_layers.make_backend("default")
-)
+live_db = pytest.mark.django_db(transaction=True)
 
 
-def session_stand_in(call: Call) -> str:
-    channel = async_to_sync(SESSION_LAYER.new_channel)()
-    async_to_sync(SESSION_LAYER.group_add)(control_group(call.pk), channel)
-    return channel
+@asynccontextmanager
+async def live_session(call_id: uuid.UUID) -> AsyncIterator[list[dict[str, Any]]]:
+    """The call's session, reachable over the channel layer; yields the commands it was given."""
+    commands: list[dict[str, Any]] = []
 
+    async def on_command(message: dict[str, Any]) -> None:
+        commands.append(message)
 
-def received(channel: str) -> dict:
-    async def receive() -> dict:
-        import asyncio
-
-        return await asyncio.wait_for(SESSION_LAYER.receive(channel), 5)
-
-    return async_to_sync(receive)()
+    supervision = Supervision(
+        call_id=call_id, clock=SYSTEM_CLOCK, view=lambda: LiveView("", "", {}), on_command=on_command
+    )
+    link = ChannelLayerLink(supervision)
+    await link.start()
+    try:
+        yield commands
+    finally:
+        await supervision.close()
+        await link.close()
 
 
 def command_url(call: Call, command: str) -> str:
     return reverse("console:call-command", args=[call.pk, command])
 
 
-@pytest.mark.django_db
-def test_hang_up_reaches_the_session_and_records_who(client, operator_role):
-    call = CallFactory(status=Call.Status.IN_PROGRESS)
-    channel = session_stand_in(call)
-    client.force_login(operator_role)
+def without_reply_channel(message: dict[str, Any]) -> dict[str, Any]:
+    assert message["reply_to"]  # where the session acknowledges it
+    return {key: value for key, value in message.items() if key != "reply_to"}
 
-    response = client.post(command_url(call, "hangup"), HTTP_HX_REQUEST="true")
+
+@live_db
+async def test_hang_up_reaches_the_session_and_records_who(async_client, operator_role):
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS)
+    await async_client.aforce_login(operator_role)
+
+    async with live_session(call.pk) as commands:
+        response = await async_client.post(command_url(call, "hangup"), headers={"hx-request": "true"})
 
     assert response.status_code == 200 and "Hanging up" in response.content.decode()
-    assert received(channel) == {
-        "type": "call.command",
-        "command": "hangup",
-        "actor": operator_role.get_username(),
-    }
-    entry = AuditEntry.objects.get(target_id=str(call.pk))
-    assert (entry.actor, entry.verb) == (operator_role, "hung up")
+    assert [without_reply_channel(message) for message in commands] == [
+        {"type": "call.command", "command": "hangup", "actor": operator_role.get_username()}
+    ]
+    entry = await AuditEntry.objects.aget(target_id=str(call.pk))
+    assert (entry.actor_id, entry.verb) == (operator_role.pk, "hung up")
+    assert (await Call.objects.aget(pk=call.pk)).status == Call.Status.IN_PROGRESS  # the session ends it, not the page
+
+
+@live_db
+async def test_say_next_and_transfer_carry_their_checked_arguments(async_client, operator_role):
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS)
+    await async_client.aforce_login(operator_role)
+
+    async with live_session(call.pk) as commands:
+        said = await async_client.post(command_url(call, "say"), {"text": "  A colleague   will call you back. "})
+        moved = await async_client.post(command_url(call, "transfer"), {"number": "+1 415 555 0123"})
+
+    assert said.status_code == moved.status_code == 200
+    assert [message.get("text") or message.get("number") for message in commands] == [
+        "A colleague will call you back.",
+        "+14155550123",
+    ]
+    verbs = [e.verb async for e in AuditEntry.objects.filter(target_id=str(call.pk)).order_by("pk")]
+    assert verbs == ["had the agent say", "transferred"]
+
+
+@live_db
+@pytest.mark.parametrize(
+    ("command", "data", "message"),
+    [
+        ("say", {"text": "One moment please."}, "Nothing was said"),
+        ("transfer", {"number": "+14155550123"}, "The call was not transferred"),
+    ],
+)
+async def test_a_command_no_session_takes_is_a_409_that_says_so(async_client, operator_role, command, data, message):
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS)
+    await async_client.aforce_login(operator_role)
+
+    response = await async_client.post(command_url(call, command), data, headers={"hx-request": "true"})
+
+    assert response.status_code == 409
+    assert f"{message}: {NO_SESSION}." in response.content.decode()
+    assert not await AuditEntry.objects.filter(target_id=str(call.pk)).aexists()  # nothing was done
+    assert (await Call.objects.aget(pk=call.pk)).status == Call.Status.IN_PROGRESS
+
+
+@live_db
+async def test_a_command_for_a_call_answered_a_moment_ago_asks_to_try_again(async_client, operator_role):
+    from django.utils import timezone
+
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS, answered_at=timezone.now())
+    await async_client.aforce_login(operator_role)
+
+    response = await async_client.post(command_url(call, "hangup"), headers={"hx-request": "true"})
+
+    assert response.status_code == 409 and CONNECTING in response.content.decode()
+    assert (await Call.objects.aget(pk=call.pk)).status == Call.Status.IN_PROGRESS  # not ended behind its session
+
+
+@live_db
+@override_settings(TWILIO_AUTH_TOKEN="", SIMULATED_CARRIER=False)
+async def test_hanging_up_a_call_no_session_holds_and_no_carrier_carries_ends_it(async_client, operator_role):
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS, twilio_call_sid=None)
+    await async_client.aforce_login(operator_role)
+
+    response = await async_client.post(command_url(call, "hangup"), headers={"hx-request": "true"})
+
+    assert response.status_code == 200 and NO_SESSION in response.content.decode()
+    call = await Call.objects.aget(pk=call.pk)
+    assert (call.status, call.disposition) == (Call.Status.COMPLETED, "operator_hangup")
+    turn = await CallTurn.objects.aget(call=call, speaker="system")
+    assert (
+        turn.text
+        == f"Hung up by {operator_role.get_username()} (no live session held the call, and no carrier carries it)"
+    )
+    assert turn.data["without_session"]
+    assert await AuditEntry.objects.filter(target_id=str(call.pk), verb="hung up").aexists()
+
+
+class Carrier:
+    """The carrier's side of one call, as its REST API would answer (the view tests above use no carrier)."""
+
+    def __init__(self, *, state_after_hangup: CarrierCallState | None, refuses: bool = False) -> None:
+        self.state: CarrierCallState | None = CarrierCallState(status="in-progress")
+        self.state_after_hangup, self.refuses = state_after_hangup, refuses
+        self.hangups: list[str] = []
+
+    def hangup(self, sid: str) -> None:
+        self.hangups.append(sid)
+        if self.refuses:
+            raise RuntimeError("HTTP 404: the requested resource was not found")
+        self.state = self.state_after_hangup
+
+    def lookup(self, sid: str) -> CarrierCallState | None:
+        return self.state
 
 
 @pytest.mark.django_db
-def test_say_next_and_transfer_carry_their_checked_arguments(client, operator_role):
+@override_settings(SIMULATED_CARRIER=True)
+def test_without_a_session_the_carrier_ends_the_call_and_its_answer_is_stored_as_reconcile_does(operator_role):
     call = CallFactory(status=Call.Status.IN_PROGRESS)
-    channel = session_stand_in(call)
-    client.force_login(operator_role)
+    carrier = Carrier(state_after_hangup=CarrierCallState(status="completed", duration="42"))
 
-    client.post(command_url(call, "say"), {"text": "  A colleague   will call you back. "})
-    assert received(channel)["text"] == "A colleague will call you back."
-    client.post(command_url(call, "transfer"), {"number": "+1 415 555 0123"})
-    assert received(channel)["number"] == "+14155550123"
-    assert [e.verb for e in AuditEntry.objects.filter(target_id=str(call.pk)).order_by("pk")] == [
-        "had the agent say",
-        "transferred",
-    ]
+    result = call_hang_up_without_session(call_id=call.pk, actor="olive", hangup=carrier.hangup, lookup=carrier.lookup)
+
+    assert result.ended and "ended through the carrier" in result.note
+    assert carrier.hangups == [call.twilio_call_sid]
+    call.refresh_from_db()
+    assert (call.status, call.disposition) == (Call.Status.COMPLETED, "operator_hangup")
+    assert CallEvent.objects.get(call=call).payload["Reconciled"] == "rest"  # the reconcile path stored the end
+
+
+@pytest.mark.django_db
+@override_settings(SIMULATED_CARRIER=True)
+def test_a_call_the_carrier_no_longer_knows_is_failed_with_that_reason(operator_role):
+    call = CallFactory(status=Call.Status.IN_PROGRESS)
+    carrier = Carrier(state_after_hangup=None, refuses=True)
+    carrier.state = None  # gone with the process that carried it (a simulated carrier)
+
+    result = call_hang_up_without_session(call_id=call.pk, actor="olive", hangup=carrier.hangup, lookup=carrier.lookup)
+
+    assert result.ended and "no such call" in result.note
+    call.refresh_from_db()
+    assert (call.status, call.disposition) == (Call.Status.FAILED, "operator_hangup")
+
+
+@pytest.mark.django_db
+@override_settings(SIMULATED_CARRIER=True)
+def test_a_carrier_that_keeps_the_call_live_is_reported_and_nothing_is_stored(operator_role):
+    call = CallFactory(status=Call.Status.IN_PROGRESS)
+    carrier = Carrier(state_after_hangup=CarrierCallState(status="in-progress"))
+
+    result = call_hang_up_without_session(call_id=call.pk, actor="olive", hangup=carrier.hangup, lookup=carrier.lookup)
+
+    assert not result.ended and "still has the call live" in result.note
+    call.refresh_from_db()
+    assert (call.status, call.disposition) == (Call.Status.IN_PROGRESS, "")
+    assert not CallTurn.objects.filter(call=call).exists()
 
 
 @pytest.mark.django_db
@@ -181,12 +314,17 @@ def test_the_live_list_shows_each_live_calls_speaker_and_last_words(client, view
     CallTurn.objects.create(call=live, index=0, speaker="agent", text="Hello there.", heard_text="Hello there.")
     CallTurn.objects.create(call=live, index=1, speaker="caller", text="I would like to book a cleaning.")
     over = CallFactory(status=Call.Status.COMPLETED)
+    quiet = CallFactory(status=Call.Status.IN_PROGRESS, answered_at=timezone.now())
+    async_to_sync(speaker_publish)(str(live.pk), "agent")  # the session: the agent is talking now
     client.force_login(viewer)
     for url in (reverse("console:home"), reverse("console:live-calls")):
         page = client.get(url).content.decode()
+        assert "<th>Speaking now</th>" in page
         row = page[page.index(f'id="live-call-{live.pk}"') :]
         row = row[: row.index("</tr>")]
-        assert '<td class="current-speaker">Caller</td>' in row
+        # Who speaks now, not who spoke last (the caller's turn is the last stored one).
+        assert f'<td class="current-speaker" id="speaker-{live.pk}" data-speaking="agent">Agent</td>' in row
+        assert f'id="speaker-{quiet.pk}" data-speaking="">—</td>' in page  # nothing published yet
         assert "I would like to book a cleaning." in row
         assert 'class="talk-time"' in row
         assert f'id="live-call-{over.pk}"' not in page

@@ -17,10 +17,12 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from calls.commands import NO_SESSION
 from calls.models import Call
-from live.supervision import control_group
+from live.supervision import ACK, ACK_TIMEOUT_S, control_group
 from tests.factories import AgentVersionFactory, CallFactory
 from voiceops.asgi import application
+from voiceops.realtime import speaker_publish
 from voiceops.roles import OPERATOR, VIEWER, role_assign
 
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
@@ -90,6 +92,7 @@ async def test_an_operator_listening_gets_the_audio_batches_of_that_call_only():
     assert json.loads(await communicator.receive_from(timeout=5)) == {"listening": str(call.pk)}
     joined = await asyncio.wait_for(layer.receive(session), 10)
     assert joined["type"] == "listen.join"
+    await layer.send(joined["reply_to"], {"type": ACK, "call_id": str(call.pk), "of": "listen.join"})
 
     batch = {"type": "listen.audio", "call_id": str(call.pk), "caller": "//8=", "agent": "", "t0": 1.5}
     await layer.send(joined["reply_to"], {**batch, "call_id": str(other.pk)})  # not the call listened to
@@ -190,9 +193,84 @@ async def test_the_live_list_row_follows_each_stored_turn_and_goes_when_the_call
     message = await communicator.receive_from(timeout=10)
     assert f'id="call-{call.pk}"' in message  # the call list's row and the live list's, in one message
     assert f'<tr id="live-call-{call.pk}" hx-swap-oob="true">' in message
-    assert '<td class="current-speaker">Caller</td>' in message and "Do you have parking nearby?" in message
+    assert "Do you have parking nearby?" in message  # the last words; who speaks now comes from the session
 
     await sync_to_async(call_set_status)(call_id=call.pk, status=Call.Status.COMPLETED)
     message = await communicator.receive_from(timeout=10)
     assert f'<tr id="live-call-{call.pk}" hx-swap-oob="delete"></tr>' in message
     await communicator.disconnect()
+
+
+async def test_listening_to_a_call_no_session_holds_tells_the_operator_so():
+    cookie = await sync_to_async(cookie_for)(OPERATOR)
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS)  # and no session anywhere
+    communicator, connected, _ = await open_socket(LIVE, SAME_ORIGIN, cookie)
+    assert connected
+
+    await communicator.send_json_to({"action": "listen", "call_id": str(call.pk)})
+    assert json.loads(await communicator.receive_from(timeout=5)) == {"listening": str(call.pk)}
+    refusal = json.loads(await communicator.receive_from(timeout=ACK_TIMEOUT_S + 5))
+    assert refusal == {
+        "error": "no live session",
+        "action": "listen",
+        "message": f"Nothing to listen to: {NO_SESSION}.",
+    }
+    assert await communicator.receive_nothing(timeout=RENEW_WAIT_S)  # and no more leases are asked for
+    await communicator.disconnect()
+
+
+RENEW_WAIT_S = 0.5
+
+
+@pytest.mark.parametrize("status", [Call.Status.RINGING, Call.Status.IN_PROGRESS])
+async def test_listening_to_a_call_still_connecting_waits_for_its_session(status):
+    from django.utils import timezone
+
+    cookie = await sync_to_async(cookie_for)(OPERATOR)
+    # Ringing, or answered a moment ago: its session may not have joined the call's group yet.
+    call = await sync_to_async(CallFactory)(status=status, answered_at=timezone.now())
+    communicator, connected, _ = await open_socket(LIVE, SAME_ORIGIN, cookie)
+    assert connected
+
+    await communicator.send_json_to({"action": "listen", "call_id": str(call.pk)})
+    assert json.loads(await communicator.receive_from(timeout=5)) == {"listening": str(call.pk)}
+    assert await communicator.receive_nothing(timeout=ACK_TIMEOUT_S + 1)  # no complaint: it may still connect
+    await communicator.disconnect()
+
+
+async def test_a_listen_lease_the_session_acknowledges_gets_no_complaint():
+    cookie = await sync_to_async(cookie_for)(OPERATOR)
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS)
+    session = await session_stand_in(call.pk)
+    communicator, connected, _ = await open_socket(LIVE, SAME_ORIGIN, cookie)
+    assert connected
+
+    await communicator.send_json_to({"action": "listen", "call_id": str(call.pk)})
+    joined = await asyncio.wait_for(SESSION_LAYER.receive(session), 10)
+    await SESSION_LAYER.send(joined["reply_to"], {"type": ACK, "call_id": str(call.pk), "of": "listen.join"})
+    assert json.loads(await communicator.receive_from(timeout=5)) == {"listening": str(call.pk)}
+    assert await communicator.receive_nothing(timeout=ACK_TIMEOUT_S + 0.5)
+    await communicator.disconnect()
+
+
+async def test_the_live_list_shows_who_is_speaking_now_as_the_session_publishes_it():
+    cookie = await sync_to_async(cookie_for)(VIEWER)
+    call = await sync_to_async(CallFactory)(status=Call.Status.IN_PROGRESS)
+    communicator, connected, _ = await open_socket(LIVE, SAME_ORIGIN, cookie)
+    assert connected
+
+    await speaker_publish(str(call.pk), "caller")
+    cell = await communicator.receive_from(timeout=10)
+    assert cell.startswith(
+        f'<td class="current-speaker" id="speaker-{call.pk}" data-speaking="caller" hx-swap-oob="true">'
+    )
+    assert ">Caller</td>" in cell
+    await speaker_publish(str(call.pk), "agent")
+    assert ">Agent</td>" in await communicator.receive_from(timeout=10)
+    await communicator.disconnect()
+
+    # A page rendered later (the list's poll, another process's page) shows the same.
+    client = Client()
+    await sync_to_async(client.force_login)(await sync_to_async(get_user_model().objects.get)(username="viewer-sock"))
+    page = (await sync_to_async(client.get)("/")).content.decode()
+    assert f'id="speaker-{call.pk}" data-speaking="agent">Agent</td>' in page

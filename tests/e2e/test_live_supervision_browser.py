@@ -15,6 +15,7 @@ Screenshots are the tests' output (their paths are printed).
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,30 @@ def test_operator_watches_listens_and_injects_into_a_simulated_call(
     page = login(browser, voice_server.base_url, "olive")
     call_id = start_simulated_caller(page, voice_server.base_url, version.pk, "call_later")
 
+    # The live list, open on another tab from the start: who is speaking now, talk time and last words
+    # change there as the call goes on, with no reload.
+    home = page.context.new_page()
+    home.goto(f"{voice_server.base_url}/")
+    home.wait_for_selector(f"#speaker-{call_id}", timeout=30_000)
+    # Every speaker the row shows, in order, as the socket (or the list's poll) changes it.
+    home.evaluate(
+        """(id) => {
+            window.speakersSeen = [];
+            const record = () => {
+                const cell = document.getElementById("speaker-" + id);
+                const seen = window.speakersSeen;
+                if (cell && seen[seen.length - 1] !== cell.dataset.speaking) seen.push(cell.dataset.speaking);
+            };
+            record();
+            const options = {subtree: true, childList: true, attributes: true};
+            new MutationObserver(record).observe(document.getElementById("live-list"), options);
+        }""",
+        call_id,
+    )
+    home.wait_for_selector(f"#speaker-{call_id}[data-speaking='agent']", timeout=60_000)  # the greeting
+    talk_time = home.text_content(f"#live-call-{call_id} time.talk-time")
+    last_words = home.text_content(f"#live-call-{call_id} .last-words")
+
     # Say next, sent as soon as the call is connected: the agent says it at the first pause in the conversation.
     page.wait_for_selector(f"#call-panel-{call_id} .status-in-progress", timeout=60_000)
     sentence = "A colleague will call you back this afternoon."
@@ -133,6 +158,23 @@ def test_operator_watches_listens_and_injects_into_a_simulated_call(
     page.wait_for_selector(f"#transcript-{call_id} .turn-caller", timeout=90_000)
     assert panel_final(page, call_id) == "0"
     shot(page, tmp_path / "live-call-caller-words.png")
+
+    # Meanwhile on the live list: the caller was shown speaking, and their words replaced the greeting's.
+    seen = home.evaluate("() => window.speakersSeen")
+    print(f"\nlive list: speaking now, as shown: {seen}")
+    assert "agent" in seen and "caller" in seen[seen.index("agent") :]
+    home.wait_for_function(
+        "([id, before]) => document.querySelector('#live-call-' + id + ' .last-words').textContent !== before",
+        arg=[call_id, last_words],
+        timeout=30_000,
+    )
+    home.wait_for_function(
+        "([id, before]) => document.querySelector('#live-call-' + id + ' time.talk-time').textContent !== before",
+        arg=[call_id, talk_time],
+        timeout=5_000,
+    )
+    shot(home, tmp_path / "live-list-caller-spoke.png")
+    home.close()
 
     # Listen: audio batches reach the page's AudioWorklet.
     page.click("#listen-button")
@@ -200,6 +242,43 @@ def test_hang_up_from_the_call_page_ends_the_call(voice_server, django_db_reset_
     assert CallTurn.objects.filter(call_id=call_id, speaker="system", text="Hung up by hank").exists()
     assert page.is_hidden("#call-controls")
     shot(page, tmp_path / "hang-up-after.png")
+
+
+def test_commands_for_a_call_no_session_holds_say_so_on_the_page(
+    voice_server, django_db_reset_sequences, browser, tmp_path
+):
+    """A call left "in progress" with no live session anywhere (its process died): nothing is lost silently."""
+    from django.utils import timezone
+
+    user(OPERATOR, "orla")
+    # Answered a minute ago (long enough for a session to hold it), with a SID the carrier never issued.
+    call = CallFactory(status=Call.Status.IN_PROGRESS, answered_at=timezone.now() - timedelta(minutes=1))
+    page = login(browser, voice_server.base_url, "orla")
+    page.goto(f"{voice_server.base_url}/calls/{call.pk}/")
+
+    page.click("#listen-button")
+    page.wait_for_function(
+        "() => document.querySelector('#listen-status').textContent.startsWith('Nothing to listen to')",
+        timeout=15_000,
+    )
+    page.fill("input[name=text]", "One moment please.")
+    page.click("form.say-next button[type=submit]")
+    page.wait_for_selector("#command-result .error", timeout=15_000)
+    assert page.text_content("#command-result").startswith("Nothing was said: No server is running")
+    shot(page, tmp_path / "no-session-refused.png")
+
+    # Hang up still ends it: through the carrier, which has no such call, so it is failed as reconcile would.
+    page.click("#hangup-button")
+    page.wait_for_function(
+        "id => document.querySelector('#call-panel-' + id).dataset.final === '1'", arg=str(call.pk), timeout=15_000
+    )
+    shot(page, tmp_path / "no-session-hung-up.png")
+    call.refresh_from_db()
+    assert (call.status, call.disposition) == (Call.Status.FAILED, "operator_hangup")
+    said = "Hung up by orla (no live session held the call, and the carrier had no such call)"
+    assert CallTurn.objects.filter(call=call, speaker="system", text=said).exists()
+    assert page.locator(f"#transcript-{call.pk}").inner_text().count(said) == 1
+    assert voice_server.twilio_api.hangups(call.twilio_call_sid)  # the carrier was asked to end it
 
 
 @pytest.fixture

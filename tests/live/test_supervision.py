@@ -11,7 +11,8 @@ import base64
 import itertools
 from typing import Any
 
-from live.supervision import BATCH_MS, LEASE_S, WATCH_INTERVAL_S
+from live.speaker import MIN_INTERVAL_S
+from live.supervision import ACK, BATCH_MS, LEASE_S, WATCH_INTERVAL_S
 from tests.live.harness import Harness, ScriptBrain
 
 QUIET = {"reminder_after_s": 120, "reminders": []}
@@ -142,3 +143,83 @@ async def test_a_watcher_sees_the_reply_as_it_is_spoken_and_heard_and_its_stages
     # Only changes are sent, at most one every WATCH_INTERVAL_S.
     assert len(views) <= (3.0 + 1.0) / WATCH_INTERVAL_S
     assert all(a != b for a, b in itertools.pairwise(views))
+
+
+def record_speakers(h: Harness) -> list[tuple[float, str]]:
+    published: list[tuple[float, str]] = []
+
+    async def publish(call_id: str, speaker: str) -> None:
+        assert call_id == str(h.session.call_id)
+        published.append((h.at(h.clock.now()), speaker))
+
+    h.session.supervision.publish_speaker = publish
+    return published
+
+
+async def test_the_current_speaker_follows_the_greeting_and_the_caller_and_is_sent_only_when_it_changes():
+    h = Harness({**CALLER_FIRST, "greeting": "Hello there, how can I help you today?", "first_speaker": "agent"})
+    published = record_speakers(h)
+    await h.start()
+    await h.run(1.0)
+    assert [speaker for _, speaker in published] == ["agent"]  # the greeting plays: nothing else yet
+
+    await h.run(3.0)  # the greeting is over: quiet
+    h.stt.heard = "I would like to book a cleaning"
+    h.vad.speaking = True
+    await h.run(1.5)
+    h.vad.speaking = False
+    speakers = [speaker for _, speaker in published]
+    assert speakers[:3] == ["agent", "", "caller"]
+    times = [t for t, _ in published]
+    assert all(later - earlier >= MIN_INTERVAL_S for earlier, later in itertools.pairwise(times))
+
+    await h.finish()
+    assert published[-1][1] == ""  # over: nobody speaks
+
+
+async def test_a_listen_lease_and_a_command_with_a_reply_channel_are_acknowledged_there():
+    h = Harness(CALLER_FIRST)
+    sent = record_sends(h)
+    await h.start()
+    await h.session.supervision.deliver({"type": "listen.join", "reply_to": "console-1"})
+    await h.session.supervision.deliver({"type": "watch.join", "reply_to": "console-2"})
+    await h.session.supervision.deliver(
+        {"type": "call.command", "command": "say", "text": "One moment.", "actor": "alice", "reply_to": "view-1"}
+    )
+    await h.clock.settle()
+    acks = [(channel, message) for channel, message in sent if message["type"] == ACK]
+    call_id = str(h.session.call_id)
+    assert acks == [
+        ("console-1", {"type": ACK, "call_id": call_id, "of": "listen.join"}),
+        ("view-1", {"type": ACK, "call_id": call_id, "of": "call.command"}),
+    ]
+
+
+async def test_the_players_tap_is_set_only_while_a_listen_lease_is_held():
+    h = Harness({**CALLER_FIRST, "greeting": "Hello there, how can I help you today?", "first_speaker": "agent"})
+    record_sends(h)
+    await h.start()
+    await h.run(0.5)
+    assert h.session.player.tap is None  # nobody listens: the agent's frames cost nothing extra
+
+    await h.session.supervision.deliver({"type": "listen.join", "reply_to": "console-1"})
+    assert h.session.player.tap is not None
+    await h.session.supervision.deliver({"type": "listen.leave", "reply_to": "console-1"})
+    assert h.session.player.tap is None
+
+    await h.session.supervision.deliver({"type": "listen.join", "reply_to": "gone"})
+    await h.run(LEASE_S + 1.0)  # never renewed: the lease runs out with the next batch
+    assert not h.session.supervision.listeners and h.session.player.tap is None
+
+
+async def test_the_caller_side_of_listen_in_is_the_bytes_the_listener_decoded():
+    h = Harness(CALLER_FIRST)
+    sent = record_sends(h)
+    await h.start()
+    await h.session.supervision.deliver({"type": "listen.join", "reply_to": "console-1"})
+    frames = [bytes([index % 256]) * 160 for index in range(BATCH_MS // 20)]
+    for frame in frames:
+        h.session.on_media(base64.b64encode(frame).decode())
+    await h.clock.settle()
+    [batch] = [message for _, message in sent if message["type"] == "listen.audio"]
+    assert base64.b64decode(batch["caller"]) == b"".join(frames)
