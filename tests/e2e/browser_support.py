@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
@@ -23,3 +25,22 @@ def browser() -> Iterator[Browser]:
         yield browser
         browser.close()
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def log_in(
+    browser: Browser, base_url: str, username: str, password: str, path: str = "/", *, width: int = 1024, **context: Any
+) -> Page:
+    """A new browser context (its own cookies) logged in as `username` through the login form, left on `path`."""
+    page = browser.new_context(viewport={"width": width, "height": 900}, **context).new_page()
+    page.goto(f"{base_url}{path}")  # the console sends a stranger to the login form, then back here
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}{path}")
+    return page
+
+
+def screenshot(page: Page, path: Path | str) -> None:
+    """A full-page screenshot, its path printed so a test run lists what to look at."""
+    page.screenshot(path=str(path), full_page=True)
+    print(f"\nscreenshot: {path}")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from analysis.models import CallAnalysis, ModelExchange
 from calls.models import Call, CallTurn
 from calls.services import call_set_status
-from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import browser, log_in
 from tests.factories import AgentVersionFactory, CallFactory, LeadFactory, UserFactory
 from voiceops.roles import ADMIN, VIEWER, role_assign
 
@@ -33,13 +33,7 @@ CONFIG = {
 
 
 def _login(browser, base_url, username, path):
-    page = browser.new_context(viewport={"width": 1024, "height": 900}).new_page()
-    page.goto(f"{base_url}{path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}{path}")
-    return page
+    return log_in(browser, base_url, username, PASSWORD, path, width=1024)
 
 
 def test_an_admin_analyses_a_call_and_a_viewer_only_reads_it(live_server, browser, settings, tmp_path):

@@ -8,10 +8,10 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page
 
 from tests.analytics.conftest import PRICING, make_call, stages
 from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import screenshot as _shot
 from tests.factories import AgentFactory, AgentVersionFactory, CampaignFactory, LeadFactory, UserFactory
 
 __all__ = ["browser"]  # the shared Chromium fixture
@@ -19,11 +19,6 @@ __all__ = ["browser"]  # the shared Chromium fixture
 pytestmark = [pytest.mark.e2e]
 
 PASSWORD = "analytics-pass-1"
-
-
-def _shot(page: Page, path) -> None:
-    page.screenshot(path=str(path), full_page=True)
-    print(f"\nscreenshot: {path}")
 
 
 def test_an_operator_reads_and_filters_analytics(voice_server, transactional_db, browser, tmp_path):

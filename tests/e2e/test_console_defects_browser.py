@@ -7,7 +7,6 @@ A screenshot of each page is the test's output (paths printed).
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import cast
 
 import pytest
@@ -18,7 +17,8 @@ from calls.models import Call
 from calls.services import call_set_status
 from campaigns.models import Lead
 from campaigns.services import leads_assign_campaign
-from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import browser, log_in
+from tests.e2e.browser_support import screenshot as _shot
 from tests.e2e.conftest import run_voice_server
 from tests.factories import CallFactory, CampaignFactory, LeadFactory, UserFactory
 from voiceops.roles import OPERATOR, role_assign
@@ -43,18 +43,7 @@ def _operator(name: str) -> None:
 
 
 def _login(browser: Browser, base_url: str, username: str, path: str, **context: object) -> Page:
-    page = browser.new_context(viewport={"width": 1000, "height": 900}, **context).new_page()  # type: ignore[arg-type]
-    page.goto(f"{base_url}/login/?next={path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}{path}")
-    return page
-
-
-def _shot(page: Page, path: Path) -> None:
-    page.screenshot(path=str(path), full_page=True)
-    print(f"\nscreenshot: {path}")
+    return log_in(browser, base_url, username, PASSWORD, path, width=1000, **context)
 
 
 def test_an_operator_without_a_preference_sees_the_browsers_timezone(

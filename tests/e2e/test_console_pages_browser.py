@@ -11,7 +11,6 @@ refused. A screenshot of every page is the test's output (paths printed).
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -20,7 +19,8 @@ from playwright.sync_api import Browser, Page
 from calls.dashboard import day_figures
 from calls.models import Call, CallTurn
 from campaigns.models import Campaign, Lead
-from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import browser, log_in
+from tests.e2e.browser_support import screenshot as _shot
 from tests.e2e.conftest import run_voice_server
 from tests.factories import AgentVersionFactory, CallFactory, CampaignFactory, LeadFactory, UserFactory
 from voiceops.roles import OPERATOR, VIEWER, role_assign
@@ -46,18 +46,7 @@ def console_server(django_db_setup, django_db_blocker):
 
 
 def _login(browser: Browser, base_url: str, username: str, path: str = "/") -> Page:
-    page = browser.new_context(viewport={"width": 768, "height": 900}).new_page()
-    page.goto(f"{base_url}{path}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}{path}")
-    return page
-
-
-def _shot(page: Page, path: Path) -> None:
-    page.screenshot(path=str(path), full_page=True)
-    print(f"\nscreenshot: {path}")
+    return log_in(browser, base_url, username, PASSWORD, path, width=768)
 
 
 def _user(role):

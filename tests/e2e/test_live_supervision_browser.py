@@ -26,7 +26,9 @@ from playwright.sync_api import Browser, Page
 
 from audit.models import AuditEntry
 from calls.models import Call, CallTurn
-from tests.e2e.browser_support import CHROMIUM, CHROMIUM_ARGS, browser
+from tests.e2e.browser_support import CHROMIUM, CHROMIUM_ARGS, browser, log_in
+from tests.e2e.browser_support import screenshot as shot
+from tests.e2e.live_scripts import CHATTY
 from tests.factories import AgentVersionFactory, CallFactory, UserFactory
 from voiceops.roles import OPERATOR, VIEWER, role_assign
 
@@ -37,24 +39,6 @@ pytestmark = [pytest.mark.e2e]
 PASSWORD = "live-pass-123"
 # Every test here starts from the same content type ids (reset sequences): the
 # server process caches them, and audit entries point at them.
-# Long agent lines keep the call going while the test listens, injects and hangs up.
-CHATTY = {
-    "brain": "scripted",
-    "greeting": "Hello, this is the clinic calling about your appointment. Is now a good time to talk?",
-    "first_speaker": "agent",
-    "silence": {"reminder_after_s": 60, "reminders": []},
-    # The simulated caller speaks 0.8 s after the agent stops, whatever the agent starts
-    # saying meanwhile; here it must not cut off the injected sentence.
-    "turn_taking": {"interruptible": False},
-    "script": [
-        "Thank you. We have a few openings next week, on Monday morning, Wednesday afternoon and Friday at nine. "
-        "Each visit takes about forty minutes, and the hygienist will see you first.",
-        "Of course. We can call you back whenever suits you. Mornings are quieter for us, but afternoons work too. "
-        "Just let me know the day and the time and I will write it down.",
-        "Thank you, I have written that down. We will call you tomorrow at three in the afternoon. "
-        "If anything changes, you can call us at any time on this number. Have a lovely day.",
-    ],
-}
 # A flow that answers according to what the caller asks.
 ANSWERS = {
     "brain": "flow",
@@ -86,19 +70,7 @@ def user(role: str, username: str):
 
 
 def login(browser: Browser, base_url: str, username: str, *, permissions: list[str] | None = None) -> Page:
-    context = browser.new_context(viewport={"width": 1100, "height": 900}, permissions=permissions or [])
-    page = context.new_page()
-    page.goto(f"{base_url}/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/")
-    return page
-
-
-def shot(page: Page, path: Path) -> None:
-    page.screenshot(path=str(path), full_page=True)
-    print(f"\nscreenshot: {path}")
+    return log_in(browser, base_url, username, PASSWORD, "/", width=1100, permissions=permissions or [])
 
 
 def panel_final(page: Page, call_id: str) -> str | None:

@@ -35,6 +35,7 @@ from websockets.typing import Origin
 
 from calls.models import Call, CallTurn
 from tests.e2e.conftest import VoiceServer, run_voice_server
+from tests.e2e.live_scripts import CHATTY
 from tests.factories import AgentVersionFactory
 from voiceops.roles import OPERATOR, role_assign
 
@@ -43,22 +44,6 @@ pytestmark = [
 ]
 
 QUIET_S = 3.0  # watched with nobody listening (about 19 batches' worth of audio)
-# Long agent lines keep the call going while the test listens, injects and hangs up.
-CHATTY = {
-    "brain": "scripted",
-    "greeting": "Hello, this is the clinic calling about your appointment. Is now a good time to talk?",
-    "first_speaker": "agent",
-    "silence": {"reminder_after_s": 60, "reminders": []},
-    "turn_taking": {"interruptible": False},
-    "script": [
-        "Thank you. We have a few openings next week, on Monday morning, Wednesday afternoon and Friday at nine. "
-        "Each visit takes about forty minutes, and the hygienist will see you first.",
-        "Of course. We can call you back whenever suits you. Mornings are quieter for us, but afternoons work too. "
-        "Just let me know the day and the time and I will write it down.",
-        "Thank you, I have written that down. We will call you tomorrow at three in the afternoon. "
-        "If anything changes, you can call us at any time on this number. Have a lovely day.",
-    ],
-}
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from playwright.sync_api import Browser, Page
 
 from audit.models import AuditEntry
 from campaigns.models import Campaign
-from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import browser, log_in
+from tests.e2e.browser_support import screenshot as _shot
 from tests.factories import CampaignFactory, UserFactory
 from voiceops.roles import ADMIN, OPERATOR, VIEWER, role_assign
 
@@ -25,18 +26,7 @@ PASSWORD = "role-pass-123"
 
 
 def _login(browser: Browser, base_url: str, username: str) -> Page:
-    page = browser.new_context(viewport={"width": 1024, "height": 800}).new_page()
-    page.goto(f"{base_url}/campaigns/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base_url}/campaigns/")
-    return page
-
-
-def _shot(page: Page, path) -> None:
-    page.screenshot(path=str(path), full_page=True)
-    print(f"\nscreenshot: {path}")
+    return log_in(browser, base_url, username, PASSWORD, "/campaigns/", width=1024)
 
 
 def test_each_role_logs_in_and_a_viewer_is_refused(voice_server, transactional_db, browser, tmp_path):
