@@ -1,6 +1,7 @@
 """Voice benchmark: the live call engine measured at the caller's side, on the embedded CPU stack.
 
     .venv/bin/python scripts/bench_voice.py [--turns 20] [--concurrent 4] [--barge-ins 5] [--max-calls 60]
+        [--end-of-turn words|smart|silence]
     .venv/bin/python scripts/bench_voice.py --capacity-only [--capacity-calls 10,20,40,60] [--capacity-seconds 10]
 
 It starts a real server (`daphne voiceops.asgi:application`) on SQLite and
@@ -88,7 +89,7 @@ for e164, greeting, first in (("+14155550101", {greeting!r}, "agent"), ("+141555
     agent = Agent.objects.create(name="bench " + e164)
     AgentVersion.objects.create(agent=agent, number=1, published_at=timezone.now(), config={{
         "brain": "scripted", "greeting": greeting, "first_speaker": first, "script": {script!r},
-        "turn_taking": {{"end_of_turn_silence_ms": 500, "barge_in_min_ms": {bmin}}},
+        "turn_taking": {{"end_of_turn": {eot!r}, "end_of_turn_silence_ms": 500, "barge_in_min_ms": {bmin}}},
         "max_duration_s": 300}})
     PhoneNumber.objects.create(e164=e164, agent=agent)
 """
@@ -417,6 +418,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=20, help="caller turns to measure, one call at a time")
     parser.add_argument("--concurrent", type=int, default=4)
+    parser.add_argument(
+        "--end-of-turn",
+        default="words",
+        choices=("words", "smart", "silence"),
+        help="the agents' turn_taking.end_of_turn (default: words, the product's; silence: the rule before #14)",
+    )
     parser.add_argument("--barge-ins", type=int, default=5)
     parser.add_argument("--max-calls", type=int, default=40)
     parser.add_argument("--skip-capacity", action="store_true", help="skip the media-path capacity part")
@@ -452,7 +459,9 @@ def main() -> None:
     server = Server(workdir, args.database_url)
     os.environ.update(server.env)
     server.manage("migrate", "-v", "0")
-    setup = SETUP.format(greeting=GREETING, long=LONG_GREETING, script=SCRIPT, bmin=BARGE_IN_MIN_MS)
+    setup = SETUP.format(
+        greeting=GREETING, long=LONG_GREETING, script=SCRIPT, bmin=BARGE_IN_MIN_MS, eot=args.end_of_turn
+    )
     server.manage("shell", "-c", setup)
     server.start()
     try:
