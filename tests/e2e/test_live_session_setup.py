@@ -20,7 +20,8 @@ from tests.factories import AgentVersionFactory, CallFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, reset_sequences=True)]
 
-CONFIG = {"brain": "scripted", "greeting": "Hello.", "script": []}
+# A version that asks the voice too (Smart Turn), so the session takes every loaded model.
+CONFIG = {"brain": "scripted", "greeting": "Hello.", "script": [], "turn_taking": {"end_of_turn": "smart"}}
 
 
 class BusyPool(ThreadPoolExecutor):
