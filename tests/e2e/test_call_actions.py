@@ -155,6 +155,10 @@ def test_dtmf_plays_the_digits_then_the_call_resumes_on_a_new_stream(
             "One moment while I dial your extension. [dtmf:1234#]",
             "You are connected. Goodbye! [hangup:connected]",
         ],
+        # This test is about DTMF and the second stream. Under CI load the words rule can end
+        # "Thanks, I am through." at its comma (issue 14's open early end of turn), and the scripted
+        # agent would then answer half a line; the silence rule keeps the line whole here.
+        "turn_taking": {"end_of_turn": "silence"},
     }
     number = PhoneNumberFactory(agent=AgentVersionFactory(config=config).agent)
     first = asyncio.run(
