@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import soxr
 from django.conf import settings
+from piper.config import SynthesisConfig
 
 from agents.brains.config import DEFAULT_BACKCHANNELS
 from live.pipeline.bargein import backchannel_prompt, is_backchannel
@@ -26,7 +27,12 @@ pytestmark = [pytest.mark.e2e]
 def spoken(text: str) -> np.ndarray:
     """`text` as the engine hears it: the phone band (8 kHz mu-law), 300 ms of pre-roll, a 200 ms pause after."""
     tts = get_tts("piper")
-    audio8 = soxr.resample(np.concatenate(list(tts.synthesize(text))), tts.sample_rate, 8000).astype(np.float32)
+    # Without Piper's sampling noise the line is the same audio on every run: with it, one "Mhm." in
+    # about eight comes back "And make a chance." (the rate bench_turns.py measures), and the test flaked.
+    still = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    chunks = tts._voice.synthesize(text, syn_config=still)  # type: ignore[attr-defined]
+    speech = np.concatenate([np.asarray(chunk.audio_float_array, dtype=np.float32) for chunk in chunks])
+    audio8 = soxr.resample(speech, tts.sample_rate, 8000).astype(np.float32)
     line = mulaw_decode(mulaw_encode(np.clip(audio8, -1, 1)))
     audio16 = soxr.resample(line, 8000, 16000).astype(np.float32)
     return np.concatenate([np.zeros(4800, dtype=np.float32), audio16, np.zeros(3200, dtype=np.float32)])
