@@ -30,6 +30,13 @@
   }
 
   var socket = null, callId = null, listening = false, audio = null, batches = 0;
+  var sawLive = false, cardsRefreshed = false;
+
+  // The call page's cards that only change once the call is over: fetched
+  // again when this page saw the call end (the recording is stored and the
+  // analysis queued a moment after the last status, hence a second look).
+  var AFTER_CALL_CARDS = ["call-recording", "analysis-panel", "call-waterfall", "audit-log"];
+  var AFTER_CALL_LOOKS_MS = [1500, 6000];
 
   function socketUrl() {
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/console/live/";
@@ -71,7 +78,31 @@
     if (panel && panel.getAttribute("data-final") === "1") callOver();
   }
 
+  function refreshCards() {
+    fetch(location.href, { credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.text() : "";
+      })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        AFTER_CALL_CARDS.forEach(function (id) {
+          var old = document.getElementById(id), el = fresh.getElementById(id);
+          if (!old || !el) return;
+          var adopted = document.importNode(el, true);
+          old.replaceWith(adopted);
+          if (window.htmx) window.htmx.process(adopted);
+        });
+      });
+  }
+
   function callOver() {
+    if (sawLive && !cardsRefreshed) {
+      cardsRefreshed = true;
+      AFTER_CALL_LOOKS_MS.forEach(function (delay) {
+        setTimeout(refreshCards, delay);
+      });
+    }
     stopListening();
     var controls = document.getElementById("call-controls");
     if (controls) controls.hidden = true;
@@ -132,6 +163,8 @@
 
   function watch(id) {
     callId = id;
+    var panel = document.getElementById("call-panel-" + id);
+    sawLive = !!panel && panel.getAttribute("data-final") !== "1";
     if (socket) {
       send({ action: "watch", call_id: callId });
     } else {

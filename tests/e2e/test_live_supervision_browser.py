@@ -186,7 +186,7 @@ LONG_GREETING = {
 
 def test_hang_up_from_the_call_page_ends_the_call(voice_server, django_db_reset_sequences, browser, tmp_path):
     user(OPERATOR, "hank")
-    version = AgentVersionFactory(config=LONG_GREETING)
+    version = AgentVersionFactory(config={**LONG_GREETING, "recording": {"enabled": True}})
     page = login(browser, voice_server.base_url, "hank")
     call_id = start_simulated_caller(page, voice_server.base_url, version.pk, "smalltalk")
     page.wait_for_selector(f"#live-{call_id} .heard", timeout=60_000)  # the agent is talking: the call is live
@@ -213,6 +213,11 @@ def test_hang_up_from_the_call_page_ends_the_call(voice_server, django_db_reset_
     assert hung_up.actor_name == "hank"
     assert CallTurn.objects.filter(call_id=call_id, speaker="system", text="Hung up by hank").exists()
     assert page.is_hidden("#call-controls")
+    # The cards that change once a call is over follow without a reload: the
+    # audit log names the hang-up, the recording can be played.
+    page.wait_for_function("() => document.querySelector('#audit-log').textContent.includes('hung up')", timeout=15_000)
+    page.wait_for_selector("#call-recording audio.recording-player", timeout=15_000)
+    assert "hank" in page.inner_text("#audit-log")
     shot(page, tmp_path / "hang-up-after.png")
 
 
