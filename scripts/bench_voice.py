@@ -89,7 +89,8 @@ for e164, greeting, first in (("+14155550101", {greeting!r}, "agent"), ("+141555
     agent = Agent.objects.create(name="bench " + e164)
     AgentVersion.objects.create(agent=agent, number=1, published_at=timezone.now(), config={{
         "brain": "scripted", "greeting": greeting, "first_speaker": first, "script": {script!r},
-        "turn_taking": {{"end_of_turn": {eot!r}, "end_of_turn_silence_ms": 500, "barge_in_min_ms": {bmin}}},
+        "turn_taking": {{"end_of_turn": {eot!r}, "end_of_turn_silence_ms": 500, "barge_in_min_ms": {bmin},
+                         "barge_in_confirm_ms": {confirm}}},
         "max_duration_s": 300}})
     PhoneNumber.objects.create(e164=e164, agent=agent)
 """
@@ -425,6 +426,13 @@ def main() -> None:
         help="the agents' turn_taking.end_of_turn (default: words, the product's; silence: the rule before #14)",
     )
     parser.add_argument("--barge-ins", type=int, default=5)
+    parser.add_argument(
+        "--barge-in-confirm-ms",
+        type=int,
+        default=200,
+        help="the agents' turn_taking.barge_in_confirm_ms (default 200, the product's; 0: cut at the minimum speech, "
+        "the rule before #14)",
+    )
     parser.add_argument("--max-calls", type=int, default=40)
     parser.add_argument("--skip-capacity", action="store_true", help="skip the media-path capacity part")
     parser.add_argument(
@@ -460,7 +468,12 @@ def main() -> None:
     os.environ.update(server.env)
     server.manage("migrate", "-v", "0")
     setup = SETUP.format(
-        greeting=GREETING, long=LONG_GREETING, script=SCRIPT, bmin=BARGE_IN_MIN_MS, eot=args.end_of_turn
+        greeting=GREETING,
+        long=LONG_GREETING,
+        script=SCRIPT,
+        bmin=BARGE_IN_MIN_MS,
+        eot=args.end_of_turn,
+        confirm=args.barge_in_confirm_ms,
     )
     server.manage("shell", "-c", setup)
     server.start()
