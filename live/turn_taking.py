@@ -21,7 +21,9 @@ The policy, decision by decision:
   (agents.brains.completeness): a finished sentence ends the turn after
   finished_silence_ms, an open one ("Um, I think") after
   unfinished_silence_ms, no words at all (a cough) after the plain
-  end_of_turn_silence_ms. "smart" asks the voice too (Smart Turn, run at the
+  end_of_turn_silence_ms. Words that read as finished but that Whisper was
+  not sure end a sentence (a low probability of its full stop:
+  SENTENCE_END_SURE) wait halfway between. "smart" asks the voice too (Smart Turn, run at the
   same pause beside the speech-to-text): both finished, the short window;
   both unfinished, the long hold; they disagree, halfway between. A 900 ms
   pause after "Um, I think" used to end the turn every time; answering a
@@ -208,6 +210,13 @@ class EndOfTurn:
 EARLY_CUT_WORDS = 2
 SMART_TURN_THRESHOLD = 0.5  # Smart Turn's own: above, the utterance sounds complete
 
+# Whisper's probability of a full stop after the last word (Transcript.sentence_end,
+# live.speech.stt): below this, words that read as finished are not sure of it.
+# tiny.en punctuates nearly everything, misheard open sentences too ("My name
+# is, uh" as "My name is up."), but less surely: 0.34-0.42 there against
+# 0.49-0.99 for finished lines (scripts/bench_turns.py's lines, 2026-12-05).
+SENTENCE_END_SURE = 0.45
+
 # Speech over the paused agent that goes on past the confirmation time cuts
 # it, unless the early check heard only backchannel words: "Yeah, yeah." runs
 # 0.6-0.9 s; a backchannel longer than this is taken for a turn anyway.
@@ -259,6 +268,7 @@ class TurnTaking:
         # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
         self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
+        self._ending_unsure = False  # ...finished words, but Whisper was not sure they end a sentence
         self._voice: float | None = None  # Smart Turn's probability that the caller has finished
         self._voice_known = False
         self.last_activity = started_at
@@ -347,6 +357,8 @@ class TurnTaking:
         if not self.speculating or self.end_of_turn.mode == "silence":
             return out
         self._heard = judge(text)
+        sentence_end = getattr(text, "sentence_end", None)  # a Transcript (live.speech.base) may say
+        self._ending_unsure = sentence_end is not None and sentence_end < SENTENCE_END_SURE
         return out + self._window()
 
     def acoustic(self, probability: float | None) -> list[Decision]:
@@ -372,10 +384,17 @@ class TurnTaking:
             return []  # until both are known the turn stays held open
         if self._heard is Verdict.UNKNOWN:
             return [TurnWindow(settings.silence_ms, "no words")]
-        words_finished = self._heard is Verdict.FINISHED
+        # Finished words Whisper was unsure of count as unfinished beside the
+        # voice, and halfway alone: longer than a hesitation, far short of the
+        # longest hold for a turn that is most likely over.
+        unsure = self._heard is Verdict.FINISHED and self._ending_unsure
+        words_finished = self._heard is Verdict.FINISHED and not unsure
+        halfway = (settings.finished_ms + settings.unfinished_ms) / 2
         if self._voice is None:  # the words alone
             if words_finished:
                 return [TurnWindow(settings.finished_ms, "sounds finished")]
+            if unsure:
+                return [TurnWindow(halfway, "the words may not be finished")]
             return [TurnWindow(settings.unfinished_ms, "sounds unfinished")]
         voice_finished = self._voice >= SMART_TURN_THRESHOLD
         if words_finished and voice_finished:
@@ -383,7 +402,7 @@ class TurnTaking:
         if not words_finished and not voice_finished:
             return [TurnWindow(settings.unfinished_ms, "words and voice sound unfinished")]
         why = "the voice sounds unfinished" if words_finished else "the words sound unfinished"
-        return [TurnWindow((settings.finished_ms + settings.unfinished_ms) / 2, why)]
+        return [TurnWindow(halfway, why)]
 
     def overlap_words(self, text: str, *, now: float, final: bool) -> list[Decision]:
         """Words the caller said over the paused agent: real words cut it.

@@ -26,10 +26,15 @@ class Transcript(str):
     """
 
     confidence: float | None
+    # The recogniser's probability that the words end a sentence where they
+    # stop (Whisper: a full stop or question mark after the last word); None
+    # when the engine gives none. live.turn_taking waits longer on a low one.
+    sentence_end: float | None
 
-    def __new__(cls, text: str, confidence: float | None = None) -> Transcript:
+    def __new__(cls, text: str, confidence: float | None = None, sentence_end: float | None = None) -> Transcript:
         made = super().__new__(cls, text)
         made.confidence = confidence
+        made.sentence_end = sentence_end
         return made
 
 

@@ -55,3 +55,15 @@ def test_a_decode_prompted_with_backchannels_hears_a_hum_as_one_and_real_words_a
     heard = stt.transcribe(spoken("No, that's the wrong day."), language="en", prompt=prompt)
     assert not is_backchannel(heard, DEFAULT_BACKCHANNELS)
     assert "wrong day" in heard.lower()
+
+
+def test_whisper_says_how_sure_it_is_that_the_words_end_a_sentence():
+    """Transcript.sentence_end (live.turn_taking.SENTENCE_END_SURE): sure for a question, not for a trailing "if"."""
+    from live.turn_taking import SENTENCE_END_SURE
+
+    stt = get_stt()
+    finished = stt.transcribe(spoken("Can I come in on Friday?"))
+    trailing = stt.transcribe(spoken("I was wondering if"))
+    assert finished.sentence_end is not None and finished.sentence_end > SENTENCE_END_SURE, finished
+    assert trailing.sentence_end is not None and trailing.sentence_end < SENTENCE_END_SURE, trailing
+    print(f"\nsentence end: {finished!r} {finished.sentence_end:.2f}; {trailing!r} {trailing.sentence_end:.2f}")

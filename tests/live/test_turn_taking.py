@@ -6,6 +6,7 @@ import numpy as np
 
 from agents.brains.config import SilenceSettings
 from live.pipeline.frames import UserSpeaking, UserSpeechPaused, UserSpeechResumed, UserSpeechStarted, UserTurnEnded
+from live.speech.base import Transcript
 from live.turn_taking import (
     BargeIn,
     Commit,
@@ -170,6 +171,28 @@ def test_finished_words_end_the_turn_soon_unfinished_ones_late_and_no_words_at_t
         hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
         [window] = tt.words(text, now=T0 + 1)
         assert window.ms == ms, text
+
+
+def test_finished_words_whisper_was_unsure_would_end_a_sentence_wait_halfway():
+    """tiny.en heard "My name is, uh" as "My name is up." but put its full stop there with little certainty."""
+    for sentence_end, ms in [(0.35, 1125), (0.9, 250), (None, 250)]:
+        tt = words_machine()
+        hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
+        [window] = tt.words(Transcript("My name is up.", 0.6, sentence_end), now=T0 + 1)
+        assert window.ms == ms, sentence_end
+    # An open sentence stays open however sure the full stop: the words already say so.
+    tt = words_machine()
+    hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
+    assert tt.words(Transcript("Um, I think.", 0.6, 0.2), now=T0 + 1) == [TurnWindow(2000, "sounds unfinished")]
+
+
+def test_with_the_voice_unsure_finished_words_count_as_unfinished():
+    tt = smart_machine()
+    tt.words(Transcript("My name is up.", 0.6, 0.35), now=T0 + 1)
+    assert tt.acoustic(0.9) == [TurnWindow(1125, "the words sound unfinished")]
+    tt = smart_machine()
+    tt.words(Transcript("My name is up.", 0.6, 0.35), now=T0 + 1)
+    assert tt.acoustic(0.1) == [TurnWindow(2000, "words and voice sound unfinished")]
 
 
 def test_words_after_the_turn_is_over_change_nothing():
