@@ -21,7 +21,9 @@ The policy, decision by decision:
   (agents.brains.completeness): a finished sentence ends the turn after
   finished_silence_ms, an open one ("Um, I think") after
   unfinished_silence_ms, no words at all (a cough) after the plain
-  end_of_turn_silence_ms. "smart" asks the voice too (Smart Turn, run at the
+  end_of_turn_silence_ms; an ending tiny.en often makes of an open one on
+  a phone line ("on the" heard as "on that.", completeness.Verdict.UNSURE)
+  halfway between the two. "smart" asks the voice too (Smart Turn, run at the
   same pause beside the speech-to-text): both finished, the short window;
   both unfinished, the long hold; they disagree, halfway between. A 900 ms
   pause after "Um, I think" used to end the turn every time; answering a
@@ -372,10 +374,13 @@ class TurnTaking:
             return []  # until both are known the turn stays held open
         if self._heard is Verdict.UNKNOWN:
             return [TurnWindow(settings.silence_ms, "no words")]
+        halfway = (settings.finished_ms + settings.unfinished_ms) / 2
         words_finished = self._heard is Verdict.FINISHED
         if self._voice is None:  # the words alone
             if words_finished:
                 return [TurnWindow(settings.finished_ms, "sounds finished")]
+            if self._heard is Verdict.UNSURE:  # "on that.": often a misheard "on the"
+                return [TurnWindow(halfway, "the ending may be misheard")]
             return [TurnWindow(settings.unfinished_ms, "sounds unfinished")]
         voice_finished = self._voice >= SMART_TURN_THRESHOLD
         if words_finished and voice_finished:
@@ -383,7 +388,7 @@ class TurnTaking:
         if not words_finished and not voice_finished:
             return [TurnWindow(settings.unfinished_ms, "words and voice sound unfinished")]
         why = "the voice sounds unfinished" if words_finished else "the words sound unfinished"
-        return [TurnWindow((settings.finished_ms + settings.unfinished_ms) / 2, why)]
+        return [TurnWindow(halfway, why)]
 
     def overlap_words(self, text: str, *, now: float, final: bool) -> list[Decision]:
         """Words the caller said over the paused agent: real words cut it.

@@ -68,6 +68,21 @@ async def test_an_unfinished_sentence_still_ends_after_the_longest_wait():
     assert h.transcript() == [("caller", "Let me see, maybe on the"), ("agent", "Take your time.")]
 
 
+async def test_an_ending_tiny_en_makes_of_an_open_one_waits_halfway():
+    """ "Could we do it on the" heard as "could we do it on that.": not the short window, not the whole hold."""
+    brain = ScriptBrain(["Which day?"], speculative_safe=True)
+    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.1))
+    await h.start()
+    await h.say("could we do it on that.", 0.8)
+    speech_end = h.at(h.clock.now())
+    await h.run(0.9)
+    assert h.spoken() == []  # a 900 ms pause does not end it (the short window would have)
+    await h.run(1.0)
+
+    first = first_audio_after(h, speech_end)
+    assert speech_end + 1.125 <= first <= speech_end + 1.125 + 0.07  # halfway between 250 ms and 2 s
+
+
 async def test_the_silence_mode_and_its_window_are_per_version_settings():
     config = {**CALLER_FIRST, "turn_taking": {"end_of_turn": "silence", "end_of_turn_silence_ms": 700}}
     brain = ScriptBrain(["Okay."], speculative_safe=True)
