@@ -93,8 +93,9 @@ WHOLE_SUBJECTS = frozenset(
 )
 
 # What Whisper tiny.en makes of an open ending on a phone line: "I was
-# wondering if" comes back "I was wondering it." (scripts/bench_turns.py).
-MISHEARD_OPEN = ("wondering it",)
+# wondering if" comes back "I was wondering it." or "I was wondering this."
+# (scripts/bench_turns.py).
+MISHEARD_OPEN = ("wondering it", "wondering this")
 
 # "Could we do it on the" comes back "could we do it on that." / "on this." /
 # "on there." (scripts/bench_turns.py, noisy phone audio): a preposition and

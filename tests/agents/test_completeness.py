@@ -26,6 +26,7 @@ from agents.brains.completeness import Verdict, judge
         "My name is",  # the "uh" dropped
         "The best time for me would be",
         "I was wondering it.",  # "if" misheard
+        "I was wondering this.",  # and so, another run
         "Hmm, maybe",  # an opener after a hesitation
         "And maybe",  # tiny.en's "Hmm, maybe" on a phone line: a connective before the opener
         "but well",
