@@ -23,7 +23,11 @@ The policy, decision by decision:
   unfinished_silence_ms, no words at all (a cough) after the plain
   end_of_turn_silence_ms; an ending tiny.en often makes of an open one on
   a phone line ("on the" heard as "on that.", completeness.Verdict.UNSURE)
-  halfway between the two. "smart" asks the voice too (Smart Turn, run at the
+  halfway between the two. A finished single word ("Yes.", "Hi.") ends it
+  after the plain end_of_turn_silence_ms instead: tiny.en hears "Yes," as
+  "Yes.", and the comma's ~300 ms pause (Piper's, and people's) outlasted
+  the short window, splitting "Yes, that is correct." into two turns
+  (bench_voice's 4-8 s tails). "smart" asks the voice too (Smart Turn, run at the
   same pause beside the speech-to-text): both finished, the short window;
   both unfinished, the long hold; they disagree, halfway between. A 900 ms
   pause after "Um, I think" used to end the turn every time; answering a
@@ -62,6 +66,7 @@ The policy, decision by decision:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -225,6 +230,8 @@ EARLY_WORDS_WAIT_MS = 300
 # 90 ms under which the turn detector drops a sound as noise, so a click
 # never takes an answer back) and starts within this time of the commit.
 CONTINUE_MIN_SPEECH_MS = 96
+
+_WORD = re.compile(r"[a-z0-9']+")
 CONTINUE_WITHIN_S = 2.0
 
 # A paused agent with no verdict on the overlap this long after the caller
@@ -261,6 +268,7 @@ class TurnTaking:
         # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
         self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
+        self._one_word = False  # the utterance so far is one word ("Yes.", "Hi.")
         self._voice: float | None = None  # Smart Turn's probability that the caller has finished
         self._voice_known = False
         self.last_activity = started_at
@@ -349,6 +357,7 @@ class TurnTaking:
         if not self.speculating or self.end_of_turn.mode == "silence":
             return out
         self._heard = judge(text)
+        self._one_word = len(_WORD.findall(text.lower())) == 1
         return out + self._window()
 
     def acoustic(self, probability: float | None) -> list[Decision]:
@@ -376,6 +385,10 @@ class TurnTaking:
             return [TurnWindow(settings.silence_ms, "no words")]
         halfway = (settings.finished_ms + settings.unfinished_ms) / 2
         words_finished = self._heard is Verdict.FINISHED
+        if words_finished and self._one_word:
+            # "Yes," heard as "Yes.": Piper (and people) pause ~300 ms at the comma, longer
+            # than the short window; the plain silence window outlasts it (issue 14's tails).
+            return [TurnWindow(max(settings.finished_ms, settings.silence_ms), "a single word: maybe a comma")]
         if self._voice is None:  # the words alone
             if words_finished:
                 return [TurnWindow(settings.finished_ms, "sounds finished")]
