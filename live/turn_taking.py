@@ -21,9 +21,15 @@ The policy, decision by decision:
   (agents.brains.completeness): a finished sentence ends the turn after
   finished_silence_ms, an open one ("Um, I think") after
   unfinished_silence_ms, no words at all (a cough) after the plain
-  end_of_turn_silence_ms. Words that read as finished but that Whisper was
-  not sure end a sentence (a low probability of its full stop:
-  SENTENCE_END_SURE) wait halfway between. "smart" asks the voice too (Smart Turn, run at the
+  end_of_turn_silence_ms; an ending tiny.en often makes of an open one on
+  a phone line ("on the" heard as "on that.", completeness.Verdict.UNSURE),
+  and words that read as finished but that Whisper was not sure end a
+  sentence (a low probability of its full stop: SENTENCE_END_SURE), wait
+  halfway between the two. A finished single word ("Yes.", "Hi.") ends it
+  after the plain end_of_turn_silence_ms instead: tiny.en hears "Yes," as
+  "Yes.", and the comma's ~300 ms pause (Piper's, and people's) outlasted
+  the short window, splitting "Yes, that is correct." into two turns
+  (bench_voice's 4-8 s tails). "smart" asks the voice too (Smart Turn, run at the
   same pause beside the speech-to-text): both finished, the short window;
   both unfinished, the long hold; they disagree, halfway between. A 900 ms
   pause after "Um, I think" used to end the turn every time; answering a
@@ -62,6 +68,7 @@ The policy, decision by decision:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -232,6 +239,8 @@ EARLY_WORDS_WAIT_MS = 300
 # 90 ms under which the turn detector drops a sound as noise, so a click
 # never takes an answer back) and starts within this time of the commit.
 CONTINUE_MIN_SPEECH_MS = 96
+
+_WORD = re.compile(r"[a-z0-9']+")
 CONTINUE_WITHIN_S = 2.0
 
 # A paused agent with no verdict on the overlap this long after the caller
@@ -269,6 +278,7 @@ class TurnTaking:
         self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
         self._ending_unsure = False  # ...finished words, but Whisper was not sure they end a sentence
+        self._one_word = False  # the utterance so far is one word ("Yes.", "Hi.")
         self._voice: float | None = None  # Smart Turn's probability that the caller has finished
         self._voice_known = False
         self.last_activity = started_at
@@ -359,6 +369,7 @@ class TurnTaking:
         self._heard = judge(text)
         sentence_end = getattr(text, "sentence_end", None)  # a Transcript (live.speech.base) may say
         self._ending_unsure = sentence_end is not None and sentence_end < SENTENCE_END_SURE
+        self._one_word = len(_WORD.findall(text.lower())) == 1
         return out + self._window()
 
     def acoustic(self, probability: float | None) -> list[Decision]:
@@ -384,16 +395,22 @@ class TurnTaking:
             return []  # until both are known the turn stays held open
         if self._heard is Verdict.UNKNOWN:
             return [TurnWindow(settings.silence_ms, "no words")]
+        halfway = (settings.finished_ms + settings.unfinished_ms) / 2
         # Finished words Whisper was unsure of count as unfinished beside the
         # voice, and halfway alone: longer than a hesitation, far short of the
         # longest hold for a turn that is most likely over.
-        unsure = self._heard is Verdict.FINISHED and self._ending_unsure
-        words_finished = self._heard is Verdict.FINISHED and not unsure
-        halfway = (settings.finished_ms + settings.unfinished_ms) / 2
+        unsure_stop = self._heard is Verdict.FINISHED and self._ending_unsure
+        words_finished = self._heard is Verdict.FINISHED and not unsure_stop
+        if words_finished and self._one_word:
+            # "Yes," heard as "Yes.": Piper (and people) pause ~300 ms at the comma, longer
+            # than the short window; the plain silence window outlasts it (issue 14's tails).
+            return [TurnWindow(max(settings.finished_ms, settings.silence_ms), "a single word: maybe a comma")]
         if self._voice is None:  # the words alone
             if words_finished:
                 return [TurnWindow(settings.finished_ms, "sounds finished")]
-            if unsure:
+            if self._heard is Verdict.UNSURE:  # "on that.": often a misheard "on the"
+                return [TurnWindow(halfway, "the ending may be misheard")]
+            if unsure_stop:
                 return [TurnWindow(halfway, "the words may not be finished")]
             return [TurnWindow(settings.unfinished_ms, "sounds unfinished")]
         voice_finished = self._voice >= SMART_TURN_THRESHOLD

@@ -145,6 +145,9 @@ async def run_latency(
         calls += concurrent
         for result in results:
             latencies.extend(result.turn_latencies_ms)
+            for line, ms in zip(LINES, result.turn_latencies_ms, strict=False):
+                if ms >= REMINDER_MS:  # which line split (issue 14): one latency per line said, in order
+                    print(f"  answered only by the reminder after the line {line!r} ({ms:.0f} ms)")
             sids.append(result.call_sid)
             if result.greeting_ms is not None:
                 greetings.append(result.greeting_ms)

@@ -26,7 +26,10 @@ from agents.brains.completeness import Verdict, judge
         "My name is",  # the "uh" dropped
         "The best time for me would be",
         "I was wondering it.",  # "if" misheard
+        "I was wondering this.",  # and so, another run
         "Hmm, maybe",  # an opener after a hesitation
+        "And maybe",  # tiny.en's "Hmm, maybe" on a phone line: a connective before the opener
+        "but well",
     ],
 )
 def test_open_sentences_are_unfinished(text):
@@ -50,6 +53,8 @@ def test_open_sentences_are_unfinished(text):
         "Yes, it is.",  # a linking verb after its whole subject ends the sentence
         "That's where we are.",
         "I'll take it.",
+        "And maybe not.",  # the opener with something after it
+        "So maybe Thursday.",
     ],
 )
 def test_complete_sentences_are_finished(text):
@@ -59,3 +64,25 @@ def test_complete_sentences_are_finished(text):
 @pytest.mark.parametrize("text", ["", "   ", "...", "—"])
 def test_no_words_is_unknown(text):
     assert judge(text) is Verdict.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # What tiny.en made of "Could we do it on the" on noisy phone audio (scripts/bench_turns.py):
+        "could we do it on that.",
+        "we do it on this.",
+        "could we do it on there.",
+        "I'll come in for that.",  # a whole sentence too: unsure, not unfinished
+    ],
+)
+def test_a_preposition_and_a_demonstrative_at_the_end_is_unsure(text):
+    assert judge(text) is Verdict.UNSURE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Can you help me with that?", "That works.", "I like that.", "I agree with that.", "I'm calling about that."],
+)
+def test_a_demonstrative_alone_or_in_a_question_is_finished(text):
+    assert judge(text) is Verdict.FINISHED

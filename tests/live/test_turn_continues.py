@@ -28,21 +28,21 @@ async def test_a_caller_who_goes_on_before_the_answer_is_heard_gets_one_answer_t
     # The voice takes 0.3 s to start: the caller goes on before any of the answer is on the line.
     h = Harness(config, stt=FakeSTT(delay_s=0.1), tts=FakeTTS(chunk_delay_s=0.3))
     await h.start()
-    await h.say("Yes.", 0.5)  # "Yes," as Whisper hears it: a finished sentence
+    await h.say("Yes please.", 0.5)  # "Yes, please," as Whisper hears it: a finished sentence
     await h.run(0.4)  # the comma: words back at 0.3 s, the 250 ms window has passed: the turn ends
     assert h.session.replies.open and h.session.replies.open[-1].committed.is_set()
     assert h.spoken() == []  # ...but nothing of the answer has played yet
-    await h.say("Yes. That is correct.", 0.8)
+    await h.say("Yes please. That is correct.", 0.8)
     speech_end = h.at(h.clock.now())
     await h.run(3.0)
 
-    assert h.transcript() == [("caller", "Yes. That is correct."), ("agent", "Great, you are booked.")]
+    assert h.transcript() == [("caller", "Yes please. That is correct."), ("agent", "Great, you are booked.")]
     assert {sentence for _, sentence in h.spoken()} == {"Great, you are booked."}
     assert h.events("clear") == []  # nothing was cut: nothing had played
     # Speech-to-text heard all of it, the first part included (0.5 + 0.4 + 0.8 s at 16 kHz).
     assert h.stt.calls[-1]["samples"] >= 16000 * 1.6
     assert h.ctx.history == [
-        {"role": "user", "content": "Yes. That is correct."},
+        {"role": "user", "content": "Yes please. That is correct."},
         {"role": "assistant", "content": "Great, you are booked."},
     ]
     first_audio = min(at for at, sentence in h.spoken() if sentence is not None)
@@ -83,11 +83,11 @@ async def test_an_answer_already_settled_is_not_taken_back():
     brain = ScriptBrain(["Great, you are booked.", "Anything else?"])
     h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.1), tts=FakeTTS(chunk_delay_s=0.3))
     await h.start()
-    await h.say("Yes.", 0.5)
+    await h.say("Yes please.", 0.5)
     await h.run(0.4)
-    assert [text for text, _ in brain.prompts] == ["Yes."]
+    assert [text for text, _ in brain.prompts] == ["Yes please."]
     await h.say("That is correct.", 0.8)
     await h.run(3.0)
 
-    assert [text for text, _ in brain.prompts] == ["Yes.", "That is correct."]
+    assert [text for text, _ in brain.prompts] == ["Yes please.", "That is correct."]
     assert [speaker for speaker, _ in h.transcript()].count("caller") == 2

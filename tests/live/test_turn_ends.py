@@ -68,6 +68,48 @@ async def test_an_unfinished_sentence_still_ends_after_the_longest_wait():
     assert h.transcript() == [("caller", "Let me see, maybe on the"), ("agent", "Take your time.")]
 
 
+async def test_an_ending_tiny_en_makes_of_an_open_one_waits_halfway():
+    """ "Could we do it on the" heard as "could we do it on that.": not the short window, not the whole hold."""
+    brain = ScriptBrain(["Which day?"], speculative_safe=True)
+    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.1))
+    await h.start()
+    await h.say("could we do it on that.", 0.8)
+    speech_end = h.at(h.clock.now())
+    await h.run(0.9)
+    assert h.spoken() == []  # a 900 ms pause does not end it (the short window would have)
+    await h.run(1.0)
+
+    first = first_audio_after(h, speech_end)
+    assert speech_end + 1.125 <= first <= speech_end + 1.125 + 0.07  # halfway between 250 ms and 2 s
+
+
+async def test_a_single_word_then_a_comma_pause_is_one_turn():
+    """ "Yes, that is correct." with Piper's ~300 ms pause at the comma; tiny.en hears "Yes." (issue 14's tails)."""
+    brain = ScriptBrain(["Great, see you then."])  # asked only at the end of a turn
+    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.05))
+    await h.start()
+    await h.say("Yes.", 0.35)
+    await h.run(0.35)  # the comma: longer than the 250 ms a finished sentence waits
+    assert h.spoken() == []
+    await h.say("Yes, that is correct.", 0.9)
+    await h.run(4.0)
+
+    assert [text for text, _ in brain.prompts] == ["Yes, that is correct."]
+    assert h.transcript() == [("caller", "Yes, that is correct."), ("agent", "Great, see you then.")]
+
+
+async def test_a_single_finished_word_ends_the_turn_after_the_plain_silence():
+    """The cost of the above: a "Yes." that is the whole turn waits 500 ms, not 250 ms."""
+    brain = ScriptBrain(["Great."], speculative_safe=True)
+    h = Harness(CALLER_FIRST, brain=brain, stt=FakeSTT(delay_s=0.05))
+    await h.start()
+    await h.say("Yes.", 0.35)
+    speech_end = h.at(h.clock.now())
+    await h.run(2.0)
+    assert speech_end + 0.5 <= first_audio_after(h, speech_end) <= speech_end + 0.57
+    assert h.transcript() == [("caller", "Yes."), ("agent", "Great.")]
+
+
 async def test_the_silence_mode_and_its_window_are_per_version_settings():
     config = {**CALLER_FIRST, "turn_taking": {"end_of_turn": "silence", "end_of_turn_silence_ms": 700}}
     brain = ScriptBrain(["Okay."], speculative_safe=True)

@@ -313,8 +313,21 @@ def test_no_words_leave_the_fallback_silence_whatever_the_voice_says():
 
 def test_a_failed_voice_model_leaves_the_words_alone_in_charge():
     tt = smart_machine()
-    tt.words("Tuesday.", now=T0 + 1)
+    tt.words("Tuesday morning.", now=T0 + 1)
     assert tt.acoustic(None) == [TurnWindow(250, "sounds finished")]
+
+
+def test_a_single_finished_word_waits_the_plain_silence_for_a_comma():
+    """ "Yes," heard as "Yes.": the comma's ~300 ms pause outlasts the 250 ms window (issue 14's tails)."""
+    tt = words_machine(end_of_turn=EndOfTurn(mode="words", silence_ms=500, finished_ms=250, unfinished_ms=2000))
+    hear(tt, UserSpeechPaused(AUDIO, 640, 640), at_ms=864)
+    assert tt.words("Yes.", now=T0 + 1) == [TurnWindow(500, "a single word: maybe a comma")]
+    tt = smart_machine()
+    tt.words("Hi!", now=T0 + 1)
+    assert tt.acoustic(0.9) == [TurnWindow(500, "a single word: maybe a comma")]
+    tt = smart_machine()
+    tt.words("Um,", now=T0 + 1)  # one word, but open: the long hold as before
+    assert tt.acoustic(0.1) == [TurnWindow(2000, "words and voice sound unfinished")]
 
 
 def test_the_voice_is_not_asked_in_the_words_mode():
