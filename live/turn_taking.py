@@ -216,7 +216,15 @@ BACKCHANNEL_LONGEST_MS = 1200
 # Speech over the paused agent past barge_in_confirm_ms waits this long at most
 # for the early check's words (issue 14: a real barge-in cuts within 300 ms of
 # the minimum speech); on this busy 2-core machine they took 60-260 ms.
-EARLY_WORDS_WAIT_MS = 300
+EARLY_WORDS_WAIT_MS = 260  # 300 let the cut land 320 ms after the minimum (the 20 ms frame after the wait)
+
+# Words over the paused agent that Whisper itself is unsure of
+# (Transcript.confidence, the exponent of its mean token log-probability) are
+# no barge-in (the overlap is short: longer ones are cut for their length): a noisy "Mhm." came back "and make
+# them." (0.54), "Let me" (0.27-0.40), "and make CHEM" (0.32); the real
+# barge-ins' full transcripts were 0.65-0.91 (scripts/bench_turns.py
+# --verbose). Early, such words do not cut at once either (the length rule still does).
+OVERLAP_CONFIDENCE_MIN = 0.6
 
 # Speech after a committed turn and before any of its answer is audible
 # continues that turn once it is this long (three VAD windows: longer than the
@@ -395,8 +403,12 @@ class TurnTaking:
         if self.paused_at_speech_ms is None:
             return []  # already cut (the speech went on), or resumed
         words = real_words(text, self.backchannel_words)
-        if words and (final or len(words) >= EARLY_CUT_WORDS):
+        if words and (final or len(words) >= EARLY_CUT_WORDS) and not self._unsure(text):
             return self._cut(now, self.paused_at_speech_ms)
+        if words and not final:
+            self._early_heard = True  # words, if unsure ones: speech that goes on is cut for its length
+            self._early_backchannel = False
+            return []
         if not final:
             # Nothing but a backchannel, or no words at all, in the first few hundred ms:
             # speech that goes on is not cut for its length (a noisy "Yeah, yeah." came back "").
@@ -405,7 +417,17 @@ class TurnTaking:
             return []
         self.paused_at_speech_ms = None
         self.pause_quiet_since = None
-        return [ResumeAgent(at=now, why="backchannel" if text.strip() else "no words")]
+        why = "unsure words" if words else "backchannel" if text.strip() else "no words"
+        return [ResumeAgent(at=now, why=why)]
+
+    def _unsure(self, text: str) -> bool:
+        """Words Whisper is unsure of (OVERLAP_CONFIDENCE_MIN); a plain `str` (no confidence known) is sure.
+
+        Only a short overlap gets this far: speech over the paused agent
+        is cut for its length by BACKCHANNEL_LONGEST_MS at the latest.
+        """
+        confidence = getattr(text, "confidence", None)
+        return confidence is not None and confidence < OVERLAP_CONFIDENCE_MIN
 
     def _confirm_s(self) -> float:
         """How long speech may go on past the pause before it cuts whatever its words.

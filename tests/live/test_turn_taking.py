@@ -6,6 +6,7 @@ import numpy as np
 
 from agents.brains.config import SilenceSettings
 from live.pipeline.frames import UserSpeaking, UserSpeechPaused, UserSpeechResumed, UserSpeechStarted, UserTurnEnded
+from live.speech.base import Transcript
 from live.turn_taking import (
     BargeIn,
     Commit,
@@ -224,11 +225,11 @@ def test_a_backchannel_or_no_words_resumes_the_agent_once_the_caller_paused():
         assert resume == ResumeAgent(at=T0 + 1.65, why=why), text
 
 
-def test_speech_that_goes_on_cuts_the_paused_agent_300_ms_after_the_pause_if_the_words_are_late():
+def test_speech_that_goes_on_cuts_the_paused_agent_under_300_ms_after_the_pause_if_the_words_are_late():
     tt = words_machine()
     overlap(tt, 320)
-    assert hear(tt, UserSpeaking(608, 1608), at_ms=1608, agent_audible=True) == []  # past the 250 ms confirmation
-    [cut] = hear(tt, UserSpeaking(640, 1640), at_ms=1640, agent_audible=True)  # 320 ms past the pause
+    assert hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True) == []  # past the 250 ms confirmation
+    [cut] = hear(tt, UserSpeaking(608, 1608), at_ms=1608, agent_audible=True)  # 288 ms past the pause
     assert isinstance(cut, BargeIn)
     [speculate, _] = hear(tt, UserSpeechPaused(AUDIO, 1800, 800), at_ms=2024, agent_audible=False)
     assert not speculate.overlapped_agent  # a real turn: it gets an answer
@@ -413,3 +414,30 @@ def test_no_words_early_is_not_cut_for_length_either():
     hear(tt, UserSpeechPaused(AUDIO, 2000, 1000), at_ms=2224, agent_audible=True)
     [resume, _window] = tt.words("Yeah, yeah.", now=T0 + 2.4)
     assert resume == ResumeAgent(at=T0 + 2.4, why="backchannel")
+
+
+def test_unsure_words_on_a_short_overlap_resume_the_agent():
+    """tiny.en heard a noisy "Mhm." as "and make them." with confidence 0.54: no barge-in."""
+    tt = words_machine()
+    overlap(tt, 448)
+    hear(tt, UserSpeechPaused(AUDIO, 1450, 450), at_ms=1674, agent_audible=True)
+    [resume, _window] = tt.words(Transcript("and make them.", confidence=0.54), now=T0 + 1.8)
+    assert resume == ResumeAgent(at=T0 + 1.8, why="unsure words")
+
+
+def test_sure_words_on_a_short_overlap_still_cut():
+    tt = words_machine()
+    overlap(tt, 448)
+    hear(tt, UserSpeechPaused(AUDIO, 1450, 450), at_ms=1674, agent_audible=True)
+    [cut, _window] = tt.words(Transcript("Stop.", confidence=0.8), now=T0 + 1.8)
+    assert isinstance(cut, BargeIn)
+
+
+def test_unsure_early_words_do_not_cut_at_once_but_the_length_rule_still_does():
+    """ "Let me" (0.27) for the first 300 ms of a noisy "Mhm.": not a cut; speech that goes on is."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words(Transcript("Let me", confidence=0.27), now=T0 + 1.4, final=False) == []
+    assert hear(tt, UserSpeaking(544, 1544), at_ms=1544, agent_audible=True) == []
+    [cut] = hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True)  # the 250 ms confirmation
+    assert isinstance(cut, BargeIn)
