@@ -218,12 +218,15 @@ BACKCHANNEL_LONGEST_MS = 1200
 # the minimum speech); on this busy 2-core machine they took 60-260 ms.
 EARLY_WORDS_WAIT_MS = 260  # 300 let the cut land 320 ms after the minimum (the 20 ms frame after the wait)
 
-# Words over the paused agent that Whisper itself is unsure of
-# (Transcript.confidence, the exponent of its mean token log-probability) are
-# no barge-in (the overlap is short: longer ones are cut for their length): a noisy "Mhm." came back "and make
+# The caller's words over the paused agent, at their pause, that Whisper itself
+# is unsure of (Transcript.confidence, the exponent of its mean token
+# log-probability) are no barge-in (the overlap is short: longer ones are cut
+# for their length): a noisy "Mhm." came back "and make
 # them." (0.54), "Let me" (0.27-0.40), "and make CHEM" (0.32); the real
 # barge-ins' full transcripts were 0.65-0.91 (scripts/bench_turns.py
-# --verbose). Early, such words do not cut at once either (the length rule still does).
+# --verbose). The early check's words cut regardless: there a real barge-in's
+# first 300 ms came back 0.40-0.55 ("No? No?", "Wait... Wait..."), and
+# waiting for the length rule instead raised the cut's p50 from 180 to 220 ms.
 OVERLAP_CONFIDENCE_MIN = 0.6
 
 # Speech after a committed turn and before any of its answer is audible
@@ -264,6 +267,7 @@ class TurnTaking:
         self.cut_this_utterance = False  # this utterance cut the agent off: it is a turn, not an overlap
         self._early_heard = False  # the early check on the overlap is back
         self._early_backchannel = False  # ...and heard only backchannel words
+        self._spoke_past_confirm = False  # the caller talked on past barge_in_confirm_ms after the pause
         # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
         self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
@@ -299,6 +303,8 @@ class TurnTaking:
                     self._carried = audio
                     return [Continue(at=now)]  # the agent is not audible: nothing to barge in on
             if self.paused_at_speech_ms is not None:
+                if self.paused_at is not None and now - self.paused_at >= self.confirm_ms / 1000.0:
+                    self._spoke_past_confirm = True  # long enough to cut, once the early words are no backchannel
                 if self.paused_at is not None and now - self.paused_at >= self._confirm_s():
                     if self._early_backchannel and event.speech_ms < BACKCHANNEL_LONGEST_MS:
                         return []  # "Yeah, yeah.": longer than the confirmation, but its words so far are a backchannel
@@ -312,7 +318,7 @@ class TurnTaking:
                 return self._cut(now, fired.speech_ms)
             self.paused_at_speech_ms = event.speech_ms
             self.paused_at = now
-            self._early_backchannel = self._early_heard = False
+            self._early_backchannel = self._early_heard = self._spoke_past_confirm = False
             return [PauseAgent(at=now)]
         if isinstance(event, UserSpeechResumed):
             self.pause_quiet_since = None
@@ -403,10 +409,14 @@ class TurnTaking:
         if self.paused_at_speech_ms is None:
             return []  # already cut (the speech went on), or resumed
         words = real_words(text, self.backchannel_words)
-        if words and (final or len(words) >= EARLY_CUT_WORDS) and not self._unsure(text):
+        if words and (len(words) >= EARLY_CUT_WORDS if not final else not self._unsure(text)):
             return self._cut(now, self.paused_at_speech_ms)
         if words and not final:
-            self._early_heard = True  # words, if unsure ones: speech that goes on is cut for its length
+            if self._spoke_past_confirm:
+                # Late words ("Actually," then a comma's silence): the length rule waited only for
+                # them, and the caller may be quiet now, with no speech event to cut on.
+                return self._cut(now, self.paused_at_speech_ms)
+            self._early_heard = True  # one word: speech that goes on is cut for its length
             self._early_backchannel = False
             return []
         if not final:

@@ -433,11 +433,14 @@ def test_sure_words_on_a_short_overlap_still_cut():
     assert isinstance(cut, BargeIn)
 
 
-def test_unsure_early_words_do_not_cut_at_once_but_the_length_rule_still_does():
-    """ "Let me" (0.27) for the first 300 ms of a noisy "Mhm.": not a cut; speech that goes on is."""
+def test_late_early_words_cut_a_caller_who_talked_past_the_confirmation_and_then_paused():
+    """ "Actually," then a comma's silence: the early words come back late, with no speech to cut on."""
     tt = words_machine()
-    overlap(tt, 320)
-    assert tt.overlap_words(Transcript("Let me", confidence=0.27), now=T0 + 1.4, final=False) == []
-    assert hear(tt, UserSpeaking(544, 1544), at_ms=1544, agent_audible=True) == []
-    [cut] = hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True)  # the 250 ms confirmation
-    assert isinstance(cut, BargeIn)
+    overlap(tt, 576)  # 256 ms past the pause: past the 250 ms confirmation, the words still out, then quiet
+    assert tt.overlap_words("Actually.", now=T0 + 1.7, final=False) == [BargeIn(at=T0 + 1.7, speech_ms=320)]
+
+
+def test_late_early_words_do_not_cut_a_caller_who_stopped_before_the_confirmation():
+    tt = words_machine()
+    overlap(tt, 544)  # 224 ms past the pause, then quiet
+    assert tt.overlap_words("Here.", now=T0 + 1.7, final=False) == []
