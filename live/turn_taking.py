@@ -42,8 +42,10 @@ The policy, decision by decision:
   prompted with the version's backchannel words (tiny.en hears a bare hum as
   "and make it" otherwise). Words that are not a backchannel cut the reply
   (BargeIn: `clear`, the reply is over); no words (a cough, a door, line
-  noise) or only a backchannel ("mhm", "yeah", "right", "okay") resume it
-  where it stopped, as LiveKit's false-interruption resume does. The words
+  noise), only a backchannel ("mhm", "yeah", "right", "okay"), or, at the
+  caller's pause, words Whisper is unsure of (OVERLAP_CONFIDENCE_MIN: a
+  noisy "Mhm." heard as "and make them.") resume it where it stopped, as
+  LiveKit's false-interruption resume does. The words
   may come late (a busy machine), so speech that goes on barge_in_confirm_ms
   past the minimum cuts the reply anyway (the caller is still talking
   barge_in_confirm_ms after the pause): a backchannel is short, and a real
@@ -146,7 +148,7 @@ class PauseAgent:
 
 @dataclass(frozen=True)
 class ResumeAgent:
-    """The overlap was no words, or a backchannel: the agent goes on where it paused."""
+    """The overlap was no words, a backchannel, or unsure words: the agent goes on where it paused."""
 
     at: float
     why: str
