@@ -43,7 +43,7 @@ The policy, decision by decision:
   "and make it" otherwise). Words that are not a backchannel cut the reply
   (BargeIn: `clear`, the reply is over); no words (a cough, a door, line
   noise), only a backchannel ("mhm", "yeah", "right", "okay"), or, at the
-  caller's pause, words Whisper is unsure of (OVERLAP_CONFIDENCE_MIN: a
+  caller's pause, words Whisper is unsure of (live.pipeline.bargein.unsure: a
   noisy "Mhm." heard as "and make them.") resume it where it stopped, as
   LiveKit's false-interruption resume does. The words
   may come late (a busy machine), so speech that goes on barge_in_confirm_ms
@@ -68,7 +68,7 @@ from typing import Protocol
 import numpy as np
 
 from agents.brains.completeness import Verdict, judge
-from live.pipeline.bargein import BargeInDetector, real_words
+from live.pipeline.bargein import BargeInDetector, real_words, unsure
 from live.pipeline.frames import (
     Samples,
     UserSpeaking,
@@ -220,16 +220,6 @@ BACKCHANNEL_LONGEST_MS = 1200
 # the minimum speech); on this busy 2-core machine they took 60-260 ms.
 EARLY_WORDS_WAIT_MS = 260  # 300 let the cut land 320 ms after the minimum (the 20 ms frame after the wait)
 
-# The caller's words over the paused agent, at their pause, that Whisper itself
-# is unsure of (Transcript.confidence, the exponent of its mean token
-# log-probability) are no barge-in (the overlap is short: longer ones are cut
-# for their length): a noisy "Mhm." came back "and make
-# them." (0.54), "Let me" (0.27-0.40), "and make CHEM" (0.32); the real
-# barge-ins' full transcripts were 0.65-0.91 (scripts/bench_turns.py
-# --verbose). The early check's words cut regardless: there a real barge-in's
-# first 300 ms came back 0.40-0.55 ("No? No?", "Wait... Wait..."), and
-# waiting for the length rule instead raised the cut's p50 from 180 to 220 ms.
-OVERLAP_CONFIDENCE_MIN = 0.6
 
 # Speech after a committed turn and before any of its answer is audible
 # continues that turn once it is this long (three VAD windows: longer than the
@@ -411,7 +401,7 @@ class TurnTaking:
         if self.paused_at_speech_ms is None:
             return []  # already cut (the speech went on), or resumed
         words = real_words(text, self.backchannel_words)
-        if words and (len(words) >= EARLY_CUT_WORDS if not final else not self._unsure(text)):
+        if words and (len(words) >= EARLY_CUT_WORDS if not final else not unsure(text)):
             return self._cut(now, self.paused_at_speech_ms)
         if words and not final:
             if self._spoke_past_confirm:
@@ -431,15 +421,6 @@ class TurnTaking:
         self.pause_quiet_since = None
         why = "unsure words" if words else "backchannel" if text.strip() else "no words"
         return [ResumeAgent(at=now, why=why)]
-
-    def _unsure(self, text: str) -> bool:
-        """Words Whisper is unsure of (OVERLAP_CONFIDENCE_MIN); a plain `str` (no confidence known) is sure.
-
-        Only a short overlap gets this far: speech over the paused agent
-        is cut for its length by BACKCHANNEL_LONGEST_MS at the latest.
-        """
-        confidence = getattr(text, "confidence", None)
-        return confidence is not None and confidence < OVERLAP_CONFIDENCE_MIN
 
     def _confirm_s(self) -> float:
         """How long speech may go on past the pause before it cuts whatever its words.
