@@ -50,8 +50,10 @@ The policy, decision by decision:
   prompted with the version's backchannel words (tiny.en hears a bare hum as
   "and make it" otherwise). Words that are not a backchannel cut the reply
   (BargeIn: `clear`, the reply is over); no words (a cough, a door, line
-  noise) or only a backchannel ("mhm", "yeah", "right", "okay") resume it
-  where it stopped, as LiveKit's false-interruption resume does. The words
+  noise), only a backchannel ("mhm", "yeah", "right", "okay"), or, at the
+  caller's pause, words Whisper is unsure of (live.pipeline.bargein.unsure: a
+  noisy "Mhm." heard as "and make them.") resume it where it stopped, as
+  LiveKit's false-interruption resume does. The words
   may come late (a busy machine), so speech that goes on barge_in_confirm_ms
   past the minimum cuts the reply anyway (the caller is still talking
   barge_in_confirm_ms after the pause): a backchannel is short, and a real
@@ -75,7 +77,7 @@ from typing import Protocol
 import numpy as np
 
 from agents.brains.completeness import Verdict, judge
-from live.pipeline.bargein import BargeInDetector, real_words
+from live.pipeline.bargein import BargeInDetector, real_words, unsure
 from live.pipeline.frames import (
     Samples,
     UserSpeaking,
@@ -155,7 +157,7 @@ class PauseAgent:
 
 @dataclass(frozen=True)
 class ResumeAgent:
-    """The overlap was no words, or a backchannel: the agent goes on where it paused."""
+    """The overlap was no words, a backchannel, or unsure words: the agent goes on where it paused."""
 
     at: float
     why: str
@@ -232,7 +234,8 @@ BACKCHANNEL_LONGEST_MS = 1200
 # Speech over the paused agent past barge_in_confirm_ms waits this long at most
 # for the early check's words (issue 14: a real barge-in cuts within 300 ms of
 # the minimum speech); on this busy 2-core machine they took 60-260 ms.
-EARLY_WORDS_WAIT_MS = 300
+EARLY_WORDS_WAIT_MS = 260  # 300 let the cut land 320 ms after the minimum (the 20 ms frame after the wait)
+
 
 # Speech after a committed turn and before any of its answer is audible
 # continues that turn once it is this long (three VAD windows: longer than the
@@ -274,6 +277,7 @@ class TurnTaking:
         self.cut_this_utterance = False  # this utterance cut the agent off: it is a turn, not an overlap
         self._early_heard = False  # the early check on the overlap is back
         self._early_backchannel = False  # ...and heard only backchannel words
+        self._spoke_past_confirm = False  # the caller talked on past barge_in_confirm_ms after the pause
         # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
         self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
@@ -311,6 +315,8 @@ class TurnTaking:
                     self._carried = audio
                     return [Continue(at=now)]  # the agent is not audible: nothing to barge in on
             if self.paused_at_speech_ms is not None:
+                if self.paused_at is not None and now - self.paused_at >= self.confirm_ms / 1000.0:
+                    self._spoke_past_confirm = True  # long enough to cut, once the early words are no backchannel
                 if self.paused_at is not None and now - self.paused_at >= self._confirm_s():
                     if self._early_backchannel and event.speech_ms < BACKCHANNEL_LONGEST_MS:
                         return []  # "Yeah, yeah.": longer than the confirmation, but its words so far are a backchannel
@@ -324,7 +330,7 @@ class TurnTaking:
                 return self._cut(now, fired.speech_ms)
             self.paused_at_speech_ms = event.speech_ms
             self.paused_at = now
-            self._early_backchannel = self._early_heard = False
+            self._early_backchannel = self._early_heard = self._spoke_past_confirm = False
             return [PauseAgent(at=now)]
         if isinstance(event, UserSpeechResumed):
             self.pause_quiet_since = None
@@ -431,8 +437,16 @@ class TurnTaking:
         if self.paused_at_speech_ms is None:
             return []  # already cut (the speech went on), or resumed
         words = real_words(text, self.backchannel_words)
-        if words and (final or len(words) >= EARLY_CUT_WORDS):
+        if words and (len(words) >= EARLY_CUT_WORDS if not final else not unsure(text)):
             return self._cut(now, self.paused_at_speech_ms)
+        if words and not final:
+            if self._spoke_past_confirm:
+                # Late words ("Actually," then a comma's silence): the length rule waited only for
+                # them, and the caller may be quiet now, with no speech event to cut on.
+                return self._cut(now, self.paused_at_speech_ms)
+            self._early_heard = True  # one word: speech that goes on is cut for its length
+            self._early_backchannel = False
+            return []
         if not final:
             # Nothing but a backchannel, or no words at all, in the first few hundred ms:
             # speech that goes on is not cut for its length (a noisy "Yeah, yeah." came back "").
@@ -441,7 +455,8 @@ class TurnTaking:
             return []
         self.paused_at_speech_ms = None
         self.pause_quiet_since = None
-        return [ResumeAgent(at=now, why="backchannel" if text.strip() else "no words")]
+        why = "unsure words" if words else "backchannel" if text.strip() else "no words"
+        return [ResumeAgent(at=now, why=why)]
 
     def _confirm_s(self) -> float:
         """How long speech may go on past the pause before it cuts whatever its words.

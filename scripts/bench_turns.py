@@ -97,6 +97,7 @@ class Outcome:
     cuts: list[float] = field(default_factory=list)
     stt_calls: int = 0
     heard: list[str] = field(default_factory=list)  # every transcript, in order
+    confidence: list[float | None] = field(default_factory=list)  # Whisper's confidence in each, in the same order
     words_at: list[float] = field(default_factory=list)  # when each speculation's words were known
     smart_turn_s: list[float] = field(default_factory=list)  # wall time of each Smart Turn run
     voice: list[float] = field(default_factory=list)  # Smart Turn's probability at each pause
@@ -223,8 +224,10 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
                 total += 1
                 cut = bool(outcome.cuts)
                 cuts += cut
-                if cut and confirm_ms and args.verbose:
-                    print(f"     cut: {kind} noise={noisy} heard {outcome.heard}")
+                if confirm_ms and args.verbose and (cut or kind.startswith("backchannel")):
+                    verdict = "cut" if cut else "kept"
+                    heard = list(zip(outcome.heard, outcome.confidence, strict=True))
+                    print(f"     {verdict}: {kind} noise={noisy} heard {heard}")
                 pauses += bool(outcome.pauses) and not cut
                 entry = by_kind.setdefault(kind.split(" ")[0], [0, 0])
                 entry[0] += cut
@@ -248,7 +251,8 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
                     cut_delays.append(1000 * (outcome.cuts[0] - reference))
                     if args.verbose:
                         print(
-                            f"     {line!r} {voice}: cut {1000 * (outcome.cuts[0] - reference):.0f} ms after the pause"
+                            f"     {line!r} {voice}: cut {1000 * (outcome.cuts[0] - reference):.0f} ms after the pause,"
+                            f" heard {list(zip(outcome.heard, outcome.confidence, strict=True))}"
                         )
         if cut_delays:
             print(
@@ -372,10 +376,12 @@ def run(
         # As the engine does: decodes of speech over the agent are prompted with the backchannel words.
         prompt = backchannel_prompt(list(DEFAULT_BACKCHANNELS)) if overlap else ""
         began = time.perf_counter()
-        text = str(stt.transcribe(samples, language="en", prompt=prompt))  # type: ignore[attr-defined]
+        heard = stt.transcribe(samples, language="en", prompt=prompt)  # type: ignore[attr-defined]
+        text = str(heard)
         outcome.stt_calls += 1
         outcome.heard.append(text)
-        return text, time.perf_counter() - began
+        outcome.confidence.append(getattr(heard, "confidence", None))
+        return heard, time.perf_counter() - began
 
     def apply(decisions: Sequence[object], now: float) -> None:
         nonlocal speculation, audible

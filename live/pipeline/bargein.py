@@ -7,6 +7,17 @@ import re
 from agents.brains.completeness import HESITATIONS
 from live.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted
 
+# The caller's words over the paused agent, at their pause, that Whisper itself
+# is unsure of (Transcript.confidence, the exponent of its mean token
+# log-probability) are no barge-in (the overlap is short: longer ones are cut
+# for their length): a noisy "Mhm." came back "and make
+# them." (0.54), "Let me" (0.27-0.40), "and make CHEM" (0.32); the real
+# barge-ins' full transcripts were 0.65-0.91 (scripts/bench_turns.py
+# --verbose). The early check's words cut regardless: there a real barge-in's
+# first 300 ms came back 0.40-0.55 ("No? No?", "Wait... Wait..."), and
+# waiting for the length rule instead raised the cut's p50 from 180 to 220 ms.
+OVERLAP_CONFIDENCE_MIN = 0.6
+
 _HUM_LETTERS = frozenset("mhnu")  # a hum that Whisper spelled out letter by letter
 _WORDS = re.compile(r"[a-z']+(?:-[a-z']+)*")
 
@@ -84,3 +95,14 @@ def real_words(text: str, words: list[str]) -> list[str]:
         said = said.replace(f" {phrase} ", " ")  # a backchannel of more than one word ("i see")
     # A hum that Whisper spelled out ("M H M", "M-H-N-N", "Mm-h", "Mm-huh") is no word either.
     return [token for token in said.split() if token not in allowed and set(token) - _HUM_LETTERS - {"-", "'"}]
+
+
+def unsure(text: str) -> bool:
+    """Words Whisper is unsure of (OVERLAP_CONFIDENCE_MIN); a plain `str` (no confidence known) is sure.
+
+    Said over the agent, they neither cut it (live.turn_taking) nor get an
+    answer (live.replies). Only a short overlap is asked: speech over the
+    paused agent is cut for its length by BACKCHANNEL_LONGEST_MS at the latest.
+    """
+    confidence = getattr(text, "confidence", None)
+    return confidence is not None and confidence < OVERLAP_CONFIDENCE_MIN

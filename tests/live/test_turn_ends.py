@@ -10,7 +10,10 @@ decides every 32 ms.
 
 from __future__ import annotations
 
+import pytest
+
 from agents.brains.base import ModelExchange
+from live.speech.base import Transcript
 from tests.live.harness import FakeSmartTurn, FakeSTT, Harness, ScriptBrain
 
 QUIET = {"reminder_after_s": 120, "reminders": []}
@@ -173,6 +176,27 @@ async def test_a_backchannel_long_enough_to_pause_the_agent_lets_it_go_on():
     assert h.ctx.history == [{"role": "assistant", "content": GREETING}]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="live/replies.py answers the overlap anyway (it drops backchannels only); "
+    "the fix, /tmp/helpers/bargein-replies.patch, is in the eot helper's file",
+)
+async def test_a_backchannel_heard_as_unsure_words_lets_the_agent_go_on_unanswered():
+    """tiny.en heard a noisy "Mhm." as "and make them." (confidence 0.45): the agent resumes, nothing answers it."""
+    h = Harness({"brain": "scripted", "greeting": GREETING, "script": ["Never said."], "silence": QUIET})
+    await h.start()
+    await h.run(1.0)
+    h.stt.heard, h.vad.speaking = "Mm-hmm.", True  # the early check, on the first 300 ms
+    await h.run(0.35)
+    h.stt.heard = Transcript("and make them.", confidence=0.45)  # the whole overlap, at the caller's pause
+    await h.run(0.1)
+    h.vad.speaking = False
+    await h.run(8.0)
+
+    assert h.events("clear") == []
+    assert h.transcript() == [("agent", GREETING)]
+
+
 async def test_a_backchannel_longer_than_the_confirmation_still_lets_the_agent_go_on():
     """ "Yeah, yeah." talks on past the pause's 200 ms confirmation: its words, not its length, decide."""
     h = Harness({"brain": "scripted", "greeting": GREETING, "script": ["Never said."], "silence": QUIET})
@@ -227,9 +251,9 @@ async def test_speech_that_goes_on_cuts_the_agent_even_before_any_words_are_know
     await h.run(4.0)
 
     [(cleared_at, _)] = h.events("clear")
-    # 300 ms minimum + 300 ms of the caller still talking after the pause (the words, late, could have
-    # said "Yeah."; with them back, 200 ms), in 32 ms VAD windows.
-    assert 1.0 + 0.6 <= cleared_at <= 1.0 + 0.6 + 0.1
+    # 300 ms minimum + 260 ms of the caller still talking after the pause (the words, late, could have
+    # said "Yeah."; with them back, 200 ms), in 32 ms VAD windows: within 300 ms of the minimum.
+    assert 1.0 + 0.56 <= cleared_at <= 1.0 + 0.3 + 0.3
     assert {sentence for at, sentence in h.spoken() if at > cleared_at} == {"Of course."}
 
 
