@@ -40,7 +40,7 @@ from agents.brains.config import AgentConfig
 from agents.brains.sentences import split_sentences
 from agents.brains.speakable import speakable_text
 from live.clock import Clock
-from live.pipeline.bargein import backchannel_prompt, is_backchannel
+from live.pipeline.bargein import backchannel_prompt, is_backchannel, unsure
 from live.pipeline.frames import Samples
 from live.pipeline.inbound import MODEL_RATE
 from live.player import Playback, Player
@@ -308,7 +308,7 @@ class Replies:
         elif (
             job.overlapped_agent
             and self.player.playing is not None
-            and is_backchannel(text, self.config.turn_taking.backchannel_words)
+            and (is_backchannel(text, self.config.turn_taking.backchannel_words) or unsure(text))
         ):
             job.answers = False
             self.log.info("backchannel_ignored", text=text)

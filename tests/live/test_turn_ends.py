@@ -10,8 +10,6 @@ decides every 32 ms.
 
 from __future__ import annotations
 
-import pytest
-
 from agents.brains.base import ModelExchange
 from live.speech.base import Transcript
 from tests.live.harness import FakeSmartTurn, FakeSTT, Harness, ScriptBrain
@@ -176,11 +174,6 @@ async def test_a_backchannel_long_enough_to_pause_the_agent_lets_it_go_on():
     assert h.ctx.history == [{"role": "assistant", "content": GREETING}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="live/replies.py answers the overlap anyway (it drops backchannels only); "
-    "the fix, /tmp/helpers/bargein-replies.patch, is in the eot helper's file",
-)
 async def test_a_backchannel_heard_as_unsure_words_lets_the_agent_go_on_unanswered():
     """tiny.en heard a noisy "Mhm." as "and make them." (confidence 0.45): the agent resumes, nothing answers it."""
     h = Harness({"brain": "scripted", "greeting": GREETING, "script": ["Never said."], "silence": QUIET})
