@@ -18,6 +18,15 @@ from live.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted
 # waiting for the length rule instead raised the cut's p50 from 180 to 220 ms.
 OVERLAP_CONFIDENCE_MIN = 0.6
 
+# The words people cut an agent off with are few and short, and tiny.en is
+# often unsure of them alone ("Sorry?" 0.49-0.61, "No." 0.41-0.75, "Stop."
+# 0.39-0.62 over the agent): they cut however unsure, since ignoring a caller
+# who said "No." is worse than stopping for a hum. The hums it mishears
+# ("and make them.", "Let me") use none of them.
+INTERRUPTING_WORDS = frozenset(
+    {"no", "nope", "stop", "wait", "sorry", "hold", "hang", "excuse", "pardon", "what", "actually", "hello", "hey"}
+)
+
 _HUM_LETTERS = frozenset("mhnu")  # a hum that Whisper spelled out letter by letter
 _WORDS = re.compile(r"[a-z']+(?:-[a-z']+)*")
 
@@ -105,4 +114,6 @@ def unsure(text: str) -> bool:
     paused agent is cut for its length by BACKCHANNEL_LONGEST_MS at the latest.
     """
     confidence = getattr(text, "confidence", None)
-    return confidence is not None and confidence < OVERLAP_CONFIDENCE_MIN
+    if confidence is None or confidence >= OVERLAP_CONFIDENCE_MIN:
+        return False
+    return not INTERRUPTING_WORDS.intersection(_WORDS.findall(text.lower()))

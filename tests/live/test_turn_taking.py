@@ -468,6 +468,16 @@ def test_sure_words_on_a_short_overlap_still_cut():
     assert isinstance(cut, BargeIn)
 
 
+def test_the_words_people_interrupt_with_cut_however_unsure():
+    """tiny.en is often unsure of a lone "No." or "Sorry?" over the agent (0.41-0.61): it is still a barge-in."""
+    for text in ("No.", "Sorry?", "Hold on.", "Wait, what?"):
+        tt = words_machine()
+        overlap(tt, 448)
+        hear(tt, UserSpeechPaused(AUDIO, 1450, 450), at_ms=1674, agent_audible=True)
+        [cut, _window] = tt.words(Transcript(text, confidence=0.45), now=T0 + 1.8)
+        assert isinstance(cut, BargeIn), text
+
+
 def test_late_early_words_cut_a_caller_who_talked_past_the_confirmation_and_then_paused():
     """ "Actually," then a comma's silence: the early words come back late, with no speech to cut on."""
     tt = words_machine()
