@@ -7,8 +7,8 @@ voice (en_US-joe-medium, packaged) at three speeds, through the phone band
 (resampled to 8 kHz and mu-law coded, as Twilio carries it), with and
 without line noise (white noise at 20 dB SNR), plus coughs and a door (noise
 bursts shaped like them) that no speech-to-text should turn into words.
-(espeak-ng voices, which the issue also asks for, are not installed on this
-machine: the script uses them when the `espeak-ng` binary is on PATH.)
+The espeak-ng voice (Debian's espeak-ng, installed by scripts/test) speaks
+every line too when the `espeak-ng` binary is on PATH (not with --quick).
 
 Each dialogue runs through the engine's own pieces, not a model of them:
 the caller's pipeline (live.pipeline.listener: mu-law decode, the 8 to 16 kHz
