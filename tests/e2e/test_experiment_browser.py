@@ -143,8 +143,11 @@ def test_an_experiment_set_up_started_and_read_in_the_browser(
     page.click("button[type=submit]")
     page.wait_for_url("**/experiments/new/")
     # Choosing the agent brings its published versions in over htmx.
+    # htmx must be listening before the change (its script is deferred): a change made
+    # first is never sent (under CI load the versions once never came).
+    page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     page.select_option("select[name=agent]", label=DEMO_AGENT_NAME)
-    page.wait_for_selector(f"input[name=include_{warm.pk}]")
+    page.wait_for_selector(f"input[name=include_{warm.pk}]", timeout=60_000)
     page.fill("input[name=name]", "Greeting A/B in the browser")
     page.fill("input[name=hypothesis]", "A warmer greeting books more appointments.")
     for version, name in ((standard, "Standard"), (warm, "Warm")):
