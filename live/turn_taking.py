@@ -242,9 +242,10 @@ EARLY_WORDS_WAIT_MS = 260  # 300 let the cut land 320 ms after the minimum (the 
 # 90 ms under which the turn detector drops a sound as noise, so a click
 # never takes an answer back) and starts within this time of the commit.
 CONTINUE_MIN_SPEECH_MS = 96
-
-_WORD = re.compile(r"[a-z0-9']+")
 CONTINUE_WITHIN_S = 2.0
+
+# Words as counted for the single-word window ("Yes." is one, "930" is one).
+_WORD = re.compile(r"[a-z0-9']+")
 
 # A paused agent with no verdict on the overlap this long after the caller
 # went quiet goes on talking (speech-to-text lost or very late).
