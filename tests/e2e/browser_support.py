@@ -37,7 +37,27 @@ def log_in(
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}{path}")
+    wait_for_browser_timezone(page)
     return page
+
+
+# True once the page is rendered in the browser's own zone, or the console does not ask for it
+# (static/console/browser_timezone.js posts the zone, then fetches the page again).
+_TIMEZONE_SETTLED = """() => {
+  const body = document.body;
+  if (!body || document.readyState !== "complete") return false;
+  if (!body.hasAttribute("data-browser-timezone-url")) return true;
+  return body.getAttribute("data-rendered-timezone") === Intl.DateTimeFormat().resolvedOptions().timeZone;
+}"""
+
+
+def wait_for_browser_timezone(page: Page, timeout_ms: int = 60_000) -> None:
+    """Wait out the first page's reload into the browser's timezone before acting on it.
+
+    That reload comes when the zone's POST returns: under load it can land after a test
+    has chosen something on the page, and wipe the choice (a CI run lost an htmx swap so).
+    """
+    page.wait_for_function(_TIMEZONE_SETTLED, timeout=timeout_ms)
 
 
 def screenshot(page: Page, path: Path | str) -> None:

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tests.analytics.conftest import PRICING, make_call, stages
-from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import browser, wait_for_browser_timezone
 from tests.e2e.browser_support import screenshot as _shot
 from tests.factories import AgentFactory, AgentVersionFactory, CampaignFactory, LeadFactory, UserFactory
 
@@ -69,6 +69,7 @@ def test_an_operator_reads_and_filters_analytics(voice_server, transactional_db,
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/analytics/")
+    wait_for_browser_timezone(page)  # its reload must not land mid-test
 
     assert page.inner_text("[data-figure=calls]") == "5"
     bars = page.locator("svg[data-chart=calls-per-day] rect[fill]")

@@ -34,7 +34,7 @@ from experiments.models import Experiment
 from experiments.selectors import experiment_results
 from experiments.services import variant_pick
 from sandbox.demo import DEMO_AGENT_NAME
-from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import browser, wait_for_browser_timezone
 from tests.e2e.conftest import E2E_ACCOUNT_SID, VoiceServer, run_voice_server
 from tests.factories import UserFactory
 
@@ -142,9 +142,10 @@ def test_an_experiment_set_up_started_and_read_in_the_browser(
     page.fill("input[name=password]", "experimenter-pass-1")
     page.click("button[type=submit]")
     page.wait_for_url("**/experiments/new/")
-    # Choosing the agent brings its published versions in over htmx.
-    # htmx must be listening before the change (its script is deferred): a change made
-    # first is never sent (under CI load the versions once never came).
+    # Choosing the agent brings its published versions in over htmx. Before that: the first
+    # page reloads itself in the browser's zone once its POST returns, which under CI load came
+    # after the choice and wiped it; and htmx (a deferred script) must be listening.
+    wait_for_browser_timezone(page)
     page.wait_for_function("() => window.htmx !== undefined && document.readyState === 'complete'")
     page.select_option("select[name=agent]", label=DEMO_AGENT_NAME)
     page.wait_for_selector(f"input[name=include_{warm.pk}]", timeout=60_000)

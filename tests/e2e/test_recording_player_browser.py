@@ -16,7 +16,7 @@ import pytest
 from calls.models import Call
 from calls.recordings import recording_delete
 from live.recording import RATE, StereoRecorder, save_recording
-from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import browser, wait_for_browser_timezone
 from tests.factories import CallFactory, UserFactory
 from voiceops.roles import OPERATOR, role_assign
 
@@ -54,6 +54,7 @@ def test_the_recording_plays_on_the_call_page_and_seeks(voice_server, transactio
         page.click("button[type=submit]")
         player = page.locator("audio.recording-player")
         player.wait_for()
+        wait_for_browser_timezone(page)  # its reload must not land mid-test
         page.wait_for_function("() => document.querySelector('audio.recording-player').readyState >= 1")
         assert page.evaluate("document.querySelector('audio.recording-player').duration") == pytest.approx(
             SECONDS, abs=0.1

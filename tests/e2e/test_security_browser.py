@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page
 from agents.models import Agent
 from campaigns.models import Campaign
 from experiments.models import Experiment
-from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import browser, wait_for_browser_timezone
 from tests.e2e.conftest import run_voice_server
 
 __all__ = ["browser"]
@@ -55,6 +55,7 @@ def test_every_console_page_loads_without_a_csp_violation(strict_server, transac
     page.fill("input[name=password]", "voiceops-demo")
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
+    wait_for_browser_timezone(page)  # its reload must not land mid-test
     agent, campaign, experiment = Agent.objects.first(), Campaign.objects.first(), Experiment.objects.first()
     paths = [
         "/",

@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from tests.e2e.browser_support import browser
+from tests.e2e.browser_support import browser, wait_for_browser_timezone
 from tests.factories import UserFactory
 from tests.webhooks.conftest import _fresh_subscriptions, receiver
 from tests.webhooks.readme_snippet import readme_verifier
@@ -47,6 +47,7 @@ def test_an_operator_adds_an_endpoint_and_replays_a_failed_delivery(
     page.fill("input[name=password]", "hooks-pass-123")
     page.click("button[type=submit]")
     page.wait_for_selector("#endpoint-form")
+    wait_for_browser_timezone(page)  # its reload must not land mid-test
 
     page.fill("input[name=url]", f"http://127.0.0.1:{receiver.port}/hooks/voiceops")
     page.check("input[name=events][value='call.ended']")
