@@ -355,6 +355,10 @@ class CallSession:
         for decision in self.turn_taking.overlap_words(text, now=self.clock.now(), final=False):
             self._decide(decision)
 
+    def _check_overlap_now(self) -> None:
+        audio = self.listener.turns.audio_so_far()
+        self._overlap_check = asyncio.create_task(self._check_overlap(audio), name="overlap-check")
+
     def _decide(self, decision: tt.Decision) -> None:
         if isinstance(decision, tt.Speculate):
             self.replies.speculate(decision.audio, decision.speech_end_at, decision.overlapped_agent)
@@ -377,8 +381,9 @@ class CallSession:
             self.log.info("agent_paused_for_overlap")
             if self._overlap_check is not None:
                 self._overlap_check.cancel()
-            audio = self.listener.turns.audio_so_far()
-            self._overlap_check = asyncio.create_task(self._check_overlap(audio), name="overlap-check")
+            self._check_overlap_now()
+        elif isinstance(decision, tt.CheckOverlap):
+            self._check_overlap_now()  # the last look is back: this one hears more of the overlap
         elif isinstance(decision, tt.ResumeAgent):
             self.log.info("agent_resumed", why=decision.why)
             self.player.resume()

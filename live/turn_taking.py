@@ -58,9 +58,14 @@ The policy, decision by decision:
   past the minimum cuts the reply anyway (the caller is still talking
   barge_in_confirm_ms after the pause): a backchannel is short, and a real
   barge-in still sends `clear` within that time of the minimum speech. The
-  exception is speech whose early words were a backchannel or none ("Yeah, yeah."):
-  it is not cut for its length until BACKCHANNEL_LONGEST_MS, and its words
-  at the caller's pause decide. With barge_in_confirm_ms = 0 the minimum
+  exception is speech whose early words were a backchannel, none, or words
+  Whisper is unsure of ("Yeah, yeah."): it is not cut for its length until
+  BACKCHANNEL_LONGEST_MS, and while the caller talks on the overlap is heard
+  again, longer (CheckOverlap: "Actually, I need" whose first 300 ms came back
+  "Okay." waited a second for its cut); the words of the last look, or at the
+  caller's pause, decide. The words people interrupt with ("no", "wait",
+  "sorry": live.pipeline.bargein.INTERRUPTING_WORDS) cut as soon as any
+  check hears them. With barge_in_confirm_ms = 0 the minimum
   speech cuts at once. Shorter overlaps are left to the reply job, which
   ignores an overlapping backchannel once it has been transcribed.
 - Remind / GiveUp: nobody has said anything for reminder_after_s: a reminder,
@@ -77,7 +82,7 @@ from typing import Protocol
 import numpy as np
 
 from agents.brains.completeness import Verdict, judge
-from live.pipeline.bargein import BargeInDetector, real_words, unsure
+from live.pipeline.bargein import INTERRUPTING_WORDS, BargeInDetector, real_words, unsure
 from live.pipeline.frames import (
     Samples,
     UserSpeaking,
@@ -156,6 +161,13 @@ class PauseAgent:
 
 
 @dataclass(frozen=True)
+class CheckOverlap:
+    """The caller talks on over the paused agent and no words have settled it yet: hear the overlap again."""
+
+    at: float
+
+
+@dataclass(frozen=True)
 class ResumeAgent:
     """The overlap was no words, a backchannel, or unsure words: the agent goes on where it paused."""
 
@@ -193,6 +205,7 @@ Decision = (
     | Discard
     | TurnWindow
     | PauseAgent
+    | CheckOverlap
     | ResumeAgent
     | BargeIn
     | Remind
@@ -214,9 +227,16 @@ class EndOfTurn:
 
 # The early check hears only the first ~300 ms, where Whisper turns a "mhm"
 # into "here." or "Wow." (scripts/bench_turns.py): one word there that is
-# not a backchannel is not enough to cut ("And, Mm-hmm."); two are. A one-word barge-in ("Stop.") is cut at the
-# caller's pause, by the full transcript.
+# not a backchannel is not enough to cut ("And, Mm-hmm."); two it is sure of
+# are, and so is any word people interrupt with ("No.", "Wait").
 EARLY_CUT_WORDS = 2
+
+# Speech that goes on over the paused agent, unsettled by the early check, is
+# heard again once the last look is back and the caller has said this much
+# more (a look at the same audio would hear the same), at most OVERLAP_RECHECKS
+# times: by then BACKCHANNEL_LONGEST_MS or the caller's pause decides.
+RECHECK_AFTER_MORE_MS = 64  # two VAD windows: "Hold on," then its comma had 80-120 ms more
+OVERLAP_RECHECKS = 3
 SMART_TURN_THRESHOLD = 0.5  # Smart Turn's own: above, the utterance sounds complete
 
 # Whisper's probability of a full stop after the last word (Transcript.sentence_end,
@@ -279,6 +299,10 @@ class TurnTaking:
         self._early_heard = False  # the early check on the overlap is back
         self._early_backchannel = False  # ...and heard only backchannel words
         self._spoke_past_confirm = False  # the caller talked on past barge_in_confirm_ms after the pause
+        self._rechecks = 0  # CheckOverlap sent for this pause
+        self._recheck_wanted = False  # the last look settled nothing: look again when there is more
+        self._looked_at_ms = 0.0  # how much of the caller's speech the last look heard
+        self._speech_ms = 0.0  # how much of it there is now
         # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
         self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
@@ -303,6 +327,7 @@ class TurnTaking:
             self.pause_quiet_since = None
             if self.paused_at_speech_ms is not None:
                 self.paused_at_speech_ms = 0.0  # still paused: talking on from here cuts it
+                self._looked_at_ms = self._speech_ms = 0.0  # speech is counted afresh
             self.bargein.set_agent_speaking(agent_audible)
             self.bargein.process(event)
             return []
@@ -316,13 +341,15 @@ class TurnTaking:
                     self._carried = audio
                     return [Continue(at=now)]  # the agent is not audible: nothing to barge in on
             if self.paused_at_speech_ms is not None:
+                self._speech_ms = event.speech_ms
+                out = self._look_again(now)
                 if self.paused_at is not None and now - self.paused_at >= self.confirm_ms / 1000.0:
                     self._spoke_past_confirm = True  # long enough to cut, once the early words are no backchannel
                 if self.paused_at is not None and now - self.paused_at >= self._confirm_s():
                     if self._early_backchannel and event.speech_ms < BACKCHANNEL_LONGEST_MS:
-                        return []  # "Yeah, yeah.": longer than the confirmation, but its words so far are a backchannel
+                        return out  # "Yeah, yeah.": past the confirmation, but its words so far are a backchannel
                     return self._cut(now, event.speech_ms)  # still talking: too long for a backchannel, words or not
-                return []
+                return out
             self.bargein.set_agent_speaking(agent_audible, event.speech_ms)
             fired = self.bargein.process(event)
             if fired is None:
@@ -332,6 +359,8 @@ class TurnTaking:
             self.paused_at_speech_ms = event.speech_ms
             self.paused_at = now
             self._early_backchannel = self._early_heard = self._spoke_past_confirm = False
+            self._rechecks, self._recheck_wanted = 0, False
+            self._looked_at_ms = self._speech_ms = event.speech_ms
             return [PauseAgent(at=now)]
         if isinstance(event, UserSpeechResumed):
             self.pause_quiet_since = None
@@ -438,26 +467,45 @@ class TurnTaking:
         if self.paused_at_speech_ms is None:
             return []  # already cut (the speech went on), or resumed
         words = real_words(text, self.backchannel_words)
-        if words and (len(words) >= EARLY_CUT_WORDS if not final else not unsure(text)):
-            return self._cut(now, self.paused_at_speech_ms)
-        if words and not final:
-            if self._spoke_past_confirm:
-                # Late words ("Actually," then a comma's silence): the length rule waited only for
-                # them, and the caller may be quiet now, with no speech event to cut on.
-                return self._cut(now, self.paused_at_speech_ms)
-            self._early_heard = True  # one word: speech that goes on is cut for its length
-            self._early_backchannel = False
-            return []
         if not final:
-            # Nothing but a backchannel, or no words at all, in the first few hundred ms:
-            # speech that goes on is not cut for its length (a noisy "Yeah, yeah." came back "").
-            self._early_heard = True
-            self._early_backchannel = not words
-            return []
+            return self._early_words(text, words, now)
+        if words and not unsure(text):
+            return self._cut(now, self.paused_at_speech_ms)
         self.paused_at_speech_ms = None
         self.pause_quiet_since = None
         why = "unsure words" if words else "backchannel" if text.strip() else "no words"
         return [ResumeAgent(at=now, why=why)]
+
+    def _early_words(self, text: str, words: list[str], now: float) -> list[Decision]:
+        """A look at the overlap while the caller may still be talking: cut, wait for more, or look again."""
+        assert self.paused_at_speech_ms is not None
+        sure = not unsure(text)
+        if INTERRUPTING_WORDS.intersection(words) or (len(words) >= EARLY_CUT_WORDS and sure):
+            return self._cut(now, self.paused_at_speech_ms)
+        self._early_heard = True
+        # Whisper garbles the first 300 ms most ("Okay." for espeak-ng's "Actually"); a longer
+        # look's words count however unsure: "I killed." (0.26) there is no hum.
+        if words and (sure or self._rechecks > 0):
+            if self._spoke_past_confirm:
+                # Late words ("Here," then a comma's silence): the length rule waited only for
+                # them, and the caller may be quiet now, with no speech event to cut on.
+                return self._cut(now, self.paused_at_speech_ms)
+            self._early_backchannel = False  # one word: speech that goes on is cut for its length
+            return []
+        # Nothing but a backchannel, no words, or first words Whisper is unsure of ("and make it."
+        # for a hum): speech that goes on is not cut for its length (a noisy "Yeah, yeah."
+        # came back ""); while it goes on, a longer look may hear the words it holds.
+        self._early_backchannel = True
+        self._recheck_wanted = self._rechecks < OVERLAP_RECHECKS
+        return self._look_again(now)  # the caller may have said more (or all of it) while this look ran
+
+    def _look_again(self, now: float) -> list[Decision]:
+        if not self._recheck_wanted or self._speech_ms < self._looked_at_ms + RECHECK_AFTER_MORE_MS:
+            return []
+        self._recheck_wanted = False
+        self._rechecks += 1
+        self._looked_at_ms = self._speech_ms
+        return [CheckOverlap(at=now)]
 
     def _confirm_s(self) -> float:
         """How long speech may go on past the pause before it cuts whatever its words.

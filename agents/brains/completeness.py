@@ -48,15 +48,18 @@ class Verdict(Enum):
 # Sounds people make while they look for the next word.
 HESITATIONS = frozenset({"um", "umm", "uh", "uhh", "er", "erm", "ah", "hmm", "mm", "eh", "uhm"})
 
+# Determiners and possessives: no sentence ends on one, not even a question
+# ("Could we do it on the?" is tiny.en's "on the" before a pause, where a
+# question may well end on a preposition: "Who is it for?").
+DETERMINERS = frozenset({"the", "a", "an", "my", "your", "our", "his", "their", "every", "each"})
+
 # Words a sentence does not end on: it goes on after them.
-OPEN_ENDINGS = frozenset(
+OPEN_ENDINGS = DETERMINERS | frozenset(
     {
         # conjunctions
         "and", "or", "but", "because", "cause", "if", "than", "although", "though", "unless", "whether",
         # prepositions
         "to", "of", "for", "with", "at", "on", "in", "from", "by", "about", "into", "between", "like",
-        # determiners and possessives
-        "the", "a", "an", "my", "your", "our", "his", "their", "every", "each",
         # subjects and openers that need what follows
         "i", "i'm", "i'd", "i'll", "i've", "we're", "it's", "just", "very", "think", "guess", "suppose",
         "wondering",
@@ -119,8 +122,12 @@ def judge(text: str) -> Verdict:
     words = _WORD.findall(cleaned)
     if not words:
         return Verdict.UNKNOWN
+    if words[-1] in DETERMINERS:
+        return Verdict.UNFINISHED
+    if _preposition_and_demonstrative(words):
+        return Verdict.UNSURE  # "on that?" too: tiny.en's question mark is no surer than its full stop
     if cleaned.endswith("?"):
-        return Verdict.FINISHED  # a question is a complete turn, whatever its last word
+        return Verdict.FINISHED  # a question is a complete turn, whatever else its last word
     if _TRAILING_OPEN.search(cleaned):
         return Verdict.UNFINISHED  # Whisper writes a trailing pause as "..." or a comma
     if words[-1] in HESITATIONS or words[-1] in OPEN_ENDINGS:
@@ -134,6 +141,8 @@ def judge(text: str) -> Verdict:
         return Verdict.UNFINISHED
     if any(tail == phrase or tail.endswith(" " + phrase) for phrase in OPEN_PHRASES):
         return Verdict.UNFINISHED
-    if len(words) >= 2 and words[-1] in DEMONSTRATIVES and words[-2] in PREPOSITIONS:
-        return Verdict.UNSURE
     return Verdict.FINISHED
+
+
+def _preposition_and_demonstrative(words: list[str]) -> bool:
+    return len(words) >= 2 and words[-1] in DEMONSTRATIVES and words[-2] in PREPOSITIONS

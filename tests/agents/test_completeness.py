@@ -30,6 +30,7 @@ from agents.brains.completeness import Verdict, judge
         "Hmm, maybe",  # an opener after a hesitation
         "And maybe",  # tiny.en's "Hmm, maybe" on a phone line: a connective before the opener
         "but well",
+        "Could we do it on the?",  # espeak-ng's "on the" before the pause: no question ends on an article
     ],
 )
 def test_open_sentences_are_unfinished(text):
@@ -74,6 +75,7 @@ def test_no_words_is_unknown(text):
         "we do it on this.",
         "could we do it on there.",
         "I'll come in for that.",  # a whole sentence too: unsure, not unfinished
+        "Could we do it on that?",  # its question mark is no surer than the full stop
     ],
 )
 def test_a_preposition_and_a_demonstrative_at_the_end_is_unsure(text):

@@ -9,6 +9,7 @@ from live.pipeline.frames import UserSpeaking, UserSpeechPaused, UserSpeechResum
 from live.speech.base import Transcript
 from live.turn_taking import (
     BargeIn,
+    CheckOverlap,
     Commit,
     Discard,
     EndOfTurn,
@@ -368,7 +369,9 @@ def test_a_backchannel_heard_early_is_not_cut_for_going_on_past_the_confirmation
     overlap(tt, 320)
     assert tt.overlap_words("Yeah.", now=T0 + 1.45, final=False) == []
     for ms in range(352, 1184, 32):  # on past the confirmation, short of the longest backchannel
-        assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == [], ms
+        # Nothing is cut; the overlap is only heard again, once two VAD windows more of it are there.
+        expected = [CheckOverlap(at=T0 + (1000 + ms) / 1000)] if ms == 384 else []
+        assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == expected, ms
     hear(tt, UserSpeechPaused(AUDIO, 2150, 1150), at_ms=2374, agent_audible=True)
     [resume, _window] = tt.words("Yeah, yeah.", now=T0 + 2.5)
     assert resume == ResumeAgent(at=T0 + 2.5, why="backchannel")
@@ -378,7 +381,7 @@ def test_a_backchannel_that_goes_on_too_long_is_a_turn():
     tt = words_machine()
     overlap(tt, 320)
     tt.overlap_words("Okay.", now=T0 + 1.45, final=False)
-    assert hear(tt, UserSpeaking(1184, 2184), at_ms=2184, agent_audible=True) == []
+    assert kinds(hear(tt, UserSpeaking(1184, 2184), at_ms=2184, agent_audible=True)) == ["CheckOverlap"]
     [cut] = hear(tt, UserSpeaking(1216, 2216), at_ms=2216, agent_audible=True)  # BACKCHANNEL_LONGEST_MS
     assert cut == BargeIn(at=T0 + 2.216, speech_ms=1216)
 
@@ -395,10 +398,10 @@ def test_words_after_an_early_backchannel_still_cut_at_the_pause():
 
 
 def test_one_unknown_early_word_still_cuts_for_length():
-    """A real barge-in's first word ("Wait") is no backchannel: speech that goes on cuts as before."""
+    """A real barge-in's first word ("Thursday") is no backchannel: speech that goes on cuts as before."""
     tt = words_machine()
     overlap(tt, 320)
-    tt.overlap_words("Wait.", now=T0 + 1.45, final=False)
+    assert tt.overlap_words("Thursday.", now=T0 + 1.45, final=False) == []
     [cut] = hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True)
     assert isinstance(cut, BargeIn)
 
@@ -414,7 +417,7 @@ def test_the_next_overlap_starts_without_the_last_ones_backchannel():
     for ms in range(32, 321, 32):
         out += hear(tt, UserSpeaking(ms, 3000 + ms), at_ms=3000 + ms, agent_audible=True)
     assert kinds(out) == ["PauseAgent"]
-    tt.overlap_words("Hold", now=T0 + 3.45, final=False)  # one word, no backchannel
+    assert tt.overlap_words("Can", now=T0 + 3.45, final=False) == []  # one word, no backchannel
     [cut] = hear(tt, UserSpeaking(576, 3576), at_ms=3576, agent_audible=True)
     assert isinstance(cut, BargeIn)  # the length rule is back
 
@@ -434,7 +437,8 @@ def test_late_early_words_that_are_a_backchannel_still_save_the_agent():
     tt = words_machine()
     overlap(tt, 320)
     assert hear(tt, UserSpeaking(576, 1576), at_ms=1576, agent_audible=True) == []  # 256 ms: the words are out
-    assert tt.overlap_words("Yeah.", now=T0 + 1.6, final=False) == []
+    # The caller said 256 ms more while the words were out: the overlap is heard again at once.
+    assert tt.overlap_words("Yeah.", now=T0 + 1.6, final=False) == [CheckOverlap(at=T0 + 1.6)]
     for ms in range(608, 900, 32):
         assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == [], ms
 
@@ -445,7 +449,8 @@ def test_no_words_early_is_not_cut_for_length_either():
     overlap(tt, 320)
     assert tt.overlap_words("", now=T0 + 1.45, final=False) == []
     for ms in range(352, 1000, 32):
-        assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True) == [], ms
+        out = hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True)
+        assert kinds(out) in ([], ["CheckOverlap"]), ms  # looked at again, never cut
     hear(tt, UserSpeechPaused(AUDIO, 2000, 1000), at_ms=2224, agent_audible=True)
     [resume, _window] = tt.words("Yeah, yeah.", now=T0 + 2.4)
     assert resume == ResumeAgent(at=T0 + 2.4, why="backchannel")
@@ -489,3 +494,65 @@ def test_late_early_words_do_not_cut_a_caller_who_stopped_before_the_confirmatio
     tt = words_machine()
     overlap(tt, 544)  # 224 ms past the pause, then quiet
     assert tt.overlap_words("Here.", now=T0 + 1.7, final=False) == []
+
+
+def test_the_words_people_interrupt_with_cut_as_soon_as_an_early_look_hears_them():
+    """bench_voice's "Sorry." at the caller's pause waited for the whole transcript: 348 ms to the clear."""
+    for text in ("Sorry?", "No.", "Wait...", Transcript("No,", confidence=0.3)):
+        tt = words_machine()
+        overlap(tt, 320)
+        assert tt.overlap_words(text, now=T0 + 1.45, final=False) == [BargeIn(at=T0 + 1.45, speech_ms=320)], text
+
+
+def test_two_early_words_whisper_is_unsure_of_are_not_a_cut():
+    """A noisy hum came back "And make it." (0.5): not a barge-in on its own, but worth a longer look."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words(Transcript("And make it.", confidence=0.5), now=T0 + 1.45, final=False) == []
+    assert hear(tt, UserSpeaking(448, 1448), at_ms=1448, agent_audible=True) == [CheckOverlap(at=T0 + 1.448)]
+    assert hear(tt, UserSpeaking(608, 1608), at_ms=1608, agent_audible=True) == []  # not cut for its length
+    hear(tt, UserSpeechPaused(AUDIO, 1650, 650), at_ms=1874, agent_audible=True)
+    [resume, _window] = tt.words(Transcript("Mm-hmm.", confidence=0.7), now=T0 + 2.0)
+    assert resume == ResumeAgent(at=T0 + 2.0, why="backchannel")
+
+
+def test_a_longer_look_hears_the_barge_in_an_early_backchannel_hid():
+    """ "Actually, I need to change that." whose first 300 ms came back "Okay.": cut by the next look, not at 1.2 s."""
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("Okay.", now=T0 + 1.45, final=False) == []
+    assert hear(tt, UserSpeaking(448, 1448), at_ms=1448, agent_audible=True) == [CheckOverlap(at=T0 + 1.448)]
+    [cut] = tt.overlap_words("Okay, I need to", now=T0 + 1.6, final=False)
+    assert cut == BargeIn(at=T0 + 1.6, speech_ms=320)
+
+
+def test_a_caller_who_went_quiet_while_the_early_look_ran_is_heard_again_at_once():
+    """ "Hold on," then a comma's pause: the first 300 ms came back empty after the words were all said."""
+    tt = words_machine()
+    overlap(tt, 448)  # 128 ms more than the first look heard, then quiet
+    hear(tt, UserSpeechPaused(AUDIO, 1448, 448), at_ms=1672, agent_audible=True)
+    assert tt.overlap_words("", now=T0 + 1.7, final=False) == [CheckOverlap(at=T0 + 1.7)]
+    [cut] = tt.overlap_words("Hold on.", now=T0 + 1.85, final=False)
+    assert isinstance(cut, BargeIn)
+
+
+def test_the_overlap_is_heard_again_on_each_64_ms_more_of_speech_three_times_at_most():
+    tt = words_machine()
+    overlap(tt, 320)
+    looks_at = []
+    for ms in range(352, 1184, 32):
+        if tt.overlap_words("Yeah.", now=T0 + (1000 + ms) / 1000, final=False) == []:  # each look settles nothing
+            out = hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True)
+            looks_at += [ms for decision in out if isinstance(decision, CheckOverlap)]
+    assert looks_at == [384, 448, 512]  # 64 ms more each time, three times
+
+    # The caller paused and spoke again over the still paused agent: the new speech is counted afresh.
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("Yeah.", now=T0 + 1.4, final=False) == []
+    hear(tt, UserSpeechStarted(1500), at_ms=1532, agent_audible=False)
+    looks_at = []
+    for ms in range(32, 200, 32):
+        out = hear(tt, UserSpeaking(ms, 1500 + ms), at_ms=1500 + ms, agent_audible=False)
+        looks_at += [ms for decision in out if isinstance(decision, CheckOverlap)]
+    assert looks_at == [64]
