@@ -421,10 +421,11 @@ class TurnTaking:
 
         Both run side by side from the pause (live.session), so waiting for
         the slower of the two costs little. Both finished: the short window.
-        Both unfinished: the long hold. They disagree: halfway between, since
-        each misses what the other hears: tiny.en drops the "uh" of "My name
-        is, uh" (the voice still hears a hesitation), and Smart Turn calls
-        "Tuesday or" finished (the words do not).
+        Words that leave the sentence open ("Tuesday or", which Smart Turn
+        calls finished), or both unfinished: the long hold. Finished words
+        and an unfinished voice, or words unsure of their ending: halfway
+        between, since tiny.en drops the "uh" of "My name is, uh" (the voice
+        still hears a hesitation) and mishears open endings as closed ones.
         """
         settings = self.end_of_turn
         if self._heard is None or (self.expect_acoustic and not self._voice_known):
@@ -452,9 +453,14 @@ class TurnTaking:
         voice_finished = self._voice >= SMART_TURN_THRESHOLD
         if words_finished and voice_finished:
             return [TurnWindow(settings.finished_ms, "words and voice sound finished")]
+        if self._heard is Verdict.UNFINISHED:
+            # Words that leave the sentence open ("on the?", "Maybe.") hold it whatever the voice says:
+            # Smart Turn called espeak-ng's "Could we do it on the" finished (0.94), and halfway
+            # (1,125 ms) ended it before the rest came after a 900 ms hesitation (scripts/bench_turns.py).
+            return [TurnWindow(settings.unfinished_ms, "the words sound unfinished")]
         if not words_finished and not voice_finished:
             return [TurnWindow(settings.unfinished_ms, "words and voice sound unfinished")]
-        why = "the voice sounds unfinished" if words_finished else "the words sound unfinished"
+        why = "the voice sounds unfinished" if words_finished else "the words may not be finished"
         return [TurnWindow(halfway, why)]
 
     def overlap_words(self, text: str, *, now: float, final: bool) -> list[Decision]:
