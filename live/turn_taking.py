@@ -484,14 +484,18 @@ class TurnTaking:
         sure = not unsure(text)
         if INTERRUPTING_WORDS.intersection(words) or (len(words) >= EARLY_CUT_WORDS and sure):
             return self._cut(now, self.paused_at_speech_ms)
-        # Whisper garbles the first 300 ms most ("Okay." for espeak-ng's "Actually"); a longer
-        # look's words count however unsure: "I killed." (0.26) there is no hum.
-        if words and (sure or self._rechecks > 0):
+        if words and sure:
             if self._spoke_past_confirm:
                 # Late words ("Here," then a comma's silence): the length rule waited only for
                 # them, and the caller may be quiet now, with no speech event to cut on.
                 return self._cut(now, self.paused_at_speech_ms)
             self._early_backchannel = False  # one word: speech that goes on is cut for its length
+            return []
+        if words and self._rechecks > 0:
+            # Whisper garbles the first 300 ms most ("Okay." for espeak-ng's "Actually"): a longer
+            # look's unsure words ("I killed.", 0.26) no longer spare speech that goes on; they do
+            # not cut on their own (a noisy hum came back "Okay. Thank you.", 0.47).
+            self._early_backchannel = False
             return []
         # Nothing but a backchannel, no words, or first words Whisper is unsure of ("and make it."
         # for a hum): speech that goes on is not cut for its length (a noisy "Yeah, yeah."

@@ -562,3 +562,28 @@ def test_the_overlap_is_heard_again_on_each_64_ms_more_of_speech_three_times_at_
         out = hear(tt, UserSpeaking(ms, 1500 + ms), at_ms=1500 + ms, agent_audible=False)
         looks_at += [ms for decision in out if isinstance(decision, CheckOverlap)]
     assert looks_at == [64]
+
+
+def test_a_longer_looks_unsure_words_end_the_reprieve_but_do_not_cut_on_their_own():
+    """espeak-ng's "Actually, I need ..." came back "Okay." then "I killed." (0.26);
+    a noisy hum "Okay. Thank you." (0.47)."""
+    # The caller talks on: the length rule cuts at the next speech event.
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("Okay.", now=T0 + 1.4, final=False) == []
+    for ms in range(352, 609, 32):  # past the 250 ms confirmation, spared by the backchannel
+        hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True)
+    assert tt.overlap_words(Transcript("I killed.", confidence=0.26), now=T0 + 1.62, final=False) == []
+    [cut] = hear(tt, UserSpeaking(640, 1640), at_ms=1640, agent_audible=True)
+    assert cut == BargeIn(at=T0 + 1.64, speech_ms=640)
+
+    # The caller has stopped: the unsure words alone do not cut; at the pause they resume the agent.
+    tt = words_machine()
+    overlap(tt, 320)
+    assert tt.overlap_words("Okay.", now=T0 + 1.4, final=False) == []
+    for ms in range(352, 609, 32):
+        hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True)
+    hear(tt, UserSpeechPaused(AUDIO, 1608, 608), at_ms=1832, agent_audible=True)
+    assert tt.overlap_words(Transcript("Okay. Thank you.", confidence=0.47), now=T0 + 1.85, final=False) == []
+    [resume, _window] = tt.words(Transcript("Okay. Thank you.", confidence=0.47), now=T0 + 2.0)
+    assert resume == ResumeAgent(at=T0 + 2.0, why="unsure words")
