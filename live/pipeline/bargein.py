@@ -27,6 +27,12 @@ INTERRUPTING_WORDS = frozenset(
     {"no", "nope", "stop", "wait", "sorry", "hold", "hang", "excuse", "pardon", "what", "actually", "hello", "hey"}
 )
 
+# Thanks said over the agent asks it nothing, and "Thank you." is what Whisper
+# writes for sound it cannot place: a noisy hum over the agent came back
+# "Thank you." (0.54) and "Okay. Thank you." (0.47) in scripts/bench_turns.py.
+# Neither is a barge-in or a turn to answer, whatever the version's backchannel words.
+THANKS = frozenset({"thanks", "thank you", "thank you very much", "thanks a lot"})
+
 _HUM_LETTERS = frozenset("mhnu")  # a hum that Whisper spelled out letter by letter
 _WORDS = re.compile(r"[a-z']+(?:-[a-z']+)*")
 
@@ -99,8 +105,8 @@ def is_backchannel(text: str, words: list[str]) -> bool:
 def real_words(text: str, words: list[str]) -> list[str]:
     """The words of `text` that are neither backchannel words, hesitations, nor a hum spelled out."""
     said = " " + " ".join(_WORDS.findall(text.lower())) + " "
-    allowed = {w.lower().strip() for w in words} | HESITATIONS
-    for phrase in (p for p in allowed if " " in p):
+    allowed = {w.lower().strip() for w in words} | HESITATIONS | THANKS
+    for phrase in sorted((p for p in allowed if " " in p), key=len, reverse=True):  # the longest first
         said = said.replace(f" {phrase} ", " ")  # a backchannel of more than one word ("i see")
     # A hum that Whisper spelled out ("M H M", "M-H-N-N", "Mm-h", "Mm-huh") is no word either.
     return [token for token in said.split() if token not in allowed and set(token) - _HUM_LETTERS - {"-", "'"}]

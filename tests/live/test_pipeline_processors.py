@@ -133,6 +133,14 @@ def test_a_hum_spelled_out_and_a_backchannel_inside_a_longer_text_are_no_words()
     assert real_words("Wait, I see a problem.", words) == ["wait", "a", "problem"]
 
 
+def test_thanks_over_the_agent_is_no_words():
+    """Whisper's "Thank you." for a sound it cannot place (a noisy hum), and a caller's own thanks."""
+    words = ["mhm", "okay"]
+    for heard in ["Thank you.", "Okay. Thank you.", "Thanks!", "Thank you very much.", "Mhm, thanks a lot."]:
+        assert real_words(heard, words) == [], heard
+    assert real_words("Thank you, but can you repeat that?", words) == ["but", "can", "you", "repeat", "that"]
+
+
 def test_encoder_cuts_whole_frames_and_pads_the_last():
     encoder = OutboundEncoder(22050)
     frames = encoder.process(tone(0.51, 22050)) + encoder.flush()

@@ -566,7 +566,7 @@ def test_the_overlap_is_heard_again_on_each_64_ms_more_of_speech_three_times_at_
 
 def test_a_longer_looks_unsure_words_end_the_reprieve_but_do_not_cut_on_their_own():
     """espeak-ng's "Actually, I need ..." came back "Okay." then "I killed." (0.26);
-    a noisy hum "Okay. Thank you." (0.47)."""
+    a noisy hum "Okay." then "and make them." (0.47)."""
     # The caller talks on: the length rule cuts at the next speech event.
     tt = words_machine()
     overlap(tt, 320)
@@ -584,6 +584,6 @@ def test_a_longer_looks_unsure_words_end_the_reprieve_but_do_not_cut_on_their_ow
     for ms in range(352, 609, 32):
         hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=True)
     hear(tt, UserSpeechPaused(AUDIO, 1608, 608), at_ms=1832, agent_audible=True)
-    assert tt.overlap_words(Transcript("Okay. Thank you.", confidence=0.47), now=T0 + 1.85, final=False) == []
-    [resume, _window] = tt.words(Transcript("Okay. Thank you.", confidence=0.47), now=T0 + 2.0)
+    assert tt.overlap_words(Transcript("and make them.", confidence=0.47), now=T0 + 1.85, final=False) == []
+    [resume, _window] = tt.words(Transcript("and make them.", confidence=0.47), now=T0 + 2.0)
     assert resume == ResumeAgent(at=T0 + 2.0, why="unsure words")
