@@ -350,7 +350,7 @@ class CallSession:
         """The first words of speech over the paused agent: real words cut it now, not at the caller's pause."""
         prompt = backchannel_prompt(self.config.turn_taking.backchannel_words)  # most overlaps are backchannels
         text = await self.workers.transcribe(
-            self.stt, audio, language=self.config.stt.language, priority=URGENT, prompt=prompt
+            self.stt, audio, language=self.config.stt.language, priority=URGENT, prompt=prompt, quick=True
         )
         for decision in self.turn_taking.overlap_words(text, now=self.clock.now(), final=False):
             self._decide(decision)

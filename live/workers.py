@@ -119,7 +119,14 @@ def gate(pool: str) -> ModelGate:
 
 class Workers(Protocol):
     async def transcribe(
-        self, stt: SpeechToText, audio: Samples, *, language: str, priority: Priority = URGENT, prompt: str = ""
+        self,
+        stt: SpeechToText,
+        audio: Samples,
+        *,
+        language: str,
+        priority: Priority = URGENT,
+        prompt: str = "",
+        quick: bool = False,
     ) -> str: ...
 
     def synthesize(
@@ -140,7 +147,14 @@ class _Failed:
 
 class ThreadWorkers:
     async def transcribe(
-        self, stt: SpeechToText, audio: Samples, *, language: str, priority: Priority = URGENT, prompt: str = ""
+        self,
+        stt: SpeechToText,
+        audio: Samples,
+        *,
+        language: str,
+        priority: Priority = URGENT,
+        prompt: str = "",
+        quick: bool = False,
     ) -> str:
         """The transcript; a reply thrown away meanwhile stops waiting, not the engine.
 
@@ -152,7 +166,9 @@ class ThreadWorkers:
         loop = asyncio.get_running_loop()
         stt_gate = gate("stt")
         await stt_gate.acquire(priority)
-        running = loop.run_in_executor(STT_POOL, lambda: stt.transcribe(audio, language=language, prompt=prompt))
+        running = loop.run_in_executor(
+            STT_POOL, lambda: stt.transcribe(audio, language=language, prompt=prompt, quick=quick)
+        )
 
         def done(future: asyncio.Future[str]) -> None:
             stt_gate.release()

@@ -391,11 +391,11 @@ def run(
     speculation = 0
     audible = agent_audible
 
-    def transcribe(samples: np.ndarray, *, overlap: bool) -> tuple[str, float]:
+    def transcribe(samples: np.ndarray, *, overlap: bool, look: bool = False) -> tuple[str, float]:
         # As the engine does: decodes of speech over the agent are prompted with the backchannel words.
         prompt = backchannel_prompt(list(DEFAULT_BACKCHANNELS)) if overlap else ""
         began = time.perf_counter()
-        heard = stt.transcribe(samples, language="en", prompt=prompt)  # type: ignore[attr-defined]
+        heard = stt.transcribe(samples, language="en", prompt=prompt, quick=look)  # type: ignore[attr-defined]
         text = str(heard)
         outcome.stt_calls += 1
         outcome.heard.append(text)
@@ -426,7 +426,7 @@ def run(
             elif isinstance(decision, (tt.PauseAgent, tt.CheckOverlap)):  # a look at the overlap, as the engine's
                 if isinstance(decision, tt.PauseAgent):
                     outcome.pauses.append(now)
-                text, took = transcribe(listener.turns.audio_so_far(), overlap=True)
+                text, took = transcribe(listener.turns.audio_so_far(), overlap=True, look=True)
                 pending.append((now + took, "overlap", text, speculation))
             elif isinstance(decision, tt.ResumeAgent):
                 outcome.resumes.append(now)

@@ -41,12 +41,15 @@ class Transcript(str):
 class SpeechToText(Protocol):
     sample_rate: int  # what transcribe() expects (16000 for Whisper)
 
-    def transcribe(self, audio: Audio, *, language: str | None = None, prompt: str = "") -> str:
+    def transcribe(self, audio: Audio, *, language: str | None = None, prompt: str = "", quick: bool = False) -> str:
         """The text of one utterance (empty when nothing was said), in `language` (ISO 639-1; None: the model's).
 
         `prompt`: text the speaker is likely to say, to bias the decode (Whisper's
         initial prompt); the call engine gives one only where the words are
         expected to be a backchannel (speech over the agent).
+        `quick`: one decode and no second pass on a decoding loop ("No? No? No?"
+        is as good as "No." to a look at speech over the agent, which only
+        asks which words are there, and a second pass took 0.5-1.2 s).
         """
         ...
 

@@ -72,7 +72,7 @@ class WhisperSTT:
         self._marks = _sentence_marks(english)
         log.info("stt_loaded", model=model, device=device, compute_type=compute_type, source=source)
 
-    def transcribe(self, audio: Audio, *, language: str | None = None, prompt: str = "") -> str:
+    def transcribe(self, audio: Audio, *, language: str | None = None, prompt: str = "", quick: bool = False) -> str:
         """`language` is the agent's stt.language; an English-only model hears English whatever it says.
 
         (Validation refuses another language for an English-only model, so
@@ -83,11 +83,11 @@ class WhisperSTT:
         if not self._model.model.is_multilingual:
             window_s = float(getattr(settings, "STT_ENCODER_WINDOW_S", 10))
             if window_s > 0 and len(audio) < 28 * self.sample_rate:
-                return self._transcribe_short_window(audio, window_s, prompt)
+                return self._transcribe_short_window(audio, window_s, prompt, quick=quick)
             return self._transcribe_standard(audio, "en", prompt=prompt)
         return self._transcribe_standard(audio, language, prompt=prompt)
 
-    def _transcribe_short_window(self, audio: Audio, window_s: float, prompt: str = "") -> str:
+    def _transcribe_short_window(self, audio: Audio, window_s: float, prompt: str = "", *, quick: bool = False) -> str:
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
@@ -124,6 +124,8 @@ class WhisperSTT:
         if result.no_speech_prob >= 0.8 or (result.no_speech_prob > 0.6 and avg_logprob < -1.0):
             return ""
         text = str(tokenizer.decode(tokens)).strip()
+        if quick:
+            return Transcript(text, _confidence([avg_logprob]), _sentence_end(result, tokens, self._marks))
         if prompt and looks_hallucinated(text):
             # A prompt of short words invites repeating them ("Mm-hmm. Mm-hmm. Mm-hmm. ..."):
             # only the prompt's words, it says what it had to; else once more without the

@@ -101,12 +101,34 @@ def test_a_prompted_decode_that_loops_on_the_prompts_words_is_kept_and_any_other
     decodes: list[str] = []
     window = stt._transcribe_short_window
 
-    def recorded(audio: np.ndarray, window_s: float, prompt: str = "") -> str:
+    def recorded(audio: np.ndarray, window_s: float, prompt: str = "", *, quick: bool = False) -> str:
         decodes.append(prompt)
-        return window(audio, window_s, prompt)
+        return window(audio, window_s, prompt, quick=quick)
 
     monkeypatch.setattr(stt, "_transcribe_short_window", recorded)
     monkeypatch.setattr(stt_module, "looks_hallucinated", lambda text: bool(decodes) and len(decodes) == 1)
     line = "I would like the first slot on Tuesday please."
     assert _words(stt.transcribe(_spoken(line), prompt="Okay. Yeah.")) == _words(line)
     assert decodes == ["Okay. Yeah.", ""]  # looped on other words: once more, without the prompt
+
+
+def test_a_quick_look_is_one_decode_whatever_it_heard(stt, settings, monkeypatch):
+    """A look at speech over the agent only asks which words are there: a loop is kept as decoded."""
+    import live.speech.stt as stt_module
+
+    settings.STT_ENCODER_WINDOW_S = 10
+    monkeypatch.setattr(stt, "_transcribe_standard", lambda *a, **k: pytest.fail("took the 30 s path"))
+    monkeypatch.setattr(stt_module, "looks_hallucinated", lambda text: True)  # as if every decode had looped
+    decodes: list[bool] = []
+    window = stt._transcribe_short_window
+
+    def recorded(audio: np.ndarray, window_s: float, prompt: str = "", *, quick: bool = False) -> str:
+        decodes.append(quick)
+        return window(audio, window_s, prompt, quick=quick)
+
+    monkeypatch.setattr(stt, "_transcribe_short_window", recorded)
+    line = "I would like the first slot on Tuesday please."
+    heard = stt.transcribe(_spoken(line), prompt="Okay. Yeah.", quick=True)
+    assert decodes == [True]  # not decoded again without the prompt, nor the standard way
+    assert {"tuesday", "slot"} <= set(_words(heard))
+    assert heard.confidence is not None  # a Transcript, as the turn-taking rules read it

@@ -133,8 +133,10 @@ class FakeSTT:
         self.heard = ""  # what the caller last said (set by Harness.say)
         self.calls: list[dict[str, Any]] = []
 
-    def transcribe(self, audio: Any, *, language: str | None = None, prompt: str = "") -> str:
-        self.calls.append({"text": self.heard, "language": language, "samples": len(audio), "prompt": prompt})
+    def transcribe(self, audio: Any, *, language: str | None = None, prompt: str = "", quick: bool = False) -> str:
+        self.calls.append(
+            {"text": self.heard, "language": language, "samples": len(audio), "prompt": prompt, "quick": quick}
+        )
         return self.heard
 
 
@@ -190,8 +192,10 @@ class FakeWorkers:
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
 
-    async def transcribe(self, stt: Any, audio: Any, *, language: str, priority: Any = 0, prompt: str = "") -> str:
-        text = stt.transcribe(audio, language=language, prompt=prompt)
+    async def transcribe(
+        self, stt: Any, audio: Any, *, language: str, priority: Any = 0, prompt: str = "", quick: bool = False
+    ) -> str:
+        text = stt.transcribe(audio, language=language, prompt=prompt, quick=quick)
         await self.clock.sleep(getattr(stt, "delay_s", 0.0))
         return text
 

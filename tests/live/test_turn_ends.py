@@ -215,11 +215,14 @@ async def test_decodes_of_speech_over_the_agent_are_prompted_with_the_backchanne
 
     backchannels = "Mm-hmm. Uh-huh. Yeah. Yes. Okay. Ok. Right. Sure. I see. Oh."
     prompts = [call["prompt"] for call in h.stt.calls]
+    quick = [call["quick"] for call in h.stt.calls]
     # The early check on the first 300 ms, two longer looks as the hum went on (each once two VAD
     # windows more were said), the whole overlap at its pause.
     assert overlap_decodes == 4
     assert prompts[:overlap_decodes] == [backchannels] * 4
     assert prompts[overlap_decodes:] == [""]  # the caller's own turn is decoded as it is
+    # The looks are one quick decode each; the whole overlap and the caller's turn are decoded in full.
+    assert quick == [True, True, True, False, False]
 
 
 async def test_words_that_are_no_backchannel_cut_the_agent_within_300_ms_of_the_minimum_speech():

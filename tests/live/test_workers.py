@@ -125,7 +125,7 @@ class BlockingSTT:
         self.go_on = threading.Event()
         self.finished = threading.Event()
 
-    def transcribe(self, audio, *, language=None, prompt="") -> str:
+    def transcribe(self, audio, *, language=None, prompt="", quick=False) -> str:
         self.started.set()
         self.go_on.wait(30)
         self.finished.set()
