@@ -291,7 +291,9 @@ class TurnTaking:
         self.paused_at: float | None = None  # when it paused (clock time)
         self.pause_quiet_since: float | None = None  # paused, and the caller has stopped talking since
         self.cut_this_utterance = False  # this utterance cut the agent off: it is a turn, not an overlap
-        self._early_backchannel = False  # ...and heard only backchannel words
+        # The last look at the overlap heard only a backchannel, nothing, or first words Whisper is
+        # unsure of: speech that goes on past the confirmation is spared (until BACKCHANNEL_LONGEST_MS).
+        self._early_backchannel = False
         self._spoke_past_confirm = False  # the caller talked on past barge_in_confirm_ms after the pause
         self._rechecks = 0  # CheckOverlap sent for this pause
         self._recheck_wanted = False  # the last look settled nothing: look again when there is more
@@ -494,7 +496,7 @@ class TurnTaking:
         if words and self._rechecks > 0:
             # Whisper garbles the first 300 ms most ("Okay." for espeak-ng's "Actually"): a longer
             # look's unsure words ("I killed.", 0.26) no longer spare speech that goes on; they do
-            # not cut on their own (a noisy hum came back "Okay. Thank you.", 0.47).
+            # not cut on their own (a noisy hum came back "Okay." then "and make them.", 0.47).
             self._early_backchannel = False
             return []
         # Nothing but a backchannel, no words, or first words Whisper is unsure of ("and make it."
