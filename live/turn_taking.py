@@ -67,7 +67,8 @@ The policy, decision by decision:
   "sorry": live.pipeline.bargein.INTERRUPTING_WORDS) cut as soon as any
   check hears them. With barge_in_confirm_ms = 0 the minimum
   speech cuts at once. Shorter overlaps are left to the reply job, which
-  ignores an overlapping backchannel once it has been transcribed.
+  ignores an overlapping backchannel once it has been transcribed; one of
+  those words in them ("Stop.") cuts the agent at the caller's pause.
 - Remind / GiveUp: nobody has said anything for reminder_after_s: a reminder,
   and after hangup_after_reminders of them a goodbye and a hang-up.
 - MaxDuration: the call reached max_duration_s, whatever is happening.
@@ -299,6 +300,7 @@ class TurnTaking:
         self._recheck_wanted = False  # the last look settled nothing: look again when there is more
         self._looked_at_ms = 0.0  # how much of the caller's speech the last look heard
         self._speech_ms = 0.0  # how much of it there is now
+        self._utterance_ms = 0.0  # how long the caller spoke before the last pause
         # This speculation's verdicts: the words' (agents.brains.completeness) and the voice's (Smart Turn).
         self.expect_acoustic = False  # the session sets it when the version is "smart" and the model is there
         self._heard: Verdict | None = None
@@ -368,6 +370,7 @@ class TurnTaking:
         if self.paused_at_speech_ms is not None and self.pause_quiet_since is None:
             self.pause_quiet_since = now
         if isinstance(event, UserSpeechPaused):
+            self._utterance_ms = event.speech_ms
             out = self._discard("new pause")
             self.speculating = True
             self._heard, self._voice, self._voice_known = None, None, False
@@ -397,7 +400,10 @@ class TurnTaking:
         Over a paused agent, they settle the overlap (cut or resume); then,
         unless the version ends turns on silence alone, they say how soon the turn ends.
         """
-        out = self.overlap_words(text, now=now, final=True) if self.paused_at_speech_ms is not None else []
+        if self.paused_at_speech_ms is not None:
+            out = self.overlap_words(text, now=now, final=True)
+        else:
+            out = self._short_interruption(text, now)
         if not self.speculating or self.end_of_turn.mode == "silence":
             return out
         self._heard = judge(text)
@@ -405,6 +411,20 @@ class TurnTaking:
         self._ending_unsure = sentence_end is not None and sentence_end < SENTENCE_END_SURE
         self._one_word = len(_WORD.findall(text.lower())) == 1
         return out + self._window()
+
+    def _short_interruption(self, text: str, now: float) -> list[Decision]:
+        """ "Stop." over the agent, shorter than barge_in_min_ms: it never paused the agent; its words cut it.
+
+        Only the words people interrupt with (a short overlap is most often a
+        backchannel or a cough): bench_turns.py's quick "Sorry?" and "Stop."
+        were 5 of 24 real barge-ins, and the agent talked on over them.
+        """
+        detector = self.bargein
+        if not (detector.enabled and detector.overlapped and detector.agent_speaking) or self.cut_this_utterance:
+            return []
+        if not INTERRUPTING_WORDS.intersection(real_words(text, self.backchannel_words)):
+            return []
+        return self._cut(now, self._utterance_ms)
 
     def acoustic(self, probability: float | None) -> list[Decision]:
         """Smart Turn's score for the utterance so far (live.speech.smart_turn); None: it failed, words alone."""

@@ -256,30 +256,45 @@ def barge_in_report(args: Any, stt: Any, voices: Any, noises: Any, say: Any, rng
     print("\n4. real barge-ins (must cut, and soon)")
     for confirm_ms in (200, 0):
         label = "word-confirmed" if confirm_ms else "cut at 300 ms"
-        cut_delays: list[float] = []
+        cut_delays: list[float] = []  # from the minimum speech (the agent's pause) to the cut
+        short_delays: list[float] = []  # shorter than the minimum: from the end of the speech to the cut
         total = short = 0
         for line in REAL_BARGE_INS:
             for voice in voices:
-                audio, _ = join([silence(0.5), say(line, voice), silence(0.2)], mark=1)
+                audio, speech_end = join([silence(0.5), say(line, voice), silence(0.2)], mark=2)
                 outcome = run(audio, stt, mode="words", agent_audible=True, noisy=False, rng=rng, confirm_ms=confirm_ms)
                 total += 1
-                short += confirm_ms > 0 and not outcome.pauses
-                if outcome.cuts:
+                paused = bool(outcome.pauses) or confirm_ms == 0
+                short += not paused
+                if not outcome.cuts:
+                    continue
+                if paused:
                     reference = outcome.pauses[0] if outcome.pauses else outcome.cuts[0]
                     cut_delays.append(1000 * (outcome.cuts[0] - reference))
-                    if args.verbose:
-                        print(
-                            f"     {line!r} {voice}: cut {1000 * (outcome.cuts[0] - reference):.0f} ms after the pause,"
-                            f" heard {list(zip(outcome.heard, outcome.confidence, strict=True))}"
-                        )
-        if cut_delays:
-            print(
-                f"   {label:15s}: {len(cut_delays)}/{total} cut; from the minimum speech to the cut "
-                f"p50 {np.percentile(cut_delays, 50):.0f} ms, max {max(cut_delays):.0f} ms"
-                + (f"; {short} shorter than the minimum speech never paused the agent" if short else "")
+                    what = "after the pause"
+                else:
+                    reference = speech_end
+                    short_delays.append(1000 * (outcome.cuts[0] - reference))
+                    what = "after the speech ended (shorter than the minimum)"
+                if args.verbose:
+                    print(
+                        f"     {line!r} {voice}: cut {1000 * (outcome.cuts[0] - reference):.0f} ms {what},"
+                        f" heard {list(zip(outcome.heard, outcome.confidence, strict=True))}"
+                    )
+        cut_count = len(cut_delays) + len(short_delays)
+        figures = (
+            f"; from the minimum speech to the cut p50 {np.percentile(cut_delays, 50):.0f} ms, "
+            f"max {max(cut_delays):.0f} ms"
+            if cut_delays
+            else ""
+        )
+        if short:
+            figures += (
+                f"; {short} shorter than the minimum speech, {len(short_delays)} of them cut at the caller's pause"
             )
-        else:
-            print(f"   {label:15s}: 0/{total} cut")
+            if short_delays:
+                figures += f" (p50 {np.percentile(short_delays, 50):.0f} ms after the speech ended)"
+        print(f"   {label:15s}: {cut_count}/{total} cut{figures}")
 
 
 def stt_report(stt: Any, voices: Any, noises: Any, say: Any, rng: Any) -> None:

@@ -369,3 +369,29 @@ async def test_tokens_of_a_discarded_speculation_are_billed_on_the_next_reply():
     [reply] = h.turns("agent")
     assert reply["text"] == "A reply to all of it."
     assert reply["data"]["usage"] == {"prompt_tokens": 60, "completion_tokens": 10}  # both requests
+
+
+async def test_a_quick_stop_under_the_minimum_speech_still_cuts_the_agent():
+    """ "Stop." in 250 ms never pauses the agent (the minimum is 300 ms); its words at the pause cut it."""
+    brain = ScriptBrain(["Okay, I'll stop."], greeting=GREETING)
+    h = Harness({"brain": "scripted", "silence": QUIET}, brain=brain, stt=FakeSTT(delay_s=0.1))
+    await h.start()
+    await h.run(1.0)
+    await h.say("Stop.", 0.25)
+    await h.run(3.0)
+
+    [(cleared_at, _)] = h.events("clear")
+    assert cleared_at <= 1.0 + 0.25 + 0.2 + 0.1 + 0.1  # the speech, the 200 ms pause, the words, a tick
+    assert {sentence for at, sentence in h.spoken() if at > cleared_at} == {"Okay, I'll stop."}
+    assert h.turns("agent")[0]["interrupted"]
+
+
+async def test_a_quick_backchannel_under_the_minimum_speech_leaves_the_agent_talking():
+    brain = ScriptBrain(["Sure."], greeting=GREETING)
+    h = Harness({"brain": "scripted", "silence": QUIET}, brain=brain, stt=FakeSTT(delay_s=0.1))
+    await h.start()
+    await h.run(1.0)
+    await h.say("Yeah.", 0.25)
+    await h.run(3.0)
+
+    assert h.events("clear") == []

@@ -587,3 +587,31 @@ def test_a_longer_looks_unsure_words_end_the_reprieve_but_do_not_cut_on_their_ow
     assert tt.overlap_words(Transcript("and make them.", confidence=0.47), now=T0 + 1.85, final=False) == []
     [resume, _window] = tt.words(Transcript("and make them.", confidence=0.47), now=T0 + 2.0)
     assert resume == ResumeAgent(at=T0 + 2.0, why="unsure words")
+
+
+def short_overlap(tt: TurnTaking, speech_ms: float, *, agent_audible: bool = True) -> None:
+    """The caller says something shorter than the barge-in minimum over the agent, then pauses."""
+    hear(tt, UserSpeechStarted(1000), at_ms=1032, agent_audible=agent_audible)
+    for ms in range(32, int(speech_ms) + 1, 32):
+        assert hear(tt, UserSpeaking(ms, 1000 + ms), at_ms=1000 + ms, agent_audible=agent_audible) == []
+    hear(tt, UserSpeechPaused(AUDIO, 1000 + speech_ms, speech_ms), at_ms=1224 + speech_ms, agent_audible=agent_audible)
+
+
+def test_a_word_people_interrupt_with_cuts_the_agent_even_under_the_minimum_speech():
+    """A quick "Stop." (256 ms of speech) never paused the agent: its words at the caller's pause cut it."""
+    tt = words_machine()
+    short_overlap(tt, 256)
+    [cut, _window] = tt.words(Transcript("Stop.", confidence=0.45), now=T0 + 1.6)
+    assert cut == BargeIn(at=T0 + 1.6, speech_ms=256)
+    assert not any(isinstance(d, BargeIn) for d in tt.words("Stop.", now=T0 + 1.7))  # once
+
+
+def test_other_short_overlaps_are_left_to_the_reply_job():
+    for text in ("Yeah.", "Mm-hmm.", "", "Thanks.", "Tuesday."):
+        tt = words_machine()
+        short_overlap(tt, 256)
+        assert not any(isinstance(d, BargeIn) for d in tt.words(text, now=T0 + 1.6)), text
+    # Said while the agent was quiet, "Stop." is a turn like any other; so it is for an agent nobody may interrupt.
+    for tt, audible in ((words_machine(), False), (words_machine(interruptible=False), True)):
+        short_overlap(tt, 256, agent_audible=audible)
+        assert not any(isinstance(d, BargeIn) for d in tt.words("Stop.", now=T0 + 1.6))
