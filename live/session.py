@@ -347,7 +347,7 @@ class CallSession:
             self._decide(decision)
 
     async def _check_overlap(self, audio: Samples) -> None:
-        """The first words of speech over the paused agent: real words cut it now, not at the caller's pause."""
+        """A look at speech over the paused agent (the first 300 ms, or more of it later): real words cut it now."""
         prompt = backchannel_prompt(self.config.turn_taking.backchannel_words)  # most overlaps are backchannels
         text = await self.workers.transcribe(
             self.stt, audio, language=self.config.stt.language, priority=URGENT, prompt=prompt, quick=True
