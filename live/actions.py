@@ -16,9 +16,8 @@ from typing import Any
 
 import structlog
 
-from agents.brains.base import BrainOutput, CallContext, Hangup, SendDigits, Transfer
-from live.store import TurnStore
-from live.workers import Workers
+from agents.brains.base import BrainOutput, Hangup, SendDigits, Transfer
+from live.parts import CallParts
 
 log = structlog.get_logger(__name__)
 
@@ -46,20 +45,16 @@ class ActionRunner:
     def __init__(
         self,
         *,
+        parts: CallParts,
         actions: CallActions,
         call_sid: str,
-        ctx: CallContext,
-        store: TurnStore,
-        workers: Workers,
         end_call: Callable[[], Awaitable[None]],
     ) -> None:
         self.actions = actions
         self.call_sid = call_sid
-        self.ctx = ctx
+        self.ctx, self.store, self.workers = parts.ctx, parts.store, parts.workers
         self.end_call = end_call  # the session's: hang up, store the end, close the stream
-        self.store = store
-        self.workers = workers
-        self.log = log.bind(call_sid=call_sid, call_id=ctx.call_id)
+        self.log = log.bind(call_sid=call_sid, call_id=parts.ctx.call_id)
         # Set once the carrier was told to run TwiML that reconnects a stream
         # (DTMF): the stop on this stream then ends the stream, not the call.
         self.stream_replaced = False

@@ -32,21 +32,22 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-import structlog
 from django.utils import timezone
 
-from agents.brains.base import Brain, BrainOutput, CallContext, Hangup, SendDigits, Speech, ToolUse, Transfer
+from agents.brains.base import Brain, BrainOutput, Hangup, ModelExchange, SendDigits, Speech, ToolUse, Transfer
 from agents.brains.config import AgentConfig
 from agents.brains.sentences import split_sentences
 from agents.brains.speakable import speakable_text
+from agents.brains.templating import render_template
 from live.clock import Clock
+from live.parts import CallParts
 from live.pipeline.bargein import backchannel_prompt, is_backchannel, unsure
 from live.pipeline.frames import Samples
 from live.pipeline.inbound import MODEL_RATE
-from live.player import Playback, Player
-from live.speech.base import SpeechToText, TextToSpeech
-from live.store import TurnStore
-from live.workers import LATER, SPECULATIVE, URGENT, Workers
+from live.player import Playback
+from live.speech.base import TextToSpeech
+from live.store import CallStore
+from live.workers import LATER, SPECULATIVE, URGENT
 
 # The reply whose task is running: the brain reports its token usage from inside that task.
 _REPLYING: ContextVar[ReplyJob | None] = ContextVar("replying", default=None)
@@ -98,22 +99,17 @@ class Replies:
     def __init__(
         self,
         *,
-        ctx: CallContext,
-        config: AgentConfig,
+        parts: CallParts,
         brain: Brain,
-        stt: SpeechToText,
         tts: TextToSpeech,
-        workers: Workers,
-        player: Player,
-        store: TurnStore,
-        log: structlog.typing.FilteringBoundLogger,
         on_turn_over: Callable[[float], None],
         on_action: Callable[[BrainOutput], Awaitable[None]],
         on_words: Callable[[str], None] | None = None,
     ) -> None:
-        self.ctx, self.config, self.brain, self.stt, self.tts = ctx, config, brain, stt, tts
-        self.workers, self.player, self.store, self.log = workers, player, store, log
-        self.clock: Clock = player.clock
+        self.ctx, self.config, self.stt, self.store = parts.ctx, parts.config, parts.stt, parts.store
+        self.log, self.workers, self.player, self.clock = parts.log, parts.workers, parts.player, parts.clock
+        self.brain, self.tts = brain, tts
+        self.ctx.on_model_exchange = self.model_exchanged
         self.on_turn_over, self.on_action = on_turn_over, on_action
         self.on_words = on_words  # a held reply's transcript, for turn taking to judge
         self.open: list[ReplyJob] = []  # in turn order; only the last may be uncommitted
@@ -130,8 +126,8 @@ class Replies:
 
     def open_call(self) -> None:
         """The recording notice and the greeting, whichever the agent has."""
-        recording = self.config.recording
-        outputs: list[BrainOutput] = [Speech(recording.notice)] if recording.enabled and recording.notice else []
+        notice = recording_notice(self.config)
+        outputs: list[BrainOutput] = [Speech(notice)] if notice else []
         if self.config.first_speaker == "agent" or outputs:
             self.say(outputs, greeting=self.config.first_speaker == "agent")
 
@@ -416,17 +412,41 @@ class Replies:
             data={"usage": dict(job.usage)} if job.usage else None,
         )
 
-    def usage_reported(self, usage: dict[str, int]) -> None:
-        """The brain's token counts for one request, added to the reply whose task asked (none: not a reply's)."""
+    def model_exchanged(self, exchange: ModelExchange) -> None:
+        """The brain's model I/O hook: the compliance log, and the token counts of the reply whose task asked."""
+        if isinstance(self.store, CallStore):  # test stores record turns only
+            self.store.add_model_exchange(exchange)
         job = _REPLYING.get()
-        if job is None:
-            return
-        _add_usage(job.usage, usage)
+        if job is not None:  # none: a request no reply made
+            _add_usage(job.usage, exchange.usage)
 
     def _close(self, job: ReplyJob) -> None:
         if job in self.open:
             self.open.remove(job)
         self.player.release(job.playback)
+
+
+def recording_notice(config: AgentConfig) -> str:
+    """The sentence a recorded call opens with ("" when the version does not record or says nothing of it)."""
+    recording = config.recording
+    return recording.notice if recording.enabled else ""
+
+
+def opening_speech(config: AgentConfig) -> list[str]:
+    """What a call to this version hears first, sentence by sentence as the voice is given it.
+
+    The recording notice and the greeting rendered with no lead variables:
+    what a caller the agent knows nothing about hears, and the sentences
+    without a lead's field that every call hears. Warm start synthesises
+    these into the phrase cache, so the first call greets as fast as the
+    hundredth (voiceops.warmup). Split and made speakable as `_speak` does,
+    so the cache keys match the sentences the calls ask for.
+    """
+    texts = [recording_notice(config)]
+    if config.first_speaker == "agent":
+        texts.append(render_template(config.greeting, {}))
+    sentences = [speakable_text(sentence) for text in texts if text for sentence in split_sentences(text)]
+    return [sentence for sentence in sentences if sentence]
 
 
 def _add_usage(total: dict[str, int], usage: dict[str, int]) -> None:

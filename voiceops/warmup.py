@@ -14,6 +14,11 @@ names it) and every distinct (STT model,
 TTS backend and voice) that a published agent version names. A model that
 cannot load stops start-up with a message naming it and the agent version
 that needs it: better than a process that looks ready and fails every call.
+
+Then the sentences calls open with (each published version's recording
+notice and greeting, live.replies.opening_speech) are synthesised into the
+phrase cache: a model loaded is not yet a greeting made, and the first call
+would otherwise wait for its greeting's synthesis while later calls replay it.
 WARM_START=false turns this off (models then load on the first call, as before).
 """
 
@@ -21,7 +26,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import structlog
 from django.conf import settings
@@ -41,6 +47,8 @@ class SpeechNeeds:
 
     stt: dict[str, str]  # STT model -> who needs it
     tts: dict[tuple[str, str], str]  # (backend, voice) -> who needs it
+    # (backend, voice) -> the (sentence, speed) pairs calls open with, in the order first needed
+    openings: dict[tuple[str, str], dict[tuple[str, float], str]] = field(default_factory=dict)
 
 
 _state = OFF if not getattr(settings, "WARM_START", False) else PENDING
@@ -56,9 +64,11 @@ def speech_needs() -> SpeechNeeds:
     """The server's defaults plus what each published agent version names, each with the first one needing it."""
     from agents.brains.config import ConfigError, load_config
     from agents.selectors import published_agent_configs
+    from live.replies import opening_speech
 
     stt: dict[str, str] = {settings.STT_MODEL: "the server default (STT_MODEL)"}
     tts: dict[tuple[str, str], str] = {(settings.TTS_BACKEND, ""): "the server default (TTS_BACKEND)"}
+    openings: dict[tuple[str, str], dict[tuple[str, float], str]] = {}
     for label, raw in published_agent_configs():
         try:
             config = load_config(raw, stt_model=settings.STT_MODEL)
@@ -67,15 +77,19 @@ def speech_needs() -> SpeechNeeds:
             # cannot run a call either way, so it needs no model.
             log.warning("warm_start_config_skipped", agent_version=label)
             continue
+        engine = (config.voice.backend or settings.TTS_BACKEND, config.voice.voice or "")
         stt.setdefault(config.stt.model or settings.STT_MODEL, label)
-        tts.setdefault((config.voice.backend or settings.TTS_BACKEND, config.voice.voice or ""), label)
-    return SpeechNeeds(stt=stt, tts=tts)
+        tts.setdefault(engine, label)
+        for sentence in opening_speech(config):
+            openings.setdefault(engine, {}).setdefault((sentence, config.voice.speed), label)
+    return SpeechNeeds(stt=stt, tts=tts, openings=openings)
 
 
 def warm_start() -> SpeechNeeds:
     """Load every engine in `speech_needs()` now (blocking); raises WarmStartError naming what failed."""
     global _state, _needs
     from live.pipeline.vad import silero_session
+    from live.speech.phrase_cache import phrases
     from live.speech.smart_turn import get_smart_turn
     from live.speech.stt import get_stt
     from live.speech.tts import get_tts
@@ -94,6 +108,12 @@ def warm_start() -> SpeechNeeds:
             if settings.SMART_TURN_MODEL:
                 path = settings.SMART_TURN_MODEL
                 _load(f"Smart Turn model {path!r}", "the smart end of turn (SMART_TURN_MODEL)", get_smart_turn, path)
+            made = 0
+            for (backend, voice), sentences in needs.openings.items():
+                engine = get_tts(backend, voice or None)  # loaded above
+                for (sentence, speed), needed_by in sentences.items():
+                    what = f"opening sentence {sentence!r} in the {backend} voice {voice or 'default'!r}"
+                    made += _run(what, needed_by, phrases().fill, engine, sentence, speed)
         except BaseException:
             _state = FAILED
             raise
@@ -101,17 +121,25 @@ def warm_start() -> SpeechNeeds:
         log.info(
             "warm_start_done",
             seconds=round(time.monotonic() - started, 2),
+            opening_sentences=made,
             stt=sorted(needs.stt),
             tts=sorted(f"{b}:{v or 'default'}" for b, v in needs.tts),
         )
         return needs
 
 
-def _load(what: str, needed_by: str, loader: object, *args: object) -> None:
+def _load(what: str, needed_by: str, loader: Callable[..., object], *args: object) -> None:
     try:
-        loader(*args)  # type: ignore[operator]
+        loader(*args)
     except Exception as error:
         raise WarmStartError(f"warm start failed: could not load the {what}, needed by {needed_by}: {error}") from error
+
+
+def _run(what: str, needed_by: str, work: Callable[..., bool], *args: object) -> bool:
+    try:
+        return work(*args)
+    except Exception as error:  # a voice that loads but cannot speak would fail every call's greeting
+        raise WarmStartError(f"warm start failed: could not make the {what}, needed by {needed_by}: {error}") from error
 
 
 def models_status() -> bool | None:

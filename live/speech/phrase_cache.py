@@ -69,6 +69,19 @@ class PhraseCache:
                 _, evicted = self._entries.popitem(last=False)
                 self._bytes -= sum(chunk.nbytes for chunk in evicted)
 
+    def fill(self, engine: Any, text: str, speed: float) -> bool:
+        """Synthesise `text` now (blocking) and keep it, unless it is kept already; returns whether it was made.
+
+        Warm start's way in (voiceops.warmup): the sentences every call opens
+        with are made before the first call, which then replays them as the
+        hundredth does. Chunks as the live engine keeps them (float32).
+        """
+        if self.max_bytes <= 0 or self._key(engine, text, speed) in self._entries:  # not a call's hit or miss
+            return False
+        chunks = [np.asarray(chunk, dtype=np.float32) for chunk in engine.synthesize(text, speed=speed)]
+        self.put(engine, text, speed, chunks)
+        return True
+
     @property
     def size_bytes(self) -> int:
         return self._bytes

@@ -184,3 +184,46 @@ def test_a_model_that_cannot_load_stops_warm_start_naming_it_and_its_agent(clock
     message = str(failure.value)
     assert "/nowhere/voice.onnx" in message and "'Reminders'" in message
     assert warmup.state() == warmup.FAILED and warmup.models_status() is False
+
+
+def test_warm_start_makes_the_sentences_calls_open_with_so_the_first_call_replays_them(clock, settings):
+    from live.speech.phrase_cache import phrases
+    from live.speech.tts import get_tts
+
+    config = {
+        "brain": "flow",
+        "greeting": "Hi {{first_name}}. This is Joe from Acme Dental.",
+        "recording": {"enabled": True},
+        "voice": {"speed": 1.1},
+    }
+    AgentVersionFactory(agent=AgentFactory(name="Dental"), config=config)
+    AgentVersionFactory(
+        agent=AgentFactory(name="Listens first"),
+        config={"brain": "flow", "first_speaker": "caller", "greeting": "Said after the caller."},
+    )
+    phrases().clear()
+    needs = warmup.warm_start()
+    engine = get_tts()
+    # The notice, and the greeting's sentence without the lead's field, as the calls' player asks for them.
+    opening = needs.openings[(settings.TTS_BACKEND, "")]
+    assert ("This call may be recorded for quality purposes.", 1.1) in opening
+    assert ("This is Joe from Acme Dental.", 1.1) in opening
+    assert ("Said after the caller.", 1.0) not in opening  # the caller speaks first: no greeting opens that call
+    hits = phrases().hits
+    for sentence, speed in opening:
+        assert phrases().get(engine, sentence, speed), sentence
+    assert phrases().hits == hits + len(opening)
+
+
+def test_opening_speech_is_the_notice_and_the_greeting_with_no_lead_split_as_calls_speak_it():
+    from agents.brains.config import load_config
+    from live.replies import opening_speech
+
+    recorded = load_config(
+        {"greeting": "Hello {{first_name}}. Dr. Patel asked me to call.", "recording": {"enabled": True}}
+    )
+    notice = "This call may be recorded for quality purposes."
+    # "Hello." is what a caller with no lead hears; "Dr." does not end a sentence, as the calls split it.
+    assert opening_speech(recorded) == [notice, "Hello.", "Dr. Patel asked me to call."]
+    silent = load_config({"greeting": "Hi.", "first_speaker": "caller", "recording": {"enabled": False}})
+    assert opening_speech(silent) == []
