@@ -83,7 +83,7 @@ from typing import Protocol
 import numpy as np
 
 from agents.brains.completeness import Verdict, judge
-from live.pipeline.bargein import INTERRUPTING_WORDS, BargeInDetector, real_words, unsure
+from live.pipeline.bargein import BargeInDetector, interrupts, real_words, unsure
 from live.pipeline.frames import (
     Samples,
     UserSpeaking,
@@ -422,7 +422,7 @@ class TurnTaking:
         detector = self.bargein
         if not (detector.enabled and detector.overlapped and detector.agent_speaking) or self.cut_this_utterance:
             return []
-        if not INTERRUPTING_WORDS.intersection(real_words(text, self.backchannel_words)):
+        if not interrupts(real_words(text, self.backchannel_words)):
             return []
         return self._cut(now, self._utterance_ms)
 
@@ -504,7 +504,7 @@ class TurnTaking:
         """A look at the overlap while the caller may still be talking: cut, wait for more, or look again."""
         assert self.paused_at_speech_ms is not None
         sure = not unsure(text)
-        if INTERRUPTING_WORDS.intersection(words) or (len(words) >= EARLY_CUT_WORDS and sure):
+        if interrupts(words) or (len(words) >= EARLY_CUT_WORDS and sure):
             return self._cut(now, self.paused_at_speech_ms)
         if words and sure:
             if self._spoke_past_confirm:

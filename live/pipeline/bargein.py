@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from agents.brains.completeness import HESITATIONS
 from live.pipeline.frames import BargeIn, UserSpeaking, UserSpeechStarted
@@ -112,6 +113,11 @@ def real_words(text: str, words: list[str]) -> list[str]:
     return [token for token in said.split() if token not in allowed and set(token) - _HUM_LETTERS - {"-", "'"}]
 
 
+def interrupts(words: Iterable[str]) -> bool:
+    """Whether any of these (lower-case) words is one people interrupt with (INTERRUPTING_WORDS)."""
+    return not INTERRUPTING_WORDS.isdisjoint(words)
+
+
 def unsure(text: str) -> bool:
     """Words Whisper is unsure of (OVERLAP_CONFIDENCE_MIN); a plain `str` (no confidence known) is sure.
 
@@ -122,4 +128,4 @@ def unsure(text: str) -> bool:
     confidence = getattr(text, "confidence", None)
     if confidence is None or confidence >= OVERLAP_CONFIDENCE_MIN:
         return False
-    return not INTERRUPTING_WORDS.intersection(_WORDS.findall(text.lower()))
+    return not interrupts(_WORDS.findall(text.lower()))

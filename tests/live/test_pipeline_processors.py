@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from live.pipeline.bargein import BargeInDetector, backchannel_prompt, is_backchannel, real_words
+from live.pipeline.bargein import BargeInDetector, backchannel_prompt, interrupts, is_backchannel, real_words
 from live.pipeline.frames import AudioFrame, UserSpeaking, UserSpeechStarted, VadFrame
 from live.pipeline.heard import HeardTracker
 from live.pipeline.inbound import BadMediaPayload, FrameUpsampler, MediaDecoder, Resampler
@@ -232,3 +232,8 @@ def test_the_backchannel_prompt_spells_hums_as_whisper_does_and_puts_them_first(
     prompt = backchannel_prompt(["yeah", "mhm", "okay", "mm-hmm", "uh-huh", "i see"])
     assert prompt == "Mm-hmm. Uh-huh. Yeah. Okay. I see."
     assert backchannel_prompt(["sí", "vale"]) == "Sí. Vale."  # another language's words, as the version has them
+
+
+def test_interrupts_is_any_word_people_interrupt_with_and_nothing_else():
+    assert interrupts(["no", "that's", "wrong"]) and interrupts(["wait"])
+    assert not interrupts(["yeah", "right"]) and not interrupts([])
