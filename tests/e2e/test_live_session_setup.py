@@ -69,7 +69,8 @@ async def test_a_call_on_loaded_models_never_waits_for_a_model_pool(loaded_model
         call_id=call.pk, call_sid=call.twilio_call_sid, stream_sid="MZ" + "e" * 32, transport=Transport()
     )
 
-    assert session.stt is stt and session.tts is tts and session.smart_turn is smart_turn
+    replies, decisions = session.replies, session.decisions
+    assert replies.stt is stt and replies.tts is tts and decisions.smart_turn is smart_turn
     assert pools[0].jobs == pools[1].jobs == []
     await sync_to_async(call.refresh_from_db)()
     assert call.status == Call.Status.IN_PROGRESS
