@@ -107,13 +107,19 @@ def test_leads_filter_by_search_status_campaign_timezone_and_flags(api_client):
     maria = LeadFactory(first_name="Maria", last_name="Lopez", phone="+12125550101", campaign=campaign, consent=True)
     john = LeadFactory(
         first_name="John",
+        last_name="Reed",  # fixed: a Faker surname may hold "lop" (Galloped...) and match the search below
         phone="+13105550102",
         timezone="America/Los_Angeles",
         status=Lead.Status.COMPLETED,
         consent=False,
     )
     blocked = LeadFactory(
-        first_name="Ann", phone="+12125550103", do_not_call=True, status=Lead.Status.DO_NOT_CALL, consent=False
+        first_name="Ann",
+        last_name="Kim",
+        phone="+12125550103",
+        do_not_call=True,
+        status=Lead.Status.DO_NOT_CALL,
+        consent=False,
     )
 
     assert ids(api_client.get("/api/leads/", {"search": "lop"})) == {maria.pk}
