@@ -71,6 +71,8 @@ class OperatorDesk:
 
     def at_pause(self) -> None:
         """Nobody is talking: the operator's sentences are said now; the transcript says who put them there."""
+        if not self._say_next:
+            return
         pending, self._say_next = self._say_next, []
         for text, actor in pending:
             self.store.add_turn(
@@ -78,8 +80,7 @@ class OperatorDesk:
                 text=f"{actor} had the agent say: {text}",
                 data={"operator_injected": True, "operator": actor, "text": text},
             )
-        if pending:
-            self.replies.say([Speech(text) for text, _ in pending])
+        self.replies.say([Speech(text) for text, _ in pending])
 
     def store_closing_turns(self) -> None:
         for turn in self.closing_turns:

@@ -28,11 +28,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import structlog
 from django.conf import settings
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 OFF, PENDING, WARMING, READY, FAILED = "off", "pending", "warming", "ready", "failed"
 
@@ -100,20 +102,28 @@ def warm_start() -> SpeechNeeds:
         try:
             needs = speech_needs()
             for model, needed_by in needs.stt.items():
-                _load(f"speech-to-text model {model!r} on {settings.STT_DEVICE}", needed_by, get_stt, model, None)
+                _must(
+                    f"load the speech-to-text model {model!r} on {settings.STT_DEVICE}", needed_by, get_stt, model, None
+                )
             for (backend, voice), needed_by in needs.tts.items():
                 what = f"text-to-speech {backend} voice {voice or 'default'!r}"
-                _load(what, needed_by, get_tts, backend, voice or None)
-            _load("the Silero VAD model", "every call", silero_session)
+                _must(f"load the {what}", needed_by, get_tts, backend, voice or None)
+            _must("load the Silero VAD model", "every call", silero_session)
             if settings.SMART_TURN_MODEL:
                 path = settings.SMART_TURN_MODEL
-                _load(f"Smart Turn model {path!r}", "the smart end of turn (SMART_TURN_MODEL)", get_smart_turn, path)
+                _must(
+                    f"load the Smart Turn model {path!r}",
+                    "the smart end of turn (SMART_TURN_MODEL)",
+                    get_smart_turn,
+                    path,
+                )
             made = 0
             for (backend, voice), sentences in needs.openings.items():
                 engine = get_tts(backend, voice or None)  # loaded above
                 for (sentence, speed), needed_by in sentences.items():
                     what = f"opening sentence {sentence!r} in the {backend} voice {voice or 'default'!r}"
-                    made += _run(what, needed_by, phrases().fill, engine, sentence, speed)
+                    # A voice that loads but cannot speak would fail every call's greeting.
+                    made += _must(f"make the {what}", needed_by, phrases().fill, engine, sentence, speed)
         except BaseException:
             _state = FAILED
             raise
@@ -128,18 +138,12 @@ def warm_start() -> SpeechNeeds:
         return needs
 
 
-def _load(what: str, needed_by: str, loader: Callable[..., object], *args: object) -> None:
-    try:
-        loader(*args)
-    except Exception as error:
-        raise WarmStartError(f"warm start failed: could not load the {what}, needed by {needed_by}: {error}") from error
-
-
-def _run(what: str, needed_by: str, work: Callable[..., bool], *args: object) -> bool:
+def _must(doing: str, needed_by: str, work: Callable[..., T], *args: object) -> T:
+    """work(*args), or a WarmStartError saying what could not be done and who needs it."""
     try:
         return work(*args)
-    except Exception as error:  # a voice that loads but cannot speak would fail every call's greeting
-        raise WarmStartError(f"warm start failed: could not make the {what}, needed by {needed_by}: {error}") from error
+    except Exception as error:
+        raise WarmStartError(f"warm start failed: could not {doing}, needed by {needed_by}: {error}") from error
 
 
 def models_status() -> bool | None:
