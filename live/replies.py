@@ -388,6 +388,10 @@ class Replies:
         heard_tracker = job.playback.heard
         text = heard_tracker.text
         heard = heard_tracker.heard_text(interrupted_at=at if interrupted else None)
+        if interrupted and isinstance(job.action, Hangup) and job.started_playing:
+            # A goodbye cut off (the caller spoke over it, or hung up): the outcome it
+            # ends with stands, so a caller who hangs up on "Booked. Goodbye!" leaves a booked call.
+            self.ctx.disposition = job.action.disposition or self.ctx.disposition
         if job.caller_text and job.answers:
             if not job.settled:  # cut off before it got that far: its caller turn is still part of the call
                 job.settled = True

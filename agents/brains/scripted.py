@@ -13,6 +13,12 @@ send_dtmf), as the flow and LLM brains report them, so the transcript shows
 them the same way. The position in the script is read from the context's
 history (how many caller turns came before), so the brain holds no state of
 its own and the engine may run it speculatively and throw the result away.
+
+Past the end of a script whose last line hangs up, a caller turn gets that
+hang-up again, as the flow brain repeats its final action: the engine
+cancels a reply the caller speaks over, so "Goodbye! [hangup:booked]" cut
+off by the caller's "thank you" would otherwise leave the call open and its
+disposition unsaid.
 """
 
 from __future__ import annotations
@@ -56,10 +62,13 @@ class ScriptedBrain:
 
     async def reply(self, ctx: CallContext, caller_text: str) -> AsyncIterator[BrainOutput]:
         index = sum(1 for m in ctx.history if m.get("role") == "user")
-        if index >= len(self.script):
-            return
-        for output in _outputs(self.script[index], ctx):
-            yield output
+        if index < len(self.script):
+            for output in _outputs(self.script[index], ctx):
+                yield output
+        elif self.script:
+            for output in _outputs(self.script[-1], ctx):
+                if isinstance(output, Hangup):
+                    yield output  # the goodbye was said (or cut off): the call still ends
 
     async def aclose(self) -> None:
         """Nothing to release: the brain holds only its script."""

@@ -39,7 +39,15 @@ async def test_lines_follow_the_callers_turns_and_tags_become_actions():
     ]
     assert await collect(brain.reply(context(said * 2), "x")) == [Speech("Bye."), Hangup("done")]
     assert await collect(brain.reply(context(said * 3), "x")) == [Speech("Bye."), Hangup("completed")]
-    assert await collect(brain.reply(context(said * 4), "x")) == []
+    # Past the end, a caller who spoke over the last line's goodbye gets its hang-up again.
+    assert await collect(brain.reply(context(said * 4), "x")) == [Hangup("completed")]
+
+
+async def test_a_script_that_does_not_hang_up_says_nothing_past_its_end():
+    brain = ScriptedBrain({"greeting": "Hi.", "script": ["Noted. [transfer:+14155550123]", "Okay."]})
+    said = [{"role": "user", "content": "x"}]
+    assert await collect(brain.reply(context(said * 2), "x")) == []
+    assert await collect(brain.reply(context(said * 5), "x")) == []
 
 
 @pytest.mark.parametrize(
